@@ -1,0 +1,66 @@
+# Attune: `make run` to try it, `make test` to test it. See README.md.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install lint format check schema messages demo clean-var worker beat web
+
+$(PY):
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Attune needs Python 3.12 or newer; found " + sys.version.split()[0] + ". With pyenv, .python-version selects 3.12.")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): $(PY) pyproject.toml requirements/lock.txt
+	$(BIN)/pip install --quiet -c requirements/lock.txt ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## Set up and run web + Celery worker + beat on the embedded default (or on
+## DATABASE_URL / CELERY_BROKER_URL when set), with a demo practice.
+run: install
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py collectstatic --no-input -v0
+	$(PY) manage.py compilemessages --ignore=.venv -v0
+	$(PY) manage.py demo
+	$(PY) manage.py runstack --host $(HOST) --port $(PORT)
+
+## The whole test suite, on whatever DATABASE_URL / CELERY_BROKER_URL say.
+# Queues get a prefix so a test run never shares them with a local `make run`.
+test: install
+	$(PY) scripts/test_deps.py
+	$(PY) manage.py compilemessages --ignore=.venv -v0
+	@status=0; CELERY_QUEUE_PREFIX=test- $(BIN)/pytest $(PYTEST_ARGS) || status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests; that is a failure here." >&2; fi; \
+	exit $$status
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+check: install
+	$(PY) manage.py check
+
+schema: install
+	$(PY) manage.py spectacular --validate --fail-on-warn --file docs/openapi.yaml
+
+messages: install
+	$(PY) manage.py makemessages --all --ignore=.venv --ignore=var --ignore=node_modules
+	$(PY) manage.py makemessages --all -d djangojs --ignore=.venv --ignore=var --ignore=node_modules
+
+demo: install
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py demo
+
+clean-var:
+	rm -rf var

@@ -1,0 +1,94 @@
+"""The one way to write to the audit trail."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import models
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from practice.models import AuditEvent, Practice, User
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrOrPromise
+
+log = logging.getLogger(__name__)
+
+# Every action the product records, with the label owners see in the log.
+ACTIONS: dict[str, _StrOrPromise] = {
+    "auth.sign_in": _("Signed in"),
+    "auth.sign_in_failed": _("Failed sign-in"),
+    "auth.sign_in_locked": _("Sign-in refused: locked"),
+    "auth.sign_out": _("Signed out"),
+    "auth.idle_sign_out": _("Signed out after being idle"),
+    "auth.password_reset_requested": _("Password reset requested"),
+    "auth.password_reset_done": _("Password reset completed"),
+    "audit.view": _("Viewed the audit log"),
+}
+
+
+def register_actions(actions: dict[str, _StrOrPromise]) -> None:
+    """Let a domain app add its own actions (called from its AppConfig.ready)."""
+    ACTIONS.update(actions)
+
+
+def client_ip(request: HttpRequest | None) -> str | None:
+    """The caller's address; behind a trusted proxy, the address it forwarded."""
+    if request is None:
+        return None
+    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[-1].strip() or None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def record(
+    action: str,
+    *,
+    request: HttpRequest | None = None,
+    actor: User | None = None,
+    practice: Practice | None = None,
+    target: models.Model | None = None,
+    actor_label: str = "",
+    **details: Any,
+) -> AuditEvent:
+    """Append one event to the audit trail.
+
+    ``actor`` and ``practice`` default to the request's user and practice.
+    ``details`` must hold identifiers and counts only, never client names,
+    contact details or answers.
+    """
+    if action not in ACTIONS:
+        raise ValueError(f"Unknown audit action {action!r}; add it to ACTIONS.")
+    if request is not None:
+        if actor is None and getattr(request, "user", None) is not None:
+            user = request.user
+            actor = user if user.is_authenticated else None  # type: ignore[assignment]
+        if practice is None:
+            practice = getattr(request, "practice", None)
+    target_type = target_id = ""
+    if target is not None:
+        target_type = target._meta.label_lower
+        target_id = str(getattr(target, "uuid", None) or target.pk)
+    event = AuditEvent.objects.create(
+        practice=practice,
+        actor=actor,
+        actor_label=actor_label or (actor.email if actor else ""),
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        ip=client_ip(request),
+        details=details,
+    )
+    log.info(
+        "audit %s practice=%s target=%s:%s",
+        action,
+        getattr(practice, "pk", None),
+        target_type,
+        target_id,
+    )
+    return event

@@ -1,0 +1,75 @@
+"""The Celery application and the task base that opens a practice scope."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from celery import Celery
+from celery.contrib.django.task import DjangoTask
+from django.db import transaction
+from kombu.exceptions import OperationalError
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "practice.settings")
+log = logging.getLogger(__name__)
+
+app = Celery("attune", task_cls="practice.celery:ScopedTask")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.beat_schedule = {
+    "worker-heartbeat": {"task": "practice.tasks.heartbeat", "schedule": 30},
+    "purge-sign-in-failures": {
+        "task": "practice.tasks.purge_sign_in_failures",
+        "schedule": 60 * 60,
+    },
+}
+app.autodiscover_tasks()
+
+
+@app.on_after_configure.connect
+def _prepare_filesystem_broker(sender: Celery, **kwargs: Any) -> None:
+    """The filesystem transport needs its folders to exist before anyone uses them."""
+    options = sender.conf.broker_transport_options or {}
+    for key in ("data_folder_in", "data_folder_out", "control_folder"):
+        folder = options.get(key)
+        if folder:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+
+
+class ScopedTask(DjangoTask):
+    """Base for every task.
+
+    A task that takes a ``practice_id`` keyword argument runs inside that
+    practice's scope, so its body sees that practice's rows and nobody
+    else's. ``delay_on_commit`` queues only once the surrounding transaction
+    has committed.
+    """
+
+    def delay_on_commit(self, *args: Any, **kwargs: Any) -> None:
+        """Queue the task after commit; a broker that is down loses nothing.
+
+        The work is already a committed row, so when the broker cannot be
+        reached the request still succeeds and a periodic sweeper queues the
+        task later.
+        """
+        transaction.on_commit(functools.partial(self._enqueue_or_log, args, kwargs))
+
+    def _enqueue_or_log(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        try:
+            self.apply_async(args, kwargs)
+        except (OperationalError, OSError):
+            log.warning("broker unavailable; %s left for the sweeper", self.name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        practice_id = kwargs.get("practice_id")
+        if practice_id is None:
+            return super().__call__(*args, **kwargs)
+        from django_scopes import scope
+
+        from practice.models import Practice
+
+        practice = Practice.objects.get(pk=practice_id)
+        with scope(practice=practice):
+            return super().__call__(*args, **kwargs)

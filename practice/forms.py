@@ -1,0 +1,75 @@
+"""Forms for staff sign-in and the practice back office."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
+
+from practice import audit, lockout
+from practice.models import User
+
+
+class SignInForm(AuthenticationForm):
+    """Email and password, refused while the account or address is locked out."""
+
+    username = forms.EmailField(
+        label=_("Email address"),
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": _("That email address and password do not match an account."),
+        "locked": _(
+            "Too many failed sign-in attempts. For your security, sign-in is paused "
+            "for %(minutes)d minutes."
+        ),
+    }
+
+    def clean(self) -> dict[str, Any]:
+        email = (self.cleaned_data.get("username") or "").strip().lower()
+        password = self.cleaned_data.get("password")
+        if not email or not password:
+            return self.cleaned_data
+        ip = audit.client_ip(self.request)
+        remaining = lockout.locked_for(email, ip)
+        if remaining is not None:
+            audit.record("auth.sign_in_locked", request=self.request, actor_label=email)
+            raise forms.ValidationError(
+                self.error_messages["locked"],
+                code="locked",
+                params={"minutes": lockout.minutes(remaining)},
+            )
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            lockout.register_failure(email, ip)
+            self._audit_failure(email)
+            remaining = lockout.locked_for(email, ip)
+            if remaining is not None:
+                raise forms.ValidationError(
+                    self.error_messages["locked"],
+                    code="locked",
+                    params={"minutes": lockout.minutes(remaining)},
+                ) from None
+            raise
+
+    def _audit_failure(self, email: str) -> None:
+        """One event per practice of the targeted account, so each owner sees it."""
+        from practice.tenancy import memberships_of
+
+        user = User.objects.filter(email=email).first()
+        memberships = memberships_of(user) if user else []
+        if not memberships:
+            audit.record("auth.sign_in_failed", request=self.request, actor_label=email)
+        for membership in memberships:
+            audit.record(
+                "auth.sign_in_failed",
+                request=self.request,
+                practice=membership.practice,
+                target=user,
+                actor_label=email,
+            )

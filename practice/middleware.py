@@ -1,0 +1,121 @@
+"""Request plumbing for staff pages: idle sign-out and the practice scope."""
+
+from __future__ import annotations
+
+import time
+import zoneinfo
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.urls import Resolver404, resolve
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_scopes import scope
+
+from practice import audit
+from practice.tenancy import idle_timeout_minutes, membership_in
+
+LAST_SEEN_KEY = "staff_last_seen"
+IDLE_LIMIT_KEY = "staff_idle_limit"
+# Writing the session on every request is wasteful; a few seconds of slack is not.
+LAST_SEEN_RESOLUTION_S = 15
+IDLE_LIMIT_REFRESH_S = 60
+
+
+def is_api_request(request: HttpRequest) -> bool:
+    """Whether the path belongs to the JSON API."""
+    return request.path_info.startswith("/api/")
+
+
+def api_error(status: int, code: str, message: str) -> JsonResponse:
+    """A JSON error in the API's error format, for middleware that answers before DRF."""
+    return JsonResponse({"error": {"code": code, "message": message, "fields": {}}}, status=status)
+
+
+class IdleTimeoutMiddleware:
+    """Sign staff out after their practices' idle timeout."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if user.is_authenticated and not getattr(request, "api_token", None):
+            now = time.time()
+            session = request.session
+            limit = self._limit_seconds(request, now)
+            last_seen = session.get(LAST_SEEN_KEY)
+            if last_seen is not None and now - last_seen > limit:
+                audit.record("auth.idle_sign_out", request=request, idle_minutes=limit // 60)
+                logout(request)
+                if is_api_request(request):
+                    return api_error(401, "not_authenticated", _("Your session has ended."))
+                messages.info(
+                    request,
+                    _("You were signed out after %(minutes)d minutes without activity.")
+                    % {"minutes": limit // 60},
+                )
+                return redirect_to_login(request.get_full_path())
+            if last_seen is None or now - last_seen >= LAST_SEEN_RESOLUTION_S:
+                session[LAST_SEEN_KEY] = now
+        return self.get_response(request)
+
+    def _limit_seconds(self, request: HttpRequest, now: float) -> int:
+        cached = request.session.get(IDLE_LIMIT_KEY)
+        if cached is None or now - cached[1] > IDLE_LIMIT_REFRESH_S:
+            minutes = idle_timeout_minutes(
+                request.user,  # type: ignore[arg-type]
+                settings.DEFAULT_IDLE_TIMEOUT_MINUTES,
+            )
+            cached = (minutes * 60, now)
+            request.session[IDLE_LIMIT_KEY] = cached
+        return int(cached[0])
+
+
+class PracticeScopeMiddleware:
+    """Resolve the practice in a dashboard URL and open its scope.
+
+    A URL with a ``practice_slug`` argument is served only to a member of
+    that practice; to anyone else it does not exist (404). Inside, every
+    query on a scoped model is limited to the practice.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.practice = None  # type: ignore[attr-defined]
+        request.membership = None  # type: ignore[attr-defined]
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return self.get_response(request)
+        slug = match.kwargs.get("practice_slug")
+        if slug is None:
+            return self.get_response(request)
+        if not request.user.is_authenticated:
+            if is_api_request(request):
+                return api_error(
+                    401, "not_authenticated", _("Authentication credentials were not provided.")
+                )
+            return redirect_to_login(request.get_full_path())
+        membership = membership_in(request.user, slug)  # type: ignore[arg-type]
+        token = getattr(request, "api_token", None)
+        if membership is None or (
+            token is not None and token.practice_id != membership.practice_id
+        ):
+            if is_api_request(request):
+                return api_error(404, "not_found", _("Not found."))
+            raise Http404
+        request.practice = membership.practice  # type: ignore[attr-defined]
+        request.membership = membership  # type: ignore[attr-defined]
+        timezone.activate(zoneinfo.ZoneInfo(membership.practice.timezone))
+        try:
+            with scope(practice=membership.practice):
+                return self.get_response(request)
+        finally:
+            timezone.deactivate()

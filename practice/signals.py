@@ -1,0 +1,33 @@
+"""Audit events for staff sign-in and sign-out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.dispatch import receiver
+from django.http import HttpRequest
+
+from practice import audit, lockout
+from practice.models import User
+from practice.tenancy import memberships_of
+
+
+def _each_practice(action: str, request: HttpRequest, user: User) -> None:
+    memberships = memberships_of(user)
+    if not memberships:
+        audit.record(action, request=request, actor=user)
+    for membership in memberships:
+        audit.record(action, request=request, actor=user, practice=membership.practice)
+
+
+@receiver(user_logged_in)
+def on_sign_in(sender: type, request: HttpRequest, user: User, **kwargs: Any) -> None:
+    lockout.clear_account(user.email)
+    _each_practice("auth.sign_in", request, user)
+
+
+@receiver(user_logged_out)
+def on_sign_out(sender: type, request: HttpRequest, user: User | None, **kwargs: Any) -> None:
+    if user is not None:
+        _each_practice("auth.sign_out", request, user)

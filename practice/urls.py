@@ -1,0 +1,46 @@
+"""Top-level URLs. Everything under /p/<practice_slug>/ runs inside that practice's scope."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from practice import views
+from practice.admin import admin_site
+
+account_patterns = [
+    path("sign-in/", views.SignInView.as_view(), name="login"),
+    path("sign-out/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "password-reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(
+            template_name="registration/password_reset_done.html"
+        ),
+        name="password_reset_done",
+    ),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password-reset/complete/",
+        auth_views.PasswordResetCompleteView.as_view(
+            template_name="registration/password_reset_complete.html"
+        ),
+        name="password_reset_complete",
+    ),
+]
+
+practice_patterns = [
+    path("", views.practice_home, name="caseload"),
+    path("audit/", views.audit_log, name="audit_log"),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("practices/", views.practice_list, name="practice_list"),
+    path("accounts/", include(account_patterns)),
+    path("p/<slug:practice_slug>/", include(practice_patterns)),
+    path("admin/", admin_site.urls),
+    path("healthz", views.healthz, name="healthz"),
+]

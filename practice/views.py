@@ -1,0 +1,139 @@
+"""Staff entry points: sign-in, practice choice, the audit log, health."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time
+
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from practice import audit
+from practice.forms import SignInForm
+from practice.models import AuditEvent, Membership, User
+from practice.roles import Can, require
+from practice.tenancy import memberships_of
+
+
+class SignInView(auth_views.LoginView):
+    form_class = SignInForm
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "registration/password_reset_form.html"
+    email_template_name = "registration/password_reset_email.txt"
+    subject_template_name = "registration/password_reset_subject.txt"
+    success_url = reverse_lazy("password_reset_done")
+
+    def form_valid(self, form: auth_views.PasswordResetForm) -> HttpResponse:
+        # The same answer whether or not the address has an account.
+        audit.record("auth.password_reset_requested", request=self.request)
+        return super().form_valid(form)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "registration/password_reset_confirm.html"
+    success_url = reverse_lazy("password_reset_complete")
+
+    def form_valid(self, form: auth_views.SetPasswordForm) -> HttpResponse:
+        response = super().form_valid(form)
+        audit.record("auth.password_reset_done", request=self.request, actor=form.user)
+        return response
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Send staff to their practice, or let them pick when they have several."""
+    memberships = memberships_of(request.user)  # type: ignore[arg-type]
+    if len(memberships) == 1:
+        return redirect("caseload", practice_slug=memberships[0].practice.slug)
+    return redirect("practice_list")
+
+
+@login_required
+def practice_list(request: HttpRequest) -> HttpResponse:
+    """The practices this user belongs to."""
+    memberships = memberships_of(request.user)  # type: ignore[arg-type]
+    return render(request, "practice/practice_list.html", {"memberships": memberships})
+
+
+@never_cache
+def audit_log(request: HttpRequest, practice_slug: str) -> HttpResponse:
+    """The practice's audit trail, newest first, for owners."""
+    require(request.membership, Can.VIEW_AUDIT)  # type: ignore[attr-defined]
+    events = AuditEvent.objects.select_related("actor").all()
+    actor_uuid = request.GET.get("actor", "")
+    action = request.GET.get("action", "")
+    date_from = _parse_date(request.GET.get("from", ""))
+    date_to = _parse_date(request.GET.get("to", ""))
+    if actor_uuid:
+        events = events.filter(actor__uuid=actor_uuid) if _is_uuid(actor_uuid) else events.none()
+    if action:
+        events = events.filter(action=action)
+    tz = timezone.get_current_timezone()
+    if date_from:
+        events = events.filter(at__gte=datetime.combine(date_from, time.min, tzinfo=tz))
+    if date_to:
+        events = events.filter(at__lte=datetime.combine(date_to, time.max, tzinfo=tz))
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    for event in page.object_list:
+        event.label = audit.ACTIONS.get(event.action, event.action)
+    audit.record("audit.view", request=request)
+    members = User.objects.filter(memberships__in=Membership.objects.all()).order_by("full_name")
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "practice/audit_log.html",
+        {
+            "page": page,
+            "members": members,
+            "actions": sorted(audit.ACTIONS.items(), key=lambda item: str(item[1])),
+            "filters": {
+                "actor": actor_uuid,
+                "action": action,
+                "from": date_from.isoformat() if date_from else "",
+                "to": date_to.isoformat() if date_to else "",
+            },
+            "query": query.urlencode(),
+        },
+    )
+
+
+def _parse_date(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness for load balancers and compose: the database answers."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})
+
+
+def practice_home(request: HttpRequest, practice_slug: str) -> HttpResponse:
+    """The practice's landing page."""
+    members = Membership.objects.select_related("user").order_by("user__full_name")
+    return render(request, "practice/practice_home.html", {"members": members})

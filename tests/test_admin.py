@@ -1,0 +1,28 @@
+"""The Django admin is for superusers only."""
+
+import pytest
+
+from practice.models import User
+from tests.conftest import signed_in
+from tests.factories import TEST_PASSWORD
+
+
+@pytest.mark.django_db
+def test_practice_owner_cannot_open_the_admin(world):
+    world.a.owner.is_staff = True  # even with the flag, owners are not superusers
+    world.a.owner.save()
+    response = signed_in(world.a.owner).get("/admin/")
+    assert response.status_code == 302
+    assert "/admin/login/" in response.url
+
+
+@pytest.mark.django_db
+def test_superuser_can_open_the_admin_and_list_practices(client, world):
+    User.objects.create_superuser("root@example.test", TEST_PASSWORD, full_name="Root")
+    client.post("/accounts/sign-in/", {"username": "root@example.test", "password": TEST_PASSWORD})
+    assert client.get("/admin/").status_code == 200
+    listing = client.get("/admin/practice/practice/")
+    assert world.a.practice.name in listing.content.decode()
+    change = client.get(f"/admin/practice/practice/{world.a.practice.pk}/change/")
+    assert change.status_code == 200
+    assert world.a.owner.full_name in change.content.decode()

@@ -1,0 +1,197 @@
+"""Deployment artefacts: the compose file, production checks, the demo command."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from django.core.management import call_command
+from django_scopes import scopes_disabled
+
+from practice import demo
+from practice.models import Membership, Practice
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def compose_binary() -> Path:
+    import compose
+
+    return Path(compose.__file__).parent / "docker-compose"
+
+
+def run_compose_config(folder: Path) -> subprocess.CompletedProcess[str]:
+    # The binary itself, not the package's wrapper (which always exits 0).
+    return subprocess.run(
+        [str(compose_binary()), "-f", "docker-compose.yml", "config", "-q"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_compose_file_is_valid_with_the_example_env(tmp_path):
+    shutil.copy(ROOT / "docker-compose.yml", tmp_path)
+    shutil.copy(ROOT / "Dockerfile", tmp_path)
+    shutil.copy(ROOT / ".env.example", tmp_path / ".env")
+    result = run_compose_config(tmp_path)
+    assert result.returncode == 0, result.stderr
+
+
+def test_compose_file_refuses_to_start_without_a_database_password(tmp_path):
+    shutil.copy(ROOT / "docker-compose.yml", tmp_path)
+    (tmp_path / ".env").write_text("SECRET_KEY=x\n")
+    result = run_compose_config(tmp_path)
+    assert result.returncode != 0
+    assert "POSTGRES_PASSWORD" in result.stderr
+
+
+def test_compose_stack_has_every_service_with_health_and_volumes():
+    spec = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = spec["services"]
+    assert {"db", "redis", "web", "worker", "report-worker", "beat"} <= set(services)
+    for name in ("db", "redis", "web", "worker", "report-worker"):
+        assert "healthcheck" in services[name], name
+    assert {"db-data", "private-media"} <= set(spec["volumes"])
+    assert "gunicorn" in services["web"]["command"]
+
+
+def production_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO", "PYTEST"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE="practice.settings",
+        SECRET_KEY=secrets.token_urlsafe(64),
+        DEBUG="0",
+        ALLOWED_HOSTS="attune.example.org",
+        SECURE_SSL_REDIRECT="1",
+        SECURE_COOKIES="1",
+        SECURE_HSTS_SECONDS="31536000",
+        SECURE_HSTS_PRELOAD="1",
+        BEHIND_TLS_PROXY="1",
+        EMAIL_URL="smtp://mailer:secret@smtp.example.org:587?tls=1",
+    )
+    return env
+
+
+def test_deploy_check_is_clean_with_https_ready_env():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=production_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_deploy_check_flags_an_insecure_configuration():
+    env = production_env()
+    env.update(SECURE_COOKIES="0", SECURE_HSTS_SECONDS="0")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "SESSION_COOKIE_SECURE" in result.stderr
+
+
+@pytest.mark.django_db
+def test_demo_command_creates_the_practice_once_and_prints_working_logins(client, capsys):
+    call_command("demo")
+    call_command("demo")
+    out = capsys.readouterr().out
+    assert "Created the demo practice" in out
+    assert "Found the demo practice" in out
+    assert Practice.objects.filter(slug=demo.DEMO_SLUG).count() == 1
+    with scopes_disabled():
+        roles = set(
+            Membership.objects.filter(practice__slug=demo.DEMO_SLUG).values_list("role", flat=True)
+        )
+    assert roles == {"owner", "clinician", "assistant"}
+    for login in demo.staff_logins():
+        assert login.email in out
+        assert login.password in out
+        response = client.post(
+            "/accounts/sign-in/", {"username": login.email, "password": login.password}
+        )
+        assert response.status_code == 302, login.email
+        client.post("/accounts/sign-out/")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.worker
+def test_make_run_stack_serves_sign_in_and_processes_tasks(tmp_path):
+    """What `make run` does, on the embedded default in an empty folder."""
+    import time
+    import urllib.request
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO", "PYTEST"))}
+    for key in ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "CELERY_QUEUE_PREFIX"):
+        env.pop(key, None)
+    env.update(ATTUNE_VAR_DIR=str(tmp_path / "var"), PYTHONUNBUFFERED="1")
+    manage = [sys.executable, "manage.py"]
+    for step in (["migrate", "--no-input"], ["demo"], ["collectstatic", "--no-input"]):
+        done = subprocess.run(
+            [*manage, *step],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+    port = _free_port()
+    log = (tmp_path / "stack.log").open("w")
+    stack = subprocess.Popen(
+        [*manage, "runstack", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        page = ""
+        while time.monotonic() < deadline and stack.poll() is None:
+            output = (tmp_path / "stack.log").read_text()
+            if not page:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/sign-in/") as r:
+                        page = r.read().decode()
+                except OSError:
+                    pass
+            if page and "worker is processing tasks" in output:
+                break
+            time.sleep(0.5)
+        output = (tmp_path / "stack.log").read_text()
+        assert "Sign in to Attune" in page, output[-3000:]
+        assert "worker is processing tasks" in output, output[-3000:]
+    finally:
+        stack.terminate()
+        stack.wait(timeout=30)
+        log.close()
+    assert stack.returncode == 0

@@ -1,0 +1,87 @@
+"""The typed environment readers and the URL parsers behind the settings."""
+
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from practice.env import (
+    cache_from_url,
+    database_from_url,
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+    mailer_from_url,
+)
+
+BASE = Path("/srv/attune")
+
+
+def test_unset_and_blank_values_fall_back_to_defaults():
+    environ = {"EMPTY": "  "}
+    assert env_str("MISSING", "x", environ) == "x"
+    assert env_str("EMPTY", "x", environ) == "x"
+    assert env_bool("EMPTY", True, environ) is True
+    assert env_int("EMPTY", 7, environ) == 7
+    assert env_list("EMPTY", ["a"], environ) == ["a"]
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("1", True), ("yes", True), ("Off", False)])
+def test_booleans(raw, expected):
+    assert env_bool("B", not expected, {"B": raw}) is expected
+
+
+def test_bad_values_name_the_variable():
+    with pytest.raises(ImproperlyConfigured, match="DEBUG"):
+        env_bool("DEBUG", False, {"DEBUG": "maybe"})
+    with pytest.raises(ImproperlyConfigured, match="EMAIL_PORT"):
+        env_int("EMAIL_PORT", 25, {"EMAIL_PORT": "twenty"})
+
+
+def test_lists_drop_blanks():
+    assert env_list("HOSTS", None, {"HOSTS": "a.test, ,b.test,"}) == ["a.test", "b.test"]
+
+
+def test_postgres_url():
+    db = database_from_url("postgres://app:s%40cret@db.internal:6543/attune?sslmode=require", BASE)
+    assert db["ENGINE"] == "django.db.backends.postgresql"
+    assert (db["NAME"], db["USER"], db["PASSWORD"]) == ("attune", "app", "s@cret")
+    assert (db["HOST"], db["PORT"]) == ("db.internal", "6543")
+    assert db["OPTIONS"] == {"sslmode": "require"}
+
+
+def test_sqlite_urls_relative_and_absolute():
+    assert database_from_url("sqlite:///var/a.sqlite3", BASE)["NAME"] == "/srv/attune/var/a.sqlite3"
+    absolute = database_from_url("sqlite:////tmp/b.sqlite3", BASE)
+    assert absolute["NAME"] == "/tmp/b.sqlite3"
+    # The test database is a file beside it, so a worker process can share it.
+    assert absolute["TEST"]["NAME"] == "/tmp/test_b.sqlite3"
+
+
+def test_unknown_schemes_are_refused():
+    with pytest.raises(ImproperlyConfigured, match="mysql"):
+        database_from_url("mysql://x/y", BASE)
+    with pytest.raises(ImproperlyConfigured, match="must name a database"):
+        database_from_url("postgres://host/", BASE)
+    with pytest.raises(ImproperlyConfigured):
+        cache_from_url("memcached://x", BASE)
+
+
+def test_cache_urls():
+    assert (
+        cache_from_url("redis://127.0.0.1:6379/1", BASE)["LOCATION"] == "redis://127.0.0.1:6379/1"
+    )
+    assert cache_from_url("file:///tmp/c", BASE)["LOCATION"] == "/tmp/c"
+
+
+def test_email_urls():
+    smtp = mailer_from_url("smtp://mailer:p%40ss@smtp.example.test:587?tls=1")
+    assert smtp["BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert smtp["OPTIONS"]["host"] == "smtp.example.test"
+    assert smtp["OPTIONS"]["port"] == 587
+    assert smtp["OPTIONS"]["password"] == "p@ss"
+    assert smtp["OPTIONS"]["use_tls"] is True
+    assert mailer_from_url("console://")["OPTIONS"] == {}
+    with pytest.raises(ImproperlyConfigured, match="EMAIL_URL"):
+        mailer_from_url("carrierpigeon://coop")
