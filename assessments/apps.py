@@ -1,7 +1,42 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+
+
+def _sync_library(sender: AppConfig, **kwargs: Any) -> None:
+    """Keep the built-in instruments in step with the shipped files after every migrate."""
+    from assessments.services.instruments import sync_library
+
+    sync_library()
 
 
 class AssessmentsConfig(AppConfig):
     name = "assessments"
     verbose_name = _("Assessments")
+
+    def ready(self) -> None:
+        from practice.audit import register_actions
+
+        post_migrate.connect(_sync_library, sender=self, dispatch_uid="assessments-sync-library")
+        register_actions(
+            {
+                "assignment.create": _("Assigned a form"),
+                "assignment.paused": _("Paused an assignment"),
+                "assignment.active": _("Resumed an assignment"),
+                "assignment.cancelled": _("Cancelled an assignment"),
+                "response.submit": _("Partner submitted a form"),
+                "response.view": _("Viewed answers"),
+                "response.reopen": _("Reopened a submitted form"),
+                "results.view": _("Viewed results"),
+                "history.view": _("Viewed score history"),
+                "alert.raise": _("Alert raised"),
+                "alert.view": _("Viewed alerts"),
+                "alert.acknowledge": _("Acknowledged an alert"),
+                "alert.resolve": _("Resolved an alert"),
+                "instrument.upload": _("Uploaded an instrument"),
+                "instrument.publish": _("Published an instrument"),
+                "instrument.discard": _("Discarded an instrument draft"),
+            }
+        )

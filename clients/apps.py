@@ -5,3 +5,24 @@ from django.utils.translation import gettext_lazy as _
 class ClientsConfig(AppConfig):
     name = "clients"
     verbose_name = _("Couples and partners")
+
+    def ready(self) -> None:
+        from practice.audit import register_actions
+
+        register_actions(
+            {
+                "caseload.view": _("Viewed the caseload"),
+                "couple.create": _("Created a couple"),
+                "couple.update": _("Changed a couple"),
+                "couple.view": _("Viewed a couple"),
+                "partner.update": _("Changed a partner"),
+                "partner.invite": _("Sent a portal invitation"),
+                "partner.revoke": _("Revoked portal access"),
+                "note.create": _("Added a note"),
+                "portal.sign_in": _("Partner signed in to the portal"),
+                "portal.sign_in_refused": _("Portal link refused"),
+                "portal.sign_out": _("Partner signed out of the portal"),
+                "portal.link_requested": _("Partner asked for a sign-in link"),
+                "portal.form_view": _("Partner opened a form"),
+            }
+        )

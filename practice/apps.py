@@ -7,4 +7,4 @@ class PracticeConfig(AppConfig):
     verbose_name = _("Practices and staff")
 
     def ready(self) -> None:
-        from practice import signals  # noqa: F401 - connects the receivers
+        from practice import api_schema, signals  # noqa: F401 - registers receivers and extensions

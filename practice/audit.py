@@ -27,6 +27,12 @@ ACTIONS: dict[str, _StrOrPromise] = {
     "auth.password_reset_requested": _("Password reset requested"),
     "auth.password_reset_done": _("Password reset completed"),
     "audit.view": _("Viewed the audit log"),
+    "practice.update": _("Changed practice settings"),
+    "member.invite": _("Added a member"),
+    "member.role_change": _("Changed a member's role"),
+    "member.remove": _("Removed a member"),
+    "token.create": _("Created an API token"),
+    "token.revoke": _("Revoked an API token"),
 }
 
 
@@ -70,6 +76,8 @@ def record(
             actor = user if user.is_authenticated else None  # type: ignore[assignment]
         if practice is None:
             practice = getattr(request, "practice", None)
+    if practice is None and target is not None:
+        practice = getattr(target, "practice", None)
     target_type = target_id = ""
     if target is not None:
         target_type = target._meta.label_lower

@@ -10,6 +10,7 @@ from typing import Any
 
 from celery import Celery
 from celery.contrib.django.task import DjangoTask
+from celery.schedules import crontab
 from django.db import transaction
 from kombu.exceptions import OperationalError
 
@@ -23,6 +24,25 @@ app.conf.beat_schedule = {
     "purge-sign-in-failures": {
         "task": "practice.tasks.purge_sign_in_failures",
         "schedule": 60 * 60,
+    },
+    "sweep-unscored": {"task": "assessments.tasks.sweep_unscored", "schedule": 60},
+    "open-due-occurrences": {"task": "assessments.tasks.open_due_occurrences", "schedule": 15 * 60},
+    "send-reminders": {
+        "task": "assessments.tasks.send_reminders",
+        "schedule": crontab(hour=9, minute=0),
+    },
+    "raise-overdue-alerts": {
+        "task": "assessments.tasks.raise_overdue_alerts",
+        "schedule": crontab(hour=6, minute=30),
+    },
+    "requeue-stale-reports": {"task": "reports.tasks.requeue_stale_reports", "schedule": 5 * 60},
+    "monthly-reports": {
+        "task": "reports.tasks.monthly_reports",
+        "schedule": crontab(day_of_month=1, hour=4, minute=0),
+    },
+    "estimate-norms": {
+        "task": "assessments.tasks.estimate_norms",
+        "schedule": crontab(hour=3, minute=15),
     },
 }
 app.autodiscover_tasks()

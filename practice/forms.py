@@ -9,7 +9,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
 from practice import audit, lockout
-from practice.models import User
+from practice.models import Practice, Role, User
 
 
 class SignInForm(AuthenticationForm):
@@ -73,3 +73,53 @@ class SignInForm(AuthenticationForm):
                 target=user,
                 actor_label=email,
             )
+
+
+class PracticeSettingsForm(forms.ModelForm):
+    """What an owner can change about the practice."""
+
+    class Meta:
+        model = Practice
+        fields = [
+            "display_name",
+            "accent_colour",
+            "logo",
+            "timezone",
+            "session_timeout_minutes",
+            "support_resources",
+            "couple_report_partner_totals",
+            "contribute_to_norms",
+        ]
+        widgets = {
+            "accent_colour": forms.TextInput(attrs={"type": "color"}),
+            "logo": forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg"}),
+            "support_resources": forms.Textarea(attrs={"rows": 5}),
+        }
+
+    def clean_logo(self) -> object:
+        logo = self.cleaned_data.get("logo")
+        if logo and hasattr(logo, "size"):
+            if logo.size > MAX_LOGO_BYTES:
+                raise forms.ValidationError(_("The logo must be smaller than 512 KB."))
+            if getattr(logo, "image", None) is not None and logo.image.format not in {
+                "PNG",
+                "JPEG",
+            }:
+                raise forms.ValidationError(_("Upload the logo as a PNG or JPEG image."))
+        return logo
+
+
+MAX_LOGO_BYTES = 512 * 1024
+
+
+class MemberInviteForm(forms.Form):
+    full_name = forms.CharField(label=_("Full name"), max_length=200)
+    email = forms.EmailField(label=_("Email address"))
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.CLINICIAN)
+
+    def clean_email(self) -> str:
+        return self.cleaned_data["email"].strip().lower()
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)

@@ -49,6 +49,28 @@ class Practice(models.Model):
         default=30,
         validators=[MinValueValidator(5), MaxValueValidator(240)],
     )
+    contribute_to_norms = models.BooleanField(
+        _("contribute to shared norms"),
+        default=True,
+        help_text=_(
+            "Let anonymous aggregates (spread and reliability of first scores, never answers) "
+            "from this practice improve the change statistics every practice sees."
+        ),
+    )
+    couple_report_partner_totals = models.BooleanField(
+        _("show each partner's totals in couple reports"),
+        default=False,
+        help_text=_("Off: the couple version shows couple-level results only."),
+    )
+    support_resources = models.TextField(
+        _("support resources"),
+        blank=True,
+        max_length=4000,
+        help_text=_(
+            "Shown privately to a partner after the safety check-in: helplines, crisis "
+            "numbers, how to reach you. One resource per line."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -234,3 +256,29 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class ApiToken(models.Model):
+    """A personal API token of one staff member for one practice. Only its hash is stored."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="api_tokens")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(max_length=12)  # shown in lists to tell tokens apart
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(practice="practice")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}…"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -77,10 +77,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "practice.middleware.ApiTokenMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "practice.middleware.IdleTimeoutMiddleware",
     "practice.middleware.PracticeScopeMiddleware",
+    "clients.portal.PortalMiddleware",
 ]
 
 ROOT_URLCONF = "practice.urls"
@@ -253,16 +255,29 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 QUEUE_PREFIX = env_str("CELERY_QUEUE_PREFIX", "")
 CELERY_TASK_DEFAULT_QUEUE = f"{QUEUE_PREFIX}default"
 REPORTS_QUEUE = f"{QUEUE_PREFIX}reports"
-# Reports are slow and memory hungry; they get their own queue and workers.
-CELERY_TASK_ROUTES = {"reports.tasks.*": {"queue": REPORTS_QUEUE}}
+# Rendering reports is slow and memory hungry: it gets its own queue, and each
+# worker process is replaced after a number of tasks or once it has grown past
+# a memory ceiling, so WeasyPrint's memory goes back to the system.
+CELERY_TASK_ROUTES = {"reports.tasks.render_report": {"queue": REPORTS_QUEUE}}
+CELERY_WORKER_MAX_TASKS_PER_CHILD = env_int("CELERY_WORKER_MAX_TASKS_PER_CHILD", 50)
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("CELERY_WORKER_MAX_MEMORY_PER_CHILD", 300_000)  # KiB
 CELERY_TIMEZONE = "UTC"
 
 # --- REST framework ---------------------------------------------------------
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "practice.api_auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "practice.api_throttles.TokenThrottle",
+        "practice.api_throttles.IpThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "token": env_str("API_RATE_PER_TOKEN", "600/minute"),
+        "ip": env_str("API_RATE_PER_IP", "1200/minute"),
+    },
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -280,6 +295,23 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "practice.api_schema.add_error_responses",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "RoleEnum": "practice.models.Role",
+        "CoupleStatusEnum": "clients.models.CoupleStatus",
+        "PortalStateEnum": "clients.models.PortalState",
+        "ReportKindEnum": "reports.models.ReportKind",
+        "ReportStatusEnum": "reports.models.ReportStatus",
+        "AlertKindEnum": "assessments.models.AlertKind",
+        "AlertStatusEnum": "assessments.models.AlertStatus",
+        "AssignmentStatusEnum": "assessments.models.AssignmentStatus",
+        "ResponseStateEnum": "assessments.models.ResponseState",
+        "InstrumentStatusEnum": "assessments.models.InstrumentStatus",
+    },
 }
 
 # --- Logging ----------------------------------------------------------------
@@ -291,7 +323,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # WeasyPrint reports every SVG presentation attribute it skips; keep errors only.
+        "weasyprint": {"level": "ERROR"},
+        "fontTools": {"level": "WARNING"},
+    },
 }
 
 if not DEBUG and env_bool("REQUIRE_CONFIGURED_SECRET", default=False) and not env_str("SECRET_KEY"):

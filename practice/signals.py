@@ -8,6 +8,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.dispatch import receiver
 from django.http import HttpRequest
 
+from clients.portal import clear_portal_keys
 from practice import audit, lockout
 from practice.models import User
 from practice.tenancy import memberships_of
@@ -24,6 +25,7 @@ def _each_practice(action: str, request: HttpRequest, user: User) -> None:
 @receiver(user_logged_in)
 def on_sign_in(sender: type, request: HttpRequest, user: User, **kwargs: Any) -> None:
     lockout.clear_account(user.email)
+    clear_portal_keys(request)
     _each_practice("auth.sign_in", request, user)
 
 

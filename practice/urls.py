@@ -32,8 +32,11 @@ account_patterns = [
 ]
 
 practice_patterns = [
-    path("", views.practice_home, name="caseload"),
+    path("", include("clients.urls")),
+    path("", include("assessments.urls")),
+    path("", include("reports.urls")),
     path("audit/", views.audit_log, name="audit_log"),
+    path("settings/", include("practice.settings_urls")),
 ]
 
 urlpatterns = [
@@ -41,6 +44,8 @@ urlpatterns = [
     path("practices/", views.practice_list, name="practice_list"),
     path("accounts/", include(account_patterns)),
     path("p/<slug:practice_slug>/", include(practice_patterns)),
+    path("portal/", include("clients.portal_urls")),
+    path("api/v1/", include("practice.api_urls")),
     path("admin/", admin_site.urls),
     path("healthz", views.healthz, name="healthz"),
 ]

@@ -131,9 +131,3 @@ def healthz(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
-
-
-def practice_home(request: HttpRequest, practice_slug: str) -> HttpResponse:
-    """The practice's landing page."""
-    members = Membership.objects.select_related("user").order_by("user__full_name")
-    return render(request, "practice/practice_home.html", {"members": members})

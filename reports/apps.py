@@ -5,3 +5,17 @@ from django.utils.translation import gettext_lazy as _
 class ReportsConfig(AppConfig):
     name = "reports"
     verbose_name = _("Reports")
+
+    def ready(self) -> None:
+        from practice.audit import register_actions
+
+        register_actions(
+            {
+                "report.request": _("Asked for a report"),
+                "report.retry": _("Retried a report"),
+                "report.download": _("Downloaded a report"),
+                "report.portal_download": _("Partner downloaded a report"),
+                "report.release": _("Released a report to the portal"),
+                "report.withdraw": _("Withdrew a report from the portal"),
+            }
+        )

@@ -7,14 +7,39 @@ includes the outsider from practice B.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from django.test import Client
 
 from practice.celery import app as celery_app
 from practice.models import Membership, Practice, Role, User
-from tests.factories import TEST_PASSWORD, MembershipFactory, PracticeFactory
+from tests.factories import (
+    TEST_PASSWORD,
+    CaseFile,
+    MembershipFactory,
+    PracticeFactory,
+    case_file,
+)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """A SQLite test database file of this run's own.
+
+    The test database is a file (so a real worker process can share it), and
+    two test runs in one checkout would otherwise recreate and flush the same
+    file under each other. Django deletes it at the end of the run.
+    """
+    from django.conf import settings
+
+    for config in settings.DATABASES.values():
+        name = config.get("TEST", {}).get("NAME")
+        if config["ENGINE"].endswith("sqlite3") and name and ":memory:" not in name:
+            path = Path(name)
+            config["TEST"]["NAME"] = str(path.with_name(f"{path.stem}_{os.getpid()}{path.suffix}"))
 
 
 @pytest.fixture(autouse=True)
@@ -62,6 +87,14 @@ class World:
     b: Staff
 
 
+@dataclass
+class Cases:
+    """Client data in both practices: A's is what outsiders try to reach."""
+
+    a: CaseFile
+    b: CaseFile
+
+
 def make_staff(name: str) -> Staff:
     practice = PracticeFactory(name=f"{name} Practice", slug=f"{name.lower()}-practice")
     members = {
@@ -79,6 +112,14 @@ def make_staff(name: str) -> Staff:
 @pytest.fixture
 def world(db) -> World:
     return World(a=make_staff("Alpha"), b=make_staff("Bravo"))
+
+
+@pytest.fixture
+def cases(world) -> Cases:
+    return Cases(
+        a=case_file(world.a.practice, world.a.clinician, world.a.owner),
+        b=case_file(world.b.practice, world.b.clinician, world.b.owner),
+    )
 
 
 def signed_in(user: User) -> Client:

@@ -1,9 +1,12 @@
-"""The cross-tenant matrix: every route, generated from the URLconf.
+"""The cross-tenant matrix: every staff route, generated from the URLconf.
 
-A member of practice B must get 404 for practice A's pages and objects,
-exactly as if they did not exist, and an anonymous visitor must be sent to
-sign in. A positive control (A's owner reaching the same URL) proves that the
-URLs are real, so a 404 for B means "hidden", not "mistyped".
+For each route under /p/<practice_slug>/ (pages and API alike):
+- a member of practice B asking for practice A's URL gets 404;
+- a member of practice B using B's own address with A's object ids gets 404;
+- an anonymous visitor is sent to sign in (401 for the API);
+- and a positive control, A's owner on the same URL, does not get 404, so a
+  404 above means "hidden", not "mistyped".
+Portal routes have their own matrix in tests/test_portal_isolation.py.
 """
 
 from __future__ import annotations
@@ -24,55 +27,91 @@ PUBLIC = {
     "accounts/password-reset/sent/",
     "accounts/password-reset/<uidb64>/<token>/",
     "accounts/password-reset/complete/",
+    # The caller's own memberships; tests/test_api.py checks a token sees only its practice.
+    "api/v1/practices/",
+    # Short-lived signed download links; tests/test_api.py checks expiry, tampering, access.
+    "api/v1/files/reports/<str:token>/",
 }
-TENANT_PREFIX = "p/<slug:practice_slug>/"
+TENANT_PREFIXES = ("p/<slug:practice_slug>/", "api/v1/p/<slug:practice_slug>/")
+PORTAL_PREFIXES = ("portal/", "api/v1/portal/")
 
 
 def tenant_routes():
-    return [r for r in routes() if r.template.startswith(TENANT_PREFIX)]
+    return [r for r in routes() if r.template.startswith(TENANT_PREFIXES)]
 
 
-def values_for(world, practice):
+def url_values(world, cases, practice_of_slug):
     """URL arguments naming practice A's objects, under the given practice's slug."""
-    return {"practice_slug": practice.slug}
+    case = cases.a
+    return {
+        "practice_slug": practice_of_slug.slug,
+        "couple_id": case.couple.uuid,
+        "partner_id": case.partner_one.uuid,
+        "occurrence_id": case.occurrence.uuid,
+        "assignment_id": case.occurrence.assignment.uuid,
+        "response_id": case.response.uuid,
+        "alert_id": case.alert.uuid,
+        "instrument_id": case.custom_instrument.uuid,
+        "instrument_key": "connection-pulse",
+        "membership_id": world.a.membership(world.a.clinician).uuid,
+        "report_id": getattr(case, "report", None) and case.report.uuid,
+        "batch_id": getattr(case, "batch", None) and case.batch.uuid,
+        "token_id": getattr(case, "token", None) and case.token.uuid,
+    }
+
+
+def methods_for(client, url):
+    """GET when the route answers GET; otherwise the methods its 405 lists."""
+    response = client.get(url)
+    if response.status_code != 405:
+        return ["GET"]
+    allowed = [m.strip() for m in response["Allow"].split(",")]
+    return [m for m in allowed if m not in {"OPTIONS", "HEAD", "GET"}]
 
 
 def test_every_route_is_classified():
     unclassified = [
         r.template
         for r in routes()
-        if not r.template.startswith(TENANT_PREFIX)
+        if not r.template.startswith(TENANT_PREFIXES + PORTAL_PREFIXES)
         and r.template not in PUBLIC
         and not r.template.startswith("admin/")  # superusers only: tests/test_admin.py
+        and not r.template.startswith("api/v1/schema")  # public contract: tests/test_api_schema.py
     ]
     assert unclassified == [], "classify these routes in tests/test_isolation.py"
 
 
 def test_the_matrix_sees_routes():
     # A matrix over nothing would pass vacuously.
-    assert len(tenant_routes()) >= 2
+    assert len(tenant_routes()) >= 20
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("route", tenant_routes(), ids=lambda r: r.name or r.template)
-def test_member_of_another_practice_gets_404(world, route):
-    outsider = signed_in(world.b.owner)
+def test_members_of_another_practice_get_404(world, cases, route):
     insider = signed_in(world.a.owner)
-    foreign_url = route.url(values_for(world, world.a.practice))
-    for method in route.methods():
-        call = getattr(insider, method.lower())
-        control = call(foreign_url)
+    outsider = signed_in(world.b.owner)
+    values = url_values(world, cases, world.a.practice)
+    foreign_url = route.url(values)
+    own_slug_foreign_ids = route.url(url_values(world, cases, world.b.practice))
+    for method in methods_for(insider, foreign_url):
+        control = getattr(insider, method.lower())(foreign_url)
         assert control.status_code != 404, f"{method} {foreign_url}: the control could not reach it"
         assert control.status_code < 500
         response = getattr(outsider, method.lower())(foreign_url)
         assert response.status_code == 404, f"{method} {foreign_url} -> {response.status_code}"
+        if any(p != "practice_slug" for p in route.params):
+            response = getattr(outsider, method.lower())(own_slug_foreign_ids)
+            assert response.status_code == 404, (
+                f"{method} {own_slug_foreign_ids} -> {response.status_code}"
+            )
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("route", tenant_routes(), ids=lambda r: r.name or r.template)
-def test_anonymous_visitor_is_sent_to_sign_in(client, world, route):
-    url = route.url(values_for(world, world.a.practice))
-    for method in route.methods():
+def test_anonymous_visitor_is_sent_to_sign_in(client, world, cases, route):
+    url = route.url(url_values(world, cases, world.a.practice))
+    for method in ("GET", "POST"):
         response = getattr(client, method.lower())(url)
         if url.startswith("/api/"):
             assert response.status_code == 401

@@ -43,6 +43,17 @@ def worker_env() -> dict[str, str]:
 
 
 @contextmanager
+def real_broker() -> Iterator[None]:
+    """Send tasks to the broker instead of running them inline (the unit-test default)."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    try:
+        yield
+    finally:
+        celery_app.conf.task_always_eager = previous
+
+
+@contextmanager
 def running_worker(
     log_path: Path, queues: Sequence[str] | None = None, extra: Sequence[str] = ()
 ) -> Iterator[subprocess.Popen[bytes]]:

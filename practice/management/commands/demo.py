@@ -1,10 +1,11 @@
-"""Load the demo practice (once) and print its sign-ins."""
+"""Load the demo practice (once) and print its sign-ins, staff and portal."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.core.management.base import BaseCommand
+from django_scopes import scope
 
 from practice import demo
 
@@ -13,9 +14,30 @@ class Command(BaseCommand):
     help = "Create the demo practice if it does not exist and print the demo sign-ins."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        from assessments import demo as assessment_demo
+        from clients.models import AccessLinkPurpose, Partner
+        from clients.services import INVITATION_LIFETIME, new_access_link, portal_url
+
         practice, created = demo.build_practice()
-        verb = "Created" if created else "Found"
-        self.stdout.write(f"{verb} the demo practice “{practice.name}”.")
-        self.stdout.write("\nDemo sign-ins (staff: /accounts/sign-in/):")
+        if created:
+            couples = assessment_demo.build(practice)
+            self.stdout.write(
+                f"Created the demo practice “{practice.name}” with {couples} couples."
+            )
+        else:
+            self.stdout.write(f"Found the demo practice “{practice.name}”.")
+        self.stdout.write("\nStaff sign-ins (at /accounts/sign-in/):")
         for login in demo.staff_logins():
             self.stdout.write(f"  {login.role:<10} {login.email:<34} {login.password}")
+        self.stdout.write(
+            "\nClient portal: fresh single-use links for the two partners of “Alder & Brook”"
+        )
+        self.stdout.write("(each works once, for 7 days; run `manage.py demo` again for new ones):")
+        with scope(practice=practice):
+            for partner in Partner.objects.filter(couple__label="Alder & Brook").order_by(
+                "position"
+            ):
+                _, token = new_access_link(
+                    partner, AccessLinkPurpose.INVITATION, INVITATION_LIFETIME
+                )
+                self.stdout.write(f"  {partner.display_name:<12} {portal_url(token)}")

@@ -1,0 +1,491 @@
+"""API for instruments, assignments, responses, results, history and alerts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Prefetch
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from assessments import definition as defn
+from assessments import results
+from assessments.history import couple_history
+from assessments.models import (
+    Alert,
+    AlertStatus,
+    Assignment,
+    Instrument,
+    InstrumentStatus,
+    Occurrence,
+)
+from assessments.models import Response as AnswerSet
+from assessments.serializers import (
+    AlertSerializer,
+    AssignmentCreate,
+    AssignmentSerializer,
+    AssignmentStatusChange,
+    HistorySerializer,
+    InstrumentDetailSerializer,
+    InstrumentSerializer,
+    InstrumentUpload,
+    ResolveAlert,
+    ResponseSerializer,
+    ResultsSerializer,
+)
+from assessments.services import alerts as alert_services
+from assessments.services import assignments as assignment_services
+from assessments.services import instruments as instrument_services
+from clients.access import couples_for, get_couple
+from clients.api import drf_error
+from practice import audit
+from practice.api_base import ByStart, StaffAPIView, UrgentFirst, capability, paged
+from practice.roles import Can
+
+
+def _get(queryset: Any, **lookup: Any) -> Any:
+    try:
+        return queryset.get(**lookup)
+    except (queryset.model.DoesNotExist, ValueError, DjangoValidationError):
+        raise NotFound from None
+
+
+class InstrumentListView(StaffAPIView):
+    permission_classes = [*StaffAPIView.permission_classes, capability(Can.ASSIGN)]
+
+    @extend_schema(
+        responses=InstrumentSerializer(many=True),
+        tags=["instruments"],
+        operation_id="instruments_list",
+    )
+    def get(self, request: Request, practice_slug: str) -> Response:
+        instruments = Instrument.objects.exclude(status=InstrumentStatus.RETIRED).order_by(
+            "title", "-version"
+        )
+        return Response(InstrumentSerializer(instruments, many=True).data)
+
+    @extend_schema(
+        request=InstrumentUpload,
+        responses={201: InstrumentDetailSerializer},
+        tags=["instruments"],
+        operation_id="instruments_upload",
+        description="Owners only: store a practice instrument as a draft.",
+    )
+    def post(self, request: Request, practice_slug: str) -> Response:
+        capability(Can.MANAGE_INSTRUMENTS)().has_permission(request, self)
+        data = InstrumentUpload(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            instrument = instrument_services.upload(
+                practice=self.practice,
+                actor=request.user,  # type: ignore[arg-type]
+                definition=data.validated_data["definition"],
+                request=request._request,
+            )
+        except defn.DefinitionError as exc:
+            fields: dict[str, list[str]] = {}
+            for problem in exc.problems:
+                name = f"definition.{problem.path}" if problem.path else "definition"
+                fields.setdefault(name, []).append(problem.message)
+            raise ValidationError(fields) from None
+        return Response(InstrumentDetailSerializer(instrument).data, status=status.HTTP_201_CREATED)
+
+
+class InstrumentDetailView(StaffAPIView):
+    permission_classes = [*StaffAPIView.permission_classes, capability(Can.ASSIGN)]
+
+    @extend_schema(
+        responses=InstrumentDetailSerializer,
+        tags=["instruments"],
+        operation_id="instruments_retrieve",
+    )
+    def get(self, request: Request, practice_slug: str, instrument_id: Any) -> Response:
+        instrument = _get(Instrument.objects.all(), uuid=instrument_id)
+        return Response(InstrumentDetailSerializer(instrument).data)
+
+
+class InstrumentPublishView(StaffAPIView):
+    permission_classes = [*StaffAPIView.permission_classes, capability(Can.MANAGE_INSTRUMENTS)]
+
+    @extend_schema(
+        request=None,
+        responses=InstrumentDetailSerializer,
+        tags=["instruments"],
+        operation_id="instruments_publish",
+    )
+    def post(self, request: Request, practice_slug: str, instrument_id: Any) -> Response:
+        instrument = _get(Instrument.objects.filter(practice=self.practice), uuid=instrument_id)
+        instrument = instrument_services.publish(
+            instrument,
+            actor=request.user,  # type: ignore[arg-type]
+            request=request._request,
+        )
+        return Response(InstrumentDetailSerializer(instrument).data)
+
+
+def _assignments(membership: Any) -> Any:
+    return (
+        Assignment.objects.filter(couple__in=couples_for(membership))
+        .select_related("couple", "instrument", "partner")
+        .prefetch_related(
+            Prefetch("occurrences", queryset=Occurrence.objects.order_by("-due_date"))
+        )
+    )
+
+
+class CoupleAssignmentsView(StaffAPIView):
+    permission_classes = [*StaffAPIView.permission_classes, capability(Can.ASSIGN)]
+
+    @extend_schema(
+        responses=AssignmentSerializer(many=True),
+        tags=["assignments"],
+        operation_id="assignments_list",
+    )
+    def get(self, request: Request, practice_slug: str, couple_id: Any) -> Response:
+        couple = get_couple(self.membership, couple_id)
+        assignments = _assignments(self.membership).filter(couple=couple)
+        return Response(AssignmentSerializer(assignments, many=True).data)
+
+    @extend_schema(
+        request=AssignmentCreate,
+        responses={201: AssignmentSerializer},
+        tags=["assignments"],
+        operation_id="assignments_create",
+    )
+    def post(self, request: Request, practice_slug: str, couple_id: Any) -> Response:
+        couple = get_couple(self.membership, couple_id)
+        data = AssignmentCreate(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        instrument = Instrument.objects.filter(uuid=values["instrument"]).first()
+        if instrument is None:
+            raise ValidationError({"instrument": ["No such instrument."]})
+        partner = None
+        if values.get("partner"):
+            partner = couple.partners.filter(uuid=values["partner"]).first()
+            if partner is None:
+                raise ValidationError({"partner": ["Not a partner in this couple."]})
+        repeat = values.get("repeat")
+        try:
+            assignment = assignment_services.assign(
+                couple=couple,
+                instrument=instrument,
+                actor=request.user,  # type: ignore[arg-type]
+                first_due=values["first_due"],
+                partner=partner,
+                recurrence=assignment_services.Recurrence(**repeat) if repeat else None,
+                reminders=values["reminders"],
+                request=request._request,
+            )
+        except DjangoValidationError as exc:
+            raise drf_error(exc) from None
+        assignment = _assignments(self.membership).get(pk=assignment.pk)
+        return Response(AssignmentSerializer(assignment).data, status=status.HTTP_201_CREATED)
+
+
+class AssignmentView(StaffAPIView):
+    permission_classes = [*StaffAPIView.permission_classes, capability(Can.ASSIGN)]
+
+    @extend_schema(
+        responses=AssignmentSerializer, tags=["assignments"], operation_id="assignments_retrieve"
+    )
+    def get(self, request: Request, practice_slug: str, assignment_id: Any) -> Response:
+        assignment = _get(_assignments(self.membership), uuid=assignment_id)
+        return Response(AssignmentSerializer(assignment).data)
+
+
+class AssignmentStatusView(StaffAPIView):
+    permission_classes = [*StaffAPIView.permission_classes, capability(Can.ASSIGN)]
+
+    @extend_schema(
+        request=AssignmentStatusChange,
+        responses=AssignmentSerializer,
+        tags=["assignments"],
+        operation_id="assignments_set_status",
+        description="Pause (paused), resume (active) or cancel (cancelled).",
+    )
+    def post(self, request: Request, practice_slug: str, assignment_id: Any) -> Response:
+        assignment = _get(_assignments(self.membership), uuid=assignment_id)
+        data = AssignmentStatusChange(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            assignment_services.set_status(
+                assignment,
+                data.validated_data["status"],
+                actor=request.user,
+                request=request._request,
+            )  # type: ignore[arg-type]
+        except DjangoValidationError as exc:
+            return Response(
+                {"error": {"code": "conflict", "message": exc.messages[0], "fields": {}}},
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response(
+            AssignmentSerializer(_assignments(self.membership).get(pk=assignment.pk)).data
+        )
+
+
+def _response_payload(response: AnswerSet) -> dict[str, Any]:
+    return ResponseSerializer(
+        {
+            "uuid": response.uuid,
+            "occurrence": response.occurrence,
+            "partner": response.partner,
+            "instrument": response.instrument,
+            "state": response.state,
+            "submitted_at": response.submitted_at,
+            "answers": response.answers,
+            "scores": list(response.scores.all()),
+        }
+    ).data
+
+
+class CoupleResponsesView(StaffAPIView):
+    permission_classes = [*StaffAPIView.permission_classes, capability(Can.VIEW_CLINICAL)]
+
+    @extend_schema(
+        responses=paged(ResponseSerializer, "Response"),
+        tags=["responses"],
+        operation_id="responses_list",
+        parameters=[OpenApiParameter("limit", int)],
+    )
+    def get(self, request: Request, practice_slug: str, couple_id: Any) -> Response:
+        couple = get_couple(self.membership, couple_id)
+        answer_sets = (
+            AnswerSet.objects.filter(couple=couple)
+            .select_related("occurrence", "partner", "instrument")
+            .prefetch_related("scores")
+        )
+        paginator = ByStart()
+        page = paginator.paginate_queryset(answer_sets, request, view=self)
+        audit.record(
+            "response.view", request=request._request, target=couple, count=len(page), via="api"
+        )
+        return paginator.get_paginated_response([_response_payload(r) for r in page])
+
+
+class ResultsView(StaffAPIView):
+    permission_classes = [*StaffAPIView.permission_classes, capability(Can.VIEW_CLINICAL)]
+
+    @extend_schema(responses=ResultsSerializer, tags=["results"], operation_id="results_retrieve")
+    def get(self, request: Request, practice_slug: str, occurrence_id: Any) -> Response:
+        occurrence = _get(
+            Occurrence.objects.filter(couple__in=couples_for(self.membership)).select_related(
+                "instrument", "couple"
+            ),
+            uuid=occurrence_id,
+        )
+        instrument = occurrence.instrument
+        partners = list(occurrence.couple.partners.order_by("position"))
+        by_partner = {
+            r.partner_id: r
+            for r in AnswerSet.objects.filter(occurrence=occurrence).prefetch_related("scores")
+        }
+        submitted = [by_partner.get(p.pk) for p in partners]
+        answers = [r.answers if r is not None and r.is_submitted else None for r in submitted]
+        couple = None
+        if all(a is not None for a in answers):
+            comparison = results.couple_result(
+                instrument.definition, instrument.plan, answers[0], answers[1]
+            )  # type: ignore[arg-type]
+            if comparison is not None:
+                texts = {
+                    i["link_id"]: defn.localized(
+                        i["text"], "en", instrument.definition["default_language"]
+                    )
+                    for i in instrument.definition["items"]
+                }
+                couple = {
+                    "scales": [
+                        {
+                            "key": s.key,
+                            "label": instrument.scale_label(s.key, "en"),
+                            "one": s.one,
+                            "two": s.two,
+                            "mean": s.mean,
+                            "difference": s.difference,
+                        }
+                        for s in comparison.scales
+                    ],
+                    "items": [{**a.__dict__, "text": texts[a.link_id]} for a in comparison.items],
+                }
+        audit.record("results.view", request=request._request, target=occurrence, via="api")
+        return Response(
+            ResultsSerializer(
+                {
+                    "occurrence": occurrence,
+                    "instrument": instrument,
+                    "partners": [
+                        {
+                            "partner": p.uuid,
+                            "submitted": bool(r and r.is_submitted),
+                            "scores": list(r.scores.all()) if r and r.is_submitted else [],
+                        }
+                        for p, r in zip(partners, submitted, strict=True)
+                    ],
+                    "couple": couple,
+                }
+            ).data
+        )
+
+
+class HistoryView(StaffAPIView):
+    permission_classes = [*StaffAPIView.permission_classes, capability(Can.VIEW_CLINICAL)]
+
+    @extend_schema(
+        responses=HistorySerializer,
+        tags=["results"],
+        operation_id="history_retrieve",
+        parameters=[OpenApiParameter("scale", str, description="Default: the total.")],
+    )
+    def get(
+        self, request: Request, practice_slug: str, couple_id: Any, instrument_key: str
+    ) -> Response:
+        couple = get_couple(self.membership, couple_id)
+        instrument = Instrument.objects.filter(key=instrument_key).order_by("-version").first()
+        if instrument is None:
+            raise NotFound
+        scale = request.query_params.get("scale") or instrument.total_key
+        if scale not in {s["key"] for s in instrument.definition["scales"]}:
+            raise ValidationError({"scale": ["Not a scale of this instrument."]})
+        partners = list(couple.partners.order_by("position"))
+        history = couple_history(couple, partners, instrument, scale)
+        norms = history.changes[0].norms
+        audit.record(
+            "history.view",
+            request=request._request,
+            target=couple,
+            instrument=instrument.key,
+            via="api",
+        )
+        return Response(
+            HistorySerializer(
+                {
+                    "instrument": instrument,
+                    "scale": scale,
+                    "norms": {
+                        "source": norms.norms.source if norms.norms else "",
+                        "n": norms.n,
+                        "sd": norms.norms.sd if norms.norms else None,
+                        "reliability": norms.norms.reliability if norms.norms else None,
+                        "cutoff": norms.norms.cutoff if norms.norms else None,
+                        "reason": str(norms.reason),
+                    },
+                    "partners": [
+                        {
+                            "partner": change.partner.uuid,
+                            "points": [
+                                {
+                                    "at": p.at,
+                                    "value": p.value,
+                                    "response": p.response_uuid,
+                                    "rci_from_previous": p.rci_from_previous,
+                                }
+                                for p in change.points
+                            ],
+                            "rci": change.rci,
+                            "change_class": change.change_class.value
+                            if change.change_class
+                            else None,
+                        }
+                        for change in history.changes
+                    ],
+                }
+            ).data
+        )
+
+
+ALERT_PARAMETERS = [
+    OpenApiParameter(
+        "status",
+        str,
+        enum=["open", "acknowledged", "resolved", "unresolved", "all"],
+        description="Default: unresolved (open and acknowledged).",
+    ),
+    OpenApiParameter("couple", OpenApiTypes.UUID),
+    OpenApiParameter("limit", int),
+]
+
+
+class AlertListView(StaffAPIView):
+    permission_classes = [*StaffAPIView.permission_classes, capability(Can.VIEW_CLINICAL)]
+
+    @extend_schema(
+        parameters=ALERT_PARAMETERS,
+        responses=paged(AlertSerializer, "Alert"),
+        tags=["alerts"],
+        operation_id="alerts_list",
+    )
+    def get(self, request: Request, practice_slug: str) -> Response:
+        alerts = Alert.objects.filter(couple__in=couples_for(self.membership)).select_related(
+            "couple", "partner"
+        )
+        wanted = request.query_params.get("status", "unresolved")
+        if wanted == "unresolved":
+            alerts = alerts.exclude(status=AlertStatus.RESOLVED)
+        elif wanted in AlertStatus.values:
+            alerts = alerts.filter(status=wanted)
+        elif wanted != "all":
+            raise ValidationError({"status": ["Unknown status filter."]})
+        couple = request.query_params.get("couple")
+        if couple:
+            try:
+                alerts = alerts.filter(couple=get_couple(self.membership, couple))
+            except Http404:
+                raise ValidationError({"couple": ["No such couple."]}) from None
+        paginator = UrgentFirst()
+        page = paginator.paginate_queryset(alerts, request, view=self)
+        audit.record("alert.view", request=request._request, count=len(page), via="api")
+        return paginator.get_paginated_response(AlertSerializer(page, many=True).data)
+
+
+class AlertActionView(StaffAPIView):
+    permission_classes = [*StaffAPIView.permission_classes, capability(Can.VIEW_CLINICAL)]
+    action = ""
+
+    def alert(self, alert_id: Any) -> Alert:
+        return _get(
+            Alert.objects.filter(couple__in=couples_for(self.membership)).select_related(
+                "couple", "partner"
+            ),
+            uuid=alert_id,
+        )
+
+
+class AlertAcknowledgeView(AlertActionView):
+    @extend_schema(
+        request=None, responses=AlertSerializer, tags=["alerts"], operation_id="alerts_acknowledge"
+    )
+    def post(self, request: Request, practice_slug: str, alert_id: Any) -> Response:
+        alert = alert_services.acknowledge(
+            self.alert(alert_id),
+            actor=request.user,  # type: ignore[arg-type]
+            request=request._request,
+        )
+        return Response(AlertSerializer(alert).data)
+
+
+class AlertResolveView(AlertActionView):
+    @extend_schema(
+        request=ResolveAlert,
+        responses=AlertSerializer,
+        tags=["alerts"],
+        operation_id="alerts_resolve",
+    )
+    def post(self, request: Request, practice_slug: str, alert_id: Any) -> Response:
+        alert = self.alert(alert_id)
+        data = ResolveAlert(data=request.data)
+        data.is_valid(raise_exception=True)
+        alert = alert_services.resolve(
+            alert,
+            actor=request.user,
+            note=data.validated_data["note"],  # type: ignore[arg-type]
+            request=request._request,
+        )
+        return Response(AlertSerializer(alert).data)

@@ -1,0 +1,116 @@
+"""Portal API for the partner's form: autosave answer by answer, and submit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response as ApiResponse
+from rest_framework.views import APIView
+
+from assessments.models import Response
+from assessments.portal import occurrence_for
+from assessments.presentation import error_message
+from assessments.services import responses as response_services
+from practice.api_auth import IsPartner, PortalSessionAuthentication
+
+
+class AnswersSerializer(serializers.Serializer):
+    answers = serializers.DictField(
+        child=serializers.JSONField(allow_null=True),
+        help_text="Answers by item link id; null clears an answer.",
+        allow_empty=False,
+    )
+
+    def validate_answers(self, value: dict[str, Any]) -> dict[str, Any]:
+        if len(value) > 200:
+            raise serializers.ValidationError(_("Too many answers in one request."))
+        return value
+
+
+PROGRESS = inline_serializer(
+    "FormProgress",
+    {
+        "answered": serializers.IntegerField(),
+        "total": serializers.IntegerField(),
+        "submitted": serializers.BooleanField(),
+    },
+)
+
+
+class PortalView(APIView):
+    authentication_classes = [PortalSessionAuthentication]
+    permission_classes = [IsPartner]
+
+    def occurrence(self, request: Request, occurrence_id: str) -> Any:
+        return occurrence_for(request.user.partner, occurrence_id)  # type: ignore[union-attr]
+
+
+def _progress(response: Response) -> dict[str, Any]:
+    return {
+        "answered": len(response.answers),
+        "total": len(response.instrument.definition["items"]),
+        "submitted": response.is_submitted,
+    }
+
+
+def _answer_errors(errors: dict[str, str]) -> ValidationError:
+    return ValidationError({"answers": {k: [error_message(v)] for k, v in errors.items()}})
+
+
+class AnswersView(PortalView):
+    """Save some answers to the partner's draft."""
+
+    @extend_schema(request=AnswersSerializer, responses={200: PROGRESS}, tags=["portal"])
+    def patch(self, request: Request, occurrence_id: str) -> ApiResponse:
+        occurrence = self.occurrence(request, occurrence_id)
+        payload = AnswersSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        draft = response_services.draft_for(occurrence, request.user.partner)  # type: ignore[union-attr]
+        try:
+            draft = response_services.save_answers(draft, payload.validated_data["answers"])
+        except response_services.AnswerErrors as exc:
+            raise _answer_errors(exc.errors) from None
+        except response_services.ResponseClosed:
+            return ApiResponse(
+                {
+                    "error": {
+                        "code": "closed",
+                        "message": _("This form can no longer be changed."),
+                        "fields": {},
+                    }
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        return ApiResponse(_progress(draft))
+
+
+class SubmitView(PortalView):
+    """Submit the partner's answers; repeating it returns the first result."""
+
+    @extend_schema(request=None, responses={200: PROGRESS, 201: PROGRESS}, tags=["portal"])
+    def post(self, request: Request, occurrence_id: str) -> ApiResponse:
+        occurrence = self.occurrence(request, occurrence_id)
+        draft = response_services.draft_for(occurrence, request.user.partner)  # type: ignore[union-attr]
+        try:
+            response, created = response_services.submit(draft)
+        except response_services.AnswerErrors as exc:
+            raise _answer_errors(exc.errors) from None
+        except response_services.ResponseClosed:
+            return ApiResponse(
+                {
+                    "error": {
+                        "code": "closed",
+                        "message": _("This form was cancelled."),
+                        "fields": {},
+                    }
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        return ApiResponse(
+            _progress(response), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )

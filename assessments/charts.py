@@ -1,0 +1,225 @@
+"""Charts as SVG with real text, shared by the dashboard and the PDF reports. No Django.
+
+Text stays text (``svg.fonttype = none``), so screen readers, search and
+``pdftotext`` can read titles, axes and legends. The two partners differ by
+colour (Okabe-Ito blue and vermilion, safe for colour-blind readers), marker
+shape and line style, never by colour alone.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+from xml.sax.saxutils import escape
+
+PARTNER_STYLES = (
+    {"color": "#0072B2", "marker": "o", "linestyle": "-"},
+    {"color": "#D55E00", "marker": "s", "linestyle": "--"},
+)
+BAND_SHADES = ("#f3e3e1", "#f6f0dc", "#e3efe6", "#e1ebf3", "#ece6f2")
+FONT = "DejaVu Sans"
+# matplotlib's pyplot state is global; charts are drawn one at a time per process.
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Series:
+    label: str
+    points: Sequence[tuple[date, float]]
+    # Index of points whose change from the previous point is reliable (|RCI| > 1.96).
+    reliable: frozenset[int] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class Band:
+    low: float
+    high: float
+    label: str
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update(
+        {
+            "svg.fonttype": "none",
+            "font.family": FONT,
+            "font.size": 10,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "svg.hashsalt": "attune",  # stable ids: the same data draws the same SVG
+        }
+    )
+    return plt
+
+
+def _svg(fig: Any, title: str) -> str:
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    svg = buffer.getvalue()
+    svg = svg[svg.index("<svg") :]
+    # Name the picture for assistive technology.
+    return re.sub(
+        r"<svg ",
+        f'<svg role="img" aria-label="{escape(title, {chr(34): "&quot;"})}" ',
+        svg,
+        count=1,
+    )
+
+
+def history_svg(
+    *,
+    title: str,
+    series: Sequence[Series],
+    y_range: tuple[float, float],
+    y_label: str,
+    x_label: str,
+    bands: Sequence[Band] = (),
+    reliable_label: str = "reliable change",
+    width: float = 7.0,
+    height: float = 3.4,
+) -> str:
+    """A line per partner over time, with band shading and reliable-change markers."""
+    with _lock:
+        plt = _pyplot()
+        fig, ax = plt.subplots(figsize=(width, height))
+        try:
+            for index, band in enumerate(bands):
+                ax.axhspan(
+                    band.low, band.high, color=BAND_SHADES[index % len(BAND_SHADES)], zorder=0
+                )
+                ax.text(
+                    1.01,
+                    (band.low + band.high) / 2,
+                    band.label,
+                    transform=ax.get_yaxis_transform(),
+                    va="center",
+                    ha="left",
+                    fontsize=8,
+                    color="#5b646b",
+                )
+            marked = False
+            for index, line in enumerate(series):
+                marked = marked or bool(line.reliable)
+                if not line.points:
+                    continue
+                style = PARTNER_STYLES[index % len(PARTNER_STYLES)]
+                xs = [p[0] for p in line.points]
+                ys = [p[1] for p in line.points]
+                ax.plot(xs, ys, label=line.label, linewidth=2, markersize=5, **style)
+                for point in sorted(line.reliable):
+                    if 0 <= point < len(xs):
+                        ax.plot(
+                            [xs[point]],
+                            [ys[point]],
+                            marker="*",
+                            markersize=13,
+                            color=style["color"],
+                            markeredgecolor="#1d2327",
+                            linestyle="none",
+                        )
+            if marked:
+                # One neutral legend entry explains the stars of both partners.
+                ax.plot(
+                    [],
+                    [],
+                    marker="*",
+                    markersize=11,
+                    color="#ffffff",
+                    markeredgecolor="#1d2327",
+                    linestyle="none",
+                    label=reliable_label,
+                )
+            low, high = y_range
+            pad = (high - low) * 0.05
+            ax.set_ylim(low - pad, high + pad)
+            ax.set_title(title, loc="left", fontsize=12, fontweight="bold")
+            ax.set_ylabel(y_label)
+            ax.set_xlabel(x_label)
+            ax.grid(axis="y", color="#d9dee2", linewidth=0.6)
+            dates = sorted({p[0] for line in series for p in line.points})
+            if len(dates) == 1:
+                # One date: centre it in a month-wide window instead of a multi-year axis.
+                ax.set_xlim(dates[0] - timedelta(days=15), dates[0] + timedelta(days=15))
+            locator = _date_locator()
+            ax.xaxis.set_major_locator(locator)
+            ax.xaxis.set_major_formatter(_date_formatter(locator))
+            if any(line.points for line in series):
+                ax.legend(loc="upper left", bbox_to_anchor=(0, -0.18), ncols=3, frameon=False)
+            return _svg(fig, title)
+        finally:
+            plt.close(fig)
+
+
+def profile_svg(
+    *,
+    title: str,
+    scales: Sequence[str],
+    values: Sequence[Sequence[float | None]],
+    names: Sequence[str],
+    x_range: tuple[float, float],
+    x_label: str,
+    width: float = 7.0,
+) -> str:
+    """Horizontal bars: each scale's latest score, one bar per partner."""
+    with _lock:
+        plt = _pyplot()
+        height = 1.0 + 0.32 * len(scales) * max(1, len(values))
+        fig, ax = plt.subplots(figsize=(width, height))
+        try:
+            bar = 0.8 / max(1, len(values))
+            positions = list(range(len(scales)))
+            for index, (name, row) in enumerate(zip(names, values, strict=True)):
+                style = PARTNER_STYLES[index % len(PARTNER_STYLES)]
+                ys = [p + index * bar for p in positions]
+                widths = [(v if v is not None else 0) - x_range[0] for v in row]
+                ax.barh(
+                    ys,
+                    widths,
+                    height=bar * 0.9,
+                    left=x_range[0],
+                    label=name,
+                    color=style["color"],
+                    hatch=None if index == 0 else "//",
+                    edgecolor="white",
+                )
+                for y, v in zip(ys, row, strict=True):
+                    text = "–" if v is None else f"{v:.1f}"
+                    ax.text(
+                        (v or x_range[0]) + 0.02 * (x_range[1] - x_range[0]),
+                        y,
+                        text,
+                        va="center",
+                        fontsize=8,
+                    )
+            ax.set_yticks([p + bar * (len(values) - 1) / 2 for p in positions], labels=scales)
+            ax.invert_yaxis()
+            ax.set_xlim(*x_range)
+            ax.set_xlabel(x_label)
+            ax.set_title(title, loc="left", fontsize=12, fontweight="bold")
+            ax.legend(
+                loc="upper left", bbox_to_anchor=(0, -0.25 / height * 3), ncols=2, frameon=False
+            )
+            return _svg(fig, title)
+        finally:
+            plt.close(fig)
+
+
+def _date_locator() -> Any:
+    import matplotlib.dates as mdates
+
+    return mdates.AutoDateLocator(minticks=3, maxticks=7)  # type: ignore[no-untyped-call]
+
+
+def _date_formatter(locator: Any) -> Any:
+    import matplotlib.dates as mdates
+
+    return mdates.ConciseDateFormatter(locator)  # type: ignore[no-untyped-call]

@@ -1,0 +1,309 @@
+"""Instrument definitions: validation against the JSON Schema plus the rules a schema cannot say.
+
+Pure Python (no Django). Every problem names the exact place in the
+definition, e.g. ``items[3].options[1].value``, so an author can find it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "instrument.schema.json"
+SCORED_TYPES = frozenset({"ordinal", "rating", "choice", "yes_no"})
+RATING_VALUES = tuple(range(1, 11))
+YES_NO_VALUES = (0, 1)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a definition, and where."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class DefinitionError(ValueError):
+    """A definition that cannot be used; ``problems`` says why and where."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("; ".join(str(p) for p in self.problems))
+
+
+@cache
+def schema() -> dict[str, Any]:
+    """The JSON Schema shipped with the project."""
+    loaded: dict[str, Any] = json.loads(SCHEMA_PATH.read_text())
+    return loaded
+
+
+def format_path(parts: Iterable[str | int]) -> str:
+    """Render a JSON path as ``items[3].options[1].value``."""
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def digest(definition: Mapping[str, Any]) -> str:
+    """A stable fingerprint of a definition's content."""
+    canonical = json.dumps(definition, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def item_options(definition: Mapping[str, Any], item: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The answer options of an item, generated for ratings and yes/no."""
+    kind = item["type"]
+    if kind == "rating":
+        return [{"value": v, "label": {}} for v in RATING_VALUES]
+    if kind == "yes_no":
+        # Labels come from the interface's own translations ("Yes", "No").
+        return [{"value": 1, "label": {}}, {"value": 0, "label": {}}]
+    if kind == "text":
+        return []
+    if "options" in item:
+        return list(item["options"])
+    return list(definition.get("answer_sets", {}).get(item.get("answer_set", ""), []))
+
+
+def value_range(definition: Mapping[str, Any], item: Mapping[str, Any]) -> tuple[float, float]:
+    """Lowest and highest answer value of a scored item."""
+    values = [option["value"] for option in item_options(definition, item)]
+    return min(values), max(values)
+
+
+def _schema_problems(definition: Any) -> Iterator[Problem]:
+    validator = jsonschema.Draft202012Validator(schema())
+    for error in sorted(validator.iter_errors(definition), key=lambda e: list(e.absolute_path)):
+        # For if/then/oneOf failures the most specific sub-error is the useful one.
+        best = jsonschema.exceptions.best_match([error])
+        yield Problem(format_path(best.absolute_path), best.message)
+
+
+def _texts(node: Any, path: list[str | int]) -> Iterator[tuple[list[str | int], dict[str, str]]]:
+    """Every per-language text object in the definition, with its path."""
+    text_keys = {"title", "description", "instructions", "text", "help", "label", "message"}
+    text_keys |= {"min_label", "max_label"}
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in text_keys and isinstance(value, dict):
+                yield [*path, key], value
+            else:
+                yield from _texts(value, [*path, key])
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _texts(value, [*path, index])
+
+
+def _semantic_problems(d: Mapping[str, Any]) -> Iterator[Problem]:
+    languages = list(d["languages"])
+    if d["default_language"] not in languages:
+        yield Problem("default_language", "must be one of the declared languages")
+    for path, text in _texts(d, []):
+        for language in languages:
+            if language not in text:
+                yield Problem(format_path([*path, language]), "missing translation")
+        for language in text:
+            if language not in languages:
+                yield Problem(format_path([*path, language]), "language not declared in languages")
+
+    items_by_id: dict[str, Mapping[str, Any]] = {}
+    for index, item in enumerate(d["items"]):
+        link_id = item["link_id"]
+        if link_id in items_by_id:
+            yield Problem(f"items[{index}].link_id", f"duplicate link id {link_id!r}")
+        items_by_id.setdefault(link_id, item)
+        answer_set = item.get("answer_set")
+        if answer_set is not None and answer_set not in d.get("answer_sets", {}):
+            yield Problem(f"items[{index}].answer_set", f"unknown answer set {answer_set!r}")
+            continue
+        if "options" in item:
+            seen: set[float] = set()
+            for o_index, option in enumerate(item["options"]):
+                if option["value"] in seen:
+                    yield Problem(
+                        f"items[{index}].options[{o_index}].value",
+                        f"duplicate option value {option['value']!r}",
+                    )
+                seen.add(option["value"])
+        if d.get("private") and item.get("private") is False:
+            yield Problem(f"items[{index}].private", "a private instrument has only private items")
+    for name, options in d.get("answer_sets", {}).items():
+        seen_values: set[float] = set()
+        for o_index, option in enumerate(options):
+            if option["value"] in seen_values:
+                yield Problem(
+                    f"answer_sets.{name}[{o_index}].value",
+                    f"duplicate option value {option['value']!r}",
+                )
+            seen_values.add(option["value"])
+
+    scale_keys: set[str] = set()
+    totals = 0
+    for s_index, scale in enumerate(d["scales"]):
+        where = f"scales[{s_index}]"
+        if scale["key"] in scale_keys:
+            yield Problem(f"{where}.key", f"duplicate scale key {scale['key']!r}")
+        scale_keys.add(scale["key"])
+        totals += bool(scale.get("total"))
+        ranges = set()
+        for i_index, link_id in enumerate(scale["items"]):
+            item = items_by_id.get(link_id)
+            if item is None:
+                yield Problem(f"{where}.items[{i_index}]", f"unknown item {link_id!r}")
+            elif item["type"] not in SCORED_TYPES:
+                yield Problem(f"{where}.items[{i_index}]", f"item {link_id!r} is free text")
+            elif item_options(d, item):
+                ranges.add(value_range(d, item))
+        if len(ranges) > 1:
+            yield Problem(f"{where}.items", "all items of a scale must share one answer range")
+        if scale["min_answered"] > len(scale["items"]):
+            yield Problem(f"{where}.min_answered", "is larger than the number of items")
+        if len(ranges) == 1:
+            yield from _band_problems(scale, where, scale_range(scale, ranges.pop()))
+    if totals != 1:
+        yield Problem("scales", f"exactly one scale must be the total; found {totals}")
+
+    alert_keys: set[str] = set()
+    for a_index, alert in enumerate(d.get("alerts", [])):
+        if alert["key"] in alert_keys:
+            yield Problem(f"alerts[{a_index}].key", f"duplicate alert key {alert['key']!r}")
+        alert_keys.add(alert["key"])
+        for i_index, link_id in enumerate(alert["items"]):
+            item = items_by_id.get(link_id)
+            if item is None:
+                yield Problem(f"alerts[{a_index}].items[{i_index}]", f"unknown item {link_id!r}")
+            elif item["type"] not in SCORED_TYPES:
+                yield Problem(f"alerts[{a_index}].items[{i_index}]", "alerts need a scored item")
+            elif alert["kind"] == "safety" and not (d.get("private") or item.get("private")):
+                yield Problem(
+                    f"alerts[{a_index}].items[{i_index}]",
+                    f"safety alerts must watch private items; {link_id!r} is not private",
+                )
+    for key in d.get("norms", {}):
+        if key not in scale_keys:
+            yield Problem(f"norms.{key}", f"unknown scale {key!r}")
+
+
+def scale_range(scale: Mapping[str, Any], item_range: tuple[float, float]) -> tuple[float, float]:
+    """The possible score range of a scale, from its method and item range."""
+    low, high = item_range
+    if scale["method"] == "sum":
+        n = len(scale["items"])
+        return low * n, high * n
+    return low, high
+
+
+def _band_problems(
+    scale: Mapping[str, Any], where: str, bounds: tuple[float, float]
+) -> Iterator[Problem]:
+    bands = scale.get("bands", [])
+    low, high = bounds
+    keys: set[str] = set()
+    for b_index, band in enumerate(bands):
+        if band["key"] in keys:
+            yield Problem(f"{where}.bands[{b_index}].key", f"duplicate band key {band['key']!r}")
+        keys.add(band["key"])
+        if band["min"] >= band["max"]:
+            yield Problem(f"{where}.bands[{b_index}]", "min must be below max")
+        if band["min"] < low or band["max"] > high:
+            yield Problem(
+                f"{where}.bands[{b_index}]", f"lies outside the scale's range {low:g} to {high:g}"
+            )
+    ordered = sorted(enumerate(bands), key=lambda pair: pair[1]["min"])
+    if not ordered:
+        return
+    # Compare each band with the furthest any earlier band reaches, not just its neighbour.
+    reach = ordered[0][1]
+    for b_index, band in ordered[1:]:
+        if band["min"] < reach["max"]:
+            yield Problem(
+                f"{where}.bands[{b_index}]",
+                f"overlaps band {reach['key']!r} ({reach['min']:g} to {reach['max']:g})",
+            )
+        elif band["min"] > reach["max"]:
+            yield Problem(f"{where}.bands[{b_index}]", f"leaves a gap after band {reach['key']!r}")
+        if band["max"] > reach["max"]:
+            reach = band
+
+
+def problems(definition: Any) -> list[Problem]:
+    """Everything wrong with a definition; an empty list means it can be used."""
+    found = list(_schema_problems(definition))
+    if found:
+        return found
+    return list(_semantic_problems(definition))
+
+
+def validate(definition: Any) -> dict[str, Any]:
+    """Return the definition if it is usable, else raise ``DefinitionError``."""
+    found = problems(definition)
+    if found:
+        raise DefinitionError(found)
+    return dict(definition)
+
+
+def localized(text: Mapping[str, str] | None, language: str, default: str) -> str:
+    """The text in a language, falling back to the default language."""
+    if not text:
+        return ""
+    return text.get(language) or text.get(default) or next(iter(text.values()))
+
+
+# Codes for answer problems; the Django layer turns them into translated messages.
+UNKNOWN_ITEM = "unknown_item"
+NOT_AN_OPTION = "not_an_option"
+REQUIRED = "required"
+NOT_TEXT = "not_text"
+TOO_LONG = "too_long"
+DEFAULT_TEXT_LENGTH = 500
+
+
+def answer_problems(
+    definition: Mapping[str, Any], answers: Mapping[str, Any], *, complete: bool
+) -> dict[str, str]:
+    """Problems with a set of answers, as ``{link_id: code}``.
+
+    With ``complete`` every required item must have an answer (a submission);
+    without it only the given answers are checked (a draft). ``None`` clears
+    an answer.
+    """
+    items = {item["link_id"]: item for item in definition["items"]}
+    found: dict[str, str] = {}
+    for link_id, value in answers.items():
+        item = items.get(link_id)
+        if item is None:
+            found[link_id] = UNKNOWN_ITEM
+            continue
+        if value is None:
+            continue
+        if item["type"] == "text":
+            if not isinstance(value, str):
+                found[link_id] = NOT_TEXT
+            elif len(value) > item.get("max_length", DEFAULT_TEXT_LENGTH):
+                found[link_id] = TOO_LONG
+            continue
+        allowed = {option["value"] for option in item_options(definition, item)}
+        if isinstance(value, bool) or not isinstance(value, int | float) or value not in allowed:
+            found[link_id] = NOT_AN_OPTION
+    if complete:
+        for link_id, item in items.items():
+            if item.get("required", True) and link_id not in found:
+                value = answers.get(link_id)
+                if value is None or (isinstance(value, str) and not value.strip()):
+                    found[link_id] = REQUIRED
+    return found

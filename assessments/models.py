@@ -1,0 +1,428 @@
+"""Instruments, assignments and their occurrences, responses, scores, alerts and norms."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_scopes import ScopedManager, get_scope
+
+from assessments import definition as defn
+from assessments.scoring import Plan
+from clients.models import Couple, Partner
+from practice.models import Practice
+
+# Compiled plans by (instrument id, digest): definitions are immutable once answered.
+_PLANS: dict[tuple[int | None, str], Plan] = {}
+
+
+class InstrumentStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    PUBLISHED = "published", _("Published")
+    RETIRED = "retired", _("Retired")
+
+
+class InstrumentQuerySet(models.QuerySet["Instrument"]):
+    def published(self) -> InstrumentQuerySet:
+        return self.filter(status=InstrumentStatus.PUBLISHED)
+
+
+class InstrumentManager(models.Manager["Instrument"]):
+    """Built-in instruments are shared; practice instruments only inside their practice.
+
+    Like django-scopes' managers, this refuses to list anything outside a
+    practice scope (unless scopes are disabled), because the practice's own
+    instruments must never show up in another practice.
+    """
+
+    def get_queryset(self) -> InstrumentQuerySet:
+        qs = InstrumentQuerySet(self.model, using=self._db)
+        current = get_scope()
+        if not current.get("_enabled", True):
+            return qs
+        practice = current.get("practice")
+        if practice is None:
+            return qs.filter(practice__isnull=True)
+        return qs.filter(Q(practice__isnull=True) | Q(practice=practice))
+
+    def published(self) -> InstrumentQuerySet:
+        return self.get_queryset().published()
+
+
+class Instrument(models.Model):
+    """One version of a questionnaire. Immutable once anyone has answered it."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    practice = models.ForeignKey(
+        Practice, on_delete=models.CASCADE, null=True, blank=True, related_name="instruments"
+    )
+    key = models.SlugField(max_length=64)
+    version = models.PositiveIntegerField()
+    title = models.CharField(max_length=200)
+    definition = models.JSONField()
+    digest = models.CharField(max_length=64)
+    status = models.CharField(
+        max_length=16, choices=InstrumentStatus.choices, default=InstrumentStatus.DRAFT
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InstrumentManager()
+
+    class Meta:
+        ordering = ["title", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key", "version"],
+                condition=Q(practice__isnull=True),
+                name="builtin_instrument_version_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["practice", "key", "version"],
+                condition=Q(practice__isnull=False),
+                name="practice_instrument_version_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} (v{self.version})"
+
+    @property
+    def is_builtin(self) -> bool:
+        return self.practice_id is None
+
+    @property
+    def plan(self) -> Plan:
+        """The compiled scoring plan, shared by every copy of this instrument version."""
+        key = (self.pk, self.digest)
+        plan = _PLANS.get(key)
+        if plan is None:
+            plan = _PLANS[key] = Plan.compile(self.definition)
+        return plan
+
+    @property
+    def is_private(self) -> bool:
+        return bool(self.definition.get("private"))
+
+    @property
+    def estimated_minutes(self) -> int:
+        return int(self.definition["estimated_minutes"])
+
+    def text(self, field: str, language: str) -> str:
+        return defn.localized(
+            self.definition.get(field), language, self.definition["default_language"]
+        )
+
+    def scale_label(self, key: str, language: str) -> str:
+        for scale in self.definition["scales"]:
+            if scale["key"] == key:
+                return defn.localized(scale["label"], language, self.definition["default_language"])
+        return key
+
+    def band_label(self, scale_key: str, band_key: str | None, language: str) -> str:
+        if not band_key:
+            return ""
+        for scale in self.definition["scales"]:
+            if scale["key"] == scale_key:
+                for band in scale.get("bands", []):
+                    if band["key"] == band_key:
+                        return defn.localized(
+                            band["label"], language, self.definition["default_language"]
+                        )
+        return band_key
+
+    def direction(self, scale_key: str) -> str:
+        for scale in self.definition["scales"]:
+            if scale["key"] == scale_key:
+                return str(scale.get("direction") or self.definition["direction"])
+        return str(self.definition["direction"])
+
+    @property
+    def total_key(self) -> str:
+        return self.plan.total_key
+
+
+class RepeatUnit(models.TextChoices):
+    DAYS = "days", _("days")
+    WEEKS = "weeks", _("weeks")
+
+
+class AssignmentStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    PAUSED = "paused", _("Paused")
+    CANCELLED = "cancelled", _("Cancelled")
+    FINISHED = "finished", _("Finished")
+
+
+class Assignment(models.Model):
+    """A request that a couple (or one partner) answer an instrument, once or repeatedly."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    couple = models.ForeignKey(Couple, on_delete=models.CASCADE, related_name="assignments")
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="+")
+    partner = models.ForeignKey(
+        Partner,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Empty means both partners."),
+    )
+    first_due = models.DateField()
+    repeat_every = models.PositiveSmallIntegerField(null=True, blank=True)
+    repeat_unit = models.CharField(max_length=8, choices=RepeatUnit.choices, blank=True)
+    repeat_until = models.DateField(null=True, blank=True)
+    repeat_count = models.PositiveSmallIntegerField(null=True, blank=True)
+    reminders = models.BooleanField(default=True)
+    status = models.CharField(
+        max_length=16, choices=AssignmentStatus.choices, default=AssignmentStatus.ACTIVE
+    )
+    # The due date of the next occurrence to create; None when no more will come.
+    next_due = models.DateField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(practice="practice")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "next_due"], name="assignment_due")]
+
+    def __str__(self) -> str:
+        return f"assignment {self.uuid}"
+
+    @property
+    def is_recurring(self) -> bool:
+        return bool(self.repeat_every and self.repeat_unit)
+
+
+class Occurrence(models.Model):
+    """One due instance of an assignment: each targeted partner answers it once."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="occurrences")
+    couple = models.ForeignKey(Couple, on_delete=models.CASCADE, related_name="occurrences")
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="+")
+    sequence = models.PositiveIntegerField()
+    due_date = models.DateField()
+    expected = models.PositiveSmallIntegerField()  # 1 or 2 partners
+    submitted = models.PositiveSmallIntegerField(default=0)
+    cancelled = models.BooleanField(default=False)
+    last_reminded_on = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(practice="practice")
+
+    class Meta:
+        ordering = ["-due_date", "-sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["assignment", "sequence"], name="occurrence_sequence"),
+            models.CheckConstraint(
+                condition=Q(submitted__lte=F("expected")), name="occurrence_not_over_submitted"
+            ),
+        ]
+        indexes = [models.Index(fields=["couple", "due_date"], name="occurrence_couple_due")]
+
+    def __str__(self) -> str:
+        return f"occurrence {self.uuid}"
+
+    @property
+    def is_complete(self) -> bool:
+        return self.submitted >= self.expected
+
+    def is_overdue(self, today: Any = None) -> bool:
+        today = today or timezone.localdate()
+        return not self.is_complete and not self.cancelled and self.due_date < today
+
+
+class ResponseState(models.TextChoices):
+    DRAFT = "draft", _("In progress")
+    SUBMITTED = "submitted", _("Submitted")
+
+
+class Response(models.Model):
+    """One partner's answers to one occurrence: a draft, then a submission."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    occurrence = models.ForeignKey(Occurrence, on_delete=models.CASCADE, related_name="responses")
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="responses")
+    couple = models.ForeignKey(Couple, on_delete=models.CASCADE, related_name="+")
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(
+        max_length=16, choices=ResponseState.choices, default=ResponseState.DRAFT
+    )
+    answers = models.JSONField(default=dict, blank=True)
+    language = models.CharField(max_length=8, default="en")
+    started_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    scored_at = models.DateTimeField(null=True, blank=True)
+    scoring_version = models.CharField(max_length=16, blank=True)
+    reopened_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(practice="practice")
+
+    class Meta:
+        ordering = ["-submitted_at", "-started_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["occurrence", "partner"], name="one_response_each")
+        ]
+        indexes = [
+            models.Index(fields=["state", "scored_at"], name="response_scoring_queue"),
+        ]
+
+    def __str__(self) -> str:
+        return f"response {self.uuid}"
+
+    @property
+    def is_submitted(self) -> bool:
+        return self.state == ResponseState.SUBMITTED
+
+
+class Score(models.Model):
+    """One scale's score for one submitted response. Re-scoring replaces the row."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="scores")
+    # Denormalised from the response so series and caseload queries need no joins.
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    couple = models.ForeignKey(Couple, on_delete=models.CASCADE, related_name="+")
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="+")
+    instrument_key = models.SlugField(max_length=64)
+    submitted_at = models.DateTimeField()
+    scale = models.CharField(max_length=48)
+    is_total = models.BooleanField(default=False)
+    value = models.FloatField(null=True)
+    answered = models.PositiveSmallIntegerField()
+    n_items = models.PositiveSmallIntegerField()
+    band = models.CharField(max_length=48, blank=True)
+    scoring_version = models.CharField(max_length=16)
+
+    objects = ScopedManager(practice="practice")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["response", "scale"], name="one_score_per_scale")
+        ]
+        indexes = [
+            models.Index(
+                fields=["partner", "instrument_key", "scale", "-submitted_at"],
+                name="score_series",
+            ),
+            models.Index(
+                fields=["couple", "instrument_key", "is_total", "-submitted_at"],
+                name="score_couple_latest",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scale}={self.value}"
+
+
+class AlertKind(models.TextChoices):
+    SAFETY = "safety", _("Safety concern")
+    CLINICAL = "clinical", _("Clinical flag")
+    DETERIORATION = "deterioration", _("Reliable deterioration")
+    DISAGREEMENT = "disagreement", _("Large partner disagreement")
+    OVERDUE = "overdue", _("Overdue form")
+
+
+# Lower is more urgent; the dashboard sorts on it.
+ALERT_SEVERITY = {
+    AlertKind.SAFETY: 1,
+    AlertKind.CLINICAL: 2,
+    AlertKind.DETERIORATION: 2,
+    AlertKind.DISAGREEMENT: 3,
+    AlertKind.OVERDUE: 4,
+}
+
+
+class AlertStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    RESOLVED = "resolved", _("Resolved")
+
+
+class Alert(models.Model):
+    """Something a clinician should look at. Carries references, never answers."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    couple = models.ForeignKey(Couple, on_delete=models.CASCADE, related_name="alerts")
+    partner = models.ForeignKey(
+        Partner, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=16, choices=AlertKind.choices)
+    severity = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=16, choices=AlertStatus.choices, default=AlertStatus.OPEN)
+    response = models.ForeignKey(
+        Response, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    occurrence = models.ForeignKey(
+        Occurrence, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    # One alert per cause: the same cause found again does not raise a second one.
+    dedupe_key = models.CharField(max_length=160)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolution_note = models.TextField(blank=True, max_length=4000)
+
+    objects = ScopedManager(practice="practice")
+
+    class Meta:
+        ordering = ["severity", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["practice", "dedupe_key"], name="alert_once_per_cause")
+        ]
+        indexes = [models.Index(fields=["couple", "status"], name="alert_couple_status")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} alert {self.uuid}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != AlertStatus.RESOLVED
+
+
+class NormEstimate(models.Model):
+    """Baseline spread and reliability of a scale, estimated from first administrations.
+
+    Aggregates pooled across the practices that allow it; holds no client data.
+    """
+
+    instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="+")
+    scale = models.CharField(max_length=48)
+    n = models.PositiveIntegerField()
+    mean = models.FloatField(null=True)
+    sd = models.FloatField(null=True)
+    alpha = models.FloatField(null=True)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["instrument", "scale"], name="one_norm_per_scale")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument_id} {self.scale} (n={self.n})"

@@ -1,0 +1,71 @@
+"""What the couple page shows of assessments, cut to what the member's role allows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch
+
+from assessments.history import chart_svg, couple_history, instruments_with_scores
+from assessments.models import Alert, AlertStatus, Assignment, Occurrence, Response
+from clients.models import Couple, Partner
+from practice.models import Membership
+from practice.roles import Can, can
+
+RECENT_OCCURRENCES = 4
+
+
+def assignment_rows(couple: Couple, partners: list[Partner]) -> list[dict[str, Any]]:
+    """Each assignment with its recent occurrences and who has answered them."""
+    assignments = (
+        Assignment.objects.filter(couple=couple)
+        .select_related("instrument", "partner")
+        .prefetch_related(
+            Prefetch(
+                "occurrences",
+                queryset=Occurrence.objects.order_by("-due_date", "-sequence").prefetch_related(
+                    Prefetch(
+                        "responses",
+                        queryset=Response.objects.only(
+                            "pk", "uuid", "partner_id", "state", "occurrence_id", "submitted_at"
+                        ),
+                    )
+                ),
+            )
+        )
+    )
+    rows = []
+    for assignment in assignments:
+        occurrences = []
+        for occurrence in list(assignment.occurrences.all())[:RECENT_OCCURRENCES]:
+            by_partner = {r.partner_id: r for r in occurrence.responses.all()}
+            targets = [p for p in partners if assignment.partner_id in (None, p.pk)]
+            occurrences.append(
+                {
+                    "occurrence": occurrence,
+                    "partners": [(p, by_partner.get(p.pk)) for p in targets],
+                }
+            )
+        rows.append({"assignment": assignment, "occurrences": occurrences})
+    return rows
+
+
+def couple_panels(
+    couple: Couple, partners: list[Partner], membership: Membership
+) -> dict[str, Any]:
+    """Context for the couple page's assessment sections."""
+    context: dict[str, Any] = {"assignments": assignment_rows(couple, partners)}
+    if not can(membership, Can.VIEW_CLINICAL):
+        return context
+    histories = []
+    for instrument in instruments_with_scores(couple):
+        history = couple_history(couple, partners, instrument)
+        if history.has_data:
+            histories.append({"history": history, "svg": chart_svg(history)})
+    context["histories"] = histories
+    context["alerts"] = list(
+        Alert.objects.filter(couple=couple)
+        .exclude(status=AlertStatus.RESOLVED)
+        .select_related("partner")
+    )
+    return context

@@ -1,0 +1,216 @@
+"""API shapes of instruments, assignments, responses, results, history and alerts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from assessments.models import (
+    AlertKind,
+    AlertStatus,
+    AssignmentStatus,
+    InstrumentStatus,
+    RepeatUnit,
+    ResponseState,
+)
+from assessments.stats import ChangeClass
+from practice.api_base import StrictSerializer
+
+
+class InstrumentSerializer(serializers.Serializer):
+    uuid = serializers.UUIDField(read_only=True)
+    key = serializers.CharField(read_only=True)
+    version = serializers.IntegerField(read_only=True)
+    title = serializers.CharField(read_only=True)
+    status = serializers.ChoiceField(choices=InstrumentStatus.choices, read_only=True)
+    builtin = serializers.BooleanField(source="is_builtin", read_only=True)
+    private = serializers.BooleanField(source="is_private", read_only=True)
+    estimated_minutes = serializers.IntegerField(read_only=True)
+    languages = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_languages(self, instrument: Any) -> list[str]:
+        return list(instrument.definition["languages"])
+
+
+class InstrumentDetailSerializer(InstrumentSerializer):
+    definition = serializers.JSONField(read_only=True)
+
+
+class InstrumentUpload(StrictSerializer):
+    definition = serializers.JSONField(
+        help_text="An instrument definition (see docs/instruments.md and the JSON Schema)."
+    )
+
+
+class Recurrence(StrictSerializer):
+    every = serializers.IntegerField(min_value=1, max_value=52)
+    unit = serializers.ChoiceField(choices=RepeatUnit.choices)
+    until = serializers.DateField(required=False, allow_null=True)
+    count = serializers.IntegerField(min_value=2, max_value=104, required=False, allow_null=True)
+
+
+class OccurrenceSerializer(serializers.Serializer):
+    uuid = serializers.UUIDField()
+    sequence = serializers.IntegerField()
+    due_date = serializers.DateField()
+    expected = serializers.IntegerField()
+    submitted = serializers.IntegerField()
+    cancelled = serializers.BooleanField()
+
+
+class AssignmentSerializer(serializers.Serializer):
+    uuid = serializers.UUIDField(read_only=True)
+    couple = serializers.UUIDField(source="couple.uuid", read_only=True)
+    instrument = InstrumentSerializer(read_only=True)
+    partner = serializers.UUIDField(source="partner.uuid", read_only=True, allow_null=True)
+    first_due = serializers.DateField(read_only=True)
+    repeat = serializers.SerializerMethodField()
+    reminders = serializers.BooleanField(read_only=True)
+    status = serializers.ChoiceField(choices=AssignmentStatus.choices, read_only=True)
+    next_due = serializers.DateField(read_only=True, allow_null=True)
+    occurrences = serializers.SerializerMethodField()
+
+    @extend_schema_field(Recurrence(allow_null=True))
+    def get_repeat(self, assignment: Any) -> dict[str, Any] | None:
+        if not assignment.is_recurring:
+            return None
+        return {
+            "every": assignment.repeat_every,
+            "unit": assignment.repeat_unit,
+            "until": assignment.repeat_until,
+            "count": assignment.repeat_count,
+        }
+
+    @extend_schema_field(OccurrenceSerializer(many=True))
+    def get_occurrences(self, assignment: Any) -> list[dict[str, Any]]:
+        return OccurrenceSerializer(list(assignment.occurrences.all())[:20], many=True).data
+
+
+class AssignmentCreate(StrictSerializer):
+    instrument = serializers.UUIDField(help_text="A published instrument's uuid.")
+    partner = serializers.UUIDField(
+        required=False, allow_null=True, help_text="Omit or null for both partners."
+    )
+    first_due = serializers.DateField()
+    repeat = Recurrence(required=False, allow_null=True)
+    reminders = serializers.BooleanField(required=False, default=True)
+
+
+class AssignmentStatusChange(StrictSerializer):
+    status = serializers.ChoiceField(
+        choices=[AssignmentStatus.ACTIVE, AssignmentStatus.PAUSED, AssignmentStatus.CANCELLED]
+    )
+
+
+class ScoreSerializer(serializers.Serializer):
+    scale = serializers.CharField()
+    value = serializers.FloatField(allow_null=True)
+    band = serializers.CharField(allow_blank=True)
+    answered = serializers.IntegerField()
+    n_items = serializers.IntegerField()
+
+
+class ResponseSerializer(serializers.Serializer):
+    uuid = serializers.UUIDField()
+    occurrence = serializers.UUIDField(source="occurrence.uuid")
+    partner = serializers.UUIDField(source="partner.uuid")
+    instrument = serializers.CharField(source="instrument.key")
+    version = serializers.IntegerField(source="instrument.version")
+    state = serializers.ChoiceField(choices=ResponseState.choices)
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    answers = serializers.DictField(child=serializers.JSONField())
+    scores = ScoreSerializer(many=True)
+
+
+class ScaleComparison(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    one = serializers.FloatField(allow_null=True)
+    two = serializers.FloatField(allow_null=True)
+    mean = serializers.FloatField(allow_null=True)
+    difference = serializers.FloatField(allow_null=True)
+
+
+class ItemAgreement(serializers.Serializer):
+    link_id = serializers.CharField()
+    text = serializers.CharField()
+    one = serializers.FloatField(allow_null=True)
+    two = serializers.FloatField(allow_null=True)
+    gap = serializers.FloatField(allow_null=True)
+    flagged = serializers.BooleanField()
+    strength = serializers.BooleanField()
+    growth = serializers.BooleanField()
+
+
+class CoupleComparison(serializers.Serializer):
+    scales = ScaleComparison(many=True)
+    items = ItemAgreement(many=True)
+
+
+class PartnerResult(serializers.Serializer):
+    partner = serializers.UUIDField()
+    submitted = serializers.BooleanField()
+    scores = ScoreSerializer(many=True)
+
+
+class ResultsSerializer(serializers.Serializer):
+    occurrence = OccurrenceSerializer()
+    instrument = InstrumentSerializer()
+    partners = PartnerResult(many=True)
+    couple = CoupleComparison(
+        allow_null=True,
+        help_text="Null until both partners submitted, and always for private instruments.",
+    )
+
+
+class HistoryPoint(serializers.Serializer):
+    at = serializers.DateTimeField()
+    value = serializers.FloatField()
+    response = serializers.UUIDField()
+    rci_from_previous = serializers.FloatField(allow_null=True)
+
+
+class PartnerHistory(serializers.Serializer):
+    partner = serializers.UUIDField()
+    points = HistoryPoint(many=True)
+    rci = serializers.FloatField(allow_null=True, help_text="First to latest.")
+    change_class = serializers.ChoiceField(choices=[c.value for c in ChangeClass], allow_null=True)
+
+
+class NormsSerializer(serializers.Serializer):
+    source = serializers.ChoiceField(choices=["published", "estimated", ""])
+    n = serializers.IntegerField()
+    sd = serializers.FloatField(allow_null=True)
+    reliability = serializers.FloatField(allow_null=True)
+    cutoff = serializers.FloatField(allow_null=True)
+    reason = serializers.CharField(
+        allow_blank=True, help_text="Why there is no RCI, when there is none."
+    )
+
+
+class HistorySerializer(serializers.Serializer):
+    instrument = InstrumentSerializer()
+    scale = serializers.CharField()
+    norms = NormsSerializer()
+    partners = PartnerHistory(many=True)
+
+
+class AlertSerializer(serializers.Serializer):
+    uuid = serializers.UUIDField()
+    couple = serializers.UUIDField(source="couple.uuid")
+    partner = serializers.UUIDField(source="partner.uuid", allow_null=True)
+    kind = serializers.ChoiceField(choices=AlertKind.choices)
+    severity = serializers.IntegerField(help_text="1 is the most urgent.")
+    status = serializers.ChoiceField(choices=AlertStatus.choices)
+    created_at = serializers.DateTimeField()
+    acknowledged_at = serializers.DateTimeField(allow_null=True)
+    resolved_at = serializers.DateTimeField(allow_null=True)
+    resolution_note = serializers.CharField(allow_blank=True)
+    details = serializers.DictField(child=serializers.JSONField())
+
+
+class ResolveAlert(StrictSerializer):
+    note = serializers.CharField(max_length=4000)

@@ -1,0 +1,1 @@
+"""The verbs of the assessment engine, one module per concern."""

@@ -1,0 +1,311 @@
+"""Assigning instruments to couples, their recurrences, and the reminders."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_scopes import scope, scopes_disabled
+
+from assessments.models import (
+    Assignment,
+    AssignmentStatus,
+    Instrument,
+    InstrumentStatus,
+    Occurrence,
+    RepeatUnit,
+    Response,
+    ResponseState,
+)
+from clients.models import AccessLinkPurpose, Couple, Partner, PortalState
+from practice import audit, mail
+from practice.models import Practice, User
+
+log = logging.getLogger(__name__)
+
+# A recurring occurrence opens this many days before it is due.
+OPEN_BEFORE_DUE = timedelta(days=2)
+# Reminders: the day before the due date, then every few days while overdue, a few times.
+OVERDUE_REMINDER_EVERY = timedelta(days=3)
+MAX_OVERDUE_REMINDERS = 3
+REMINDER_LINK_LIFETIME = timedelta(days=3)
+
+
+@dataclass(frozen=True)
+class Recurrence:
+    every: int
+    unit: str  # RepeatUnit
+    until: date | None = None
+    count: int | None = None
+
+    def step(self) -> timedelta:
+        return timedelta(days=self.every * (7 if self.unit == RepeatUnit.WEEKS else 1))
+
+
+def _validate(
+    couple: Couple,
+    instrument: Instrument,
+    partner: Partner | None,
+    first_due: date,
+    recurrence: Recurrence | None,
+) -> None:
+    errors: dict[str, str] = {}
+    if couple.is_closed:
+        errors["couple"] = _("This couple's case is closed. Reopen it before assigning forms.")
+    if instrument.status != InstrumentStatus.PUBLISHED:
+        errors["instrument"] = _("Only published instruments can be assigned.")
+    if partner is not None and partner.couple_id != couple.pk:
+        errors["partner"] = _("That person is not a partner in this couple.")
+    if first_due < timezone.localdate() - timedelta(days=1):
+        errors["first_due"] = _("The first due date cannot be in the past.")
+    if recurrence is not None:
+        if recurrence.every < 1:
+            errors["repeat_every"] = _("Repeat at least every 1 day or week.")
+        if recurrence.until is not None and recurrence.until < first_due:
+            errors["repeat_until"] = _("The end date is before the first due date.")
+        if recurrence.count is not None and recurrence.count < 2:
+            errors["repeat_count"] = _("A repeating form happens at least twice.")
+        if recurrence.until is None and recurrence.count is None:
+            errors["repeat_until"] = _("Say when the repeats end: a date or a number of times.")
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def assign(
+    *,
+    couple: Couple,
+    instrument: Instrument,
+    actor: User,
+    first_due: date,
+    partner: Partner | None = None,
+    recurrence: Recurrence | None = None,
+    reminders: bool = True,
+    request: HttpRequest | None = None,
+) -> Assignment:
+    """Assign an instrument to both partners (or one); the first occurrence opens at once."""
+    _validate(couple, instrument, partner, first_due, recurrence)
+    assignment = Assignment.objects.create(
+        practice=couple.practice,
+        couple=couple,
+        instrument=instrument,
+        partner=partner,
+        first_due=first_due,
+        repeat_every=recurrence.every if recurrence else None,
+        repeat_unit=recurrence.unit if recurrence else "",
+        repeat_until=recurrence.until if recurrence else None,
+        repeat_count=recurrence.count if recurrence else None,
+        reminders=reminders,
+        created_by=actor,
+    )
+    _open_occurrence(assignment, sequence=1, due=first_due)
+    audit.record(
+        "assignment.create",
+        request=request,
+        actor=actor,
+        target=assignment,
+        couple=str(couple.uuid),
+        instrument=f"{instrument.key}@{instrument.version}",
+        recurring=recurrence is not None,
+    )
+    return assignment
+
+
+def _following_due(assignment: Assignment, due: date, sequence: int) -> date | None:
+    """The due date after ``due`` (occurrence ``sequence``), or None when the series ends."""
+    if not assignment.is_recurring:
+        return None
+    recurrence = Recurrence(
+        assignment.repeat_every or 1,
+        assignment.repeat_unit,
+        assignment.repeat_until,
+        assignment.repeat_count,
+    )
+    following = due + recurrence.step()
+    if recurrence.count is not None and sequence >= recurrence.count:
+        return None
+    if recurrence.until is not None and following > recurrence.until:
+        return None
+    return following
+
+
+def _open_occurrence(assignment: Assignment, *, sequence: int, due: date) -> Occurrence:
+    occurrence = Occurrence.objects.create(
+        practice=assignment.practice,
+        assignment=assignment,
+        couple=assignment.couple,
+        instrument=assignment.instrument,
+        sequence=sequence,
+        due_date=due,
+        expected=1 if assignment.partner_id else 2,
+    )
+    assignment.next_due = _following_due(assignment, due, sequence)
+    if assignment.next_due is None:
+        assignment.status = AssignmentStatus.FINISHED
+    assignment.save(update_fields=["next_due", "status"])
+    return occurrence
+
+
+def create_due_occurrences(today: date) -> int:
+    """Open the next occurrence of every recurring assignment that has come due (beat).
+
+    If beat was down for a while, missed dates are skipped: one occurrence
+    opens, for the latest date that has come due, so nobody gets a pile.
+    """
+    created = 0
+    # Beat works across practices; each assignment is handled inside its own scope.
+    with scopes_disabled():
+        due = list(
+            Assignment.objects.filter(
+                status=AssignmentStatus.ACTIVE,
+                next_due__isnull=False,
+                next_due__lte=today + OPEN_BEFORE_DUE,
+            ).values_list("pk", "practice_id")
+        )
+        practices = {p.pk: p for p in Practice.objects.filter(pk__in={p for _, p in due})}
+    for pk, practice_id in due:
+        with scope(practice=practices[practice_id]):
+            created += _advance(pk, today)
+    return created
+
+
+@transaction.atomic
+def _advance(assignment_pk: int, today: date) -> int:
+    assignment = Assignment.objects.select_for_update().get(pk=assignment_pk)
+    if assignment.status != AssignmentStatus.ACTIVE or assignment.next_due is None:
+        return 0
+    if assignment.couple.is_closed:
+        assignment.status = AssignmentStatus.FINISHED
+        assignment.next_due = None
+        assignment.save(update_fields=["status", "next_due"])
+        return 0
+    sequence = (assignment.occurrences.aggregate(m=Max("sequence"))["m"] or 0) + 1
+    due = assignment.next_due
+    # Skip dates that passed while nothing ran.
+    while due + OPEN_BEFORE_DUE < today:
+        following = _following_due(assignment, due, sequence)
+        if following is None or following > today + OPEN_BEFORE_DUE:
+            break
+        due = following
+        sequence += 1
+    if due > today + OPEN_BEFORE_DUE:
+        return 0
+    try:
+        with transaction.atomic():
+            _open_occurrence(assignment, sequence=sequence, due=due)
+    except IntegrityError:
+        return 0  # another beat run got there first
+    return 1
+
+
+@transaction.atomic
+def set_status(
+    assignment: Assignment, status: str, *, actor: User, request: HttpRequest | None = None
+) -> Assignment:
+    """Pause, resume or cancel an assignment."""
+    allowed = {
+        AssignmentStatus.PAUSED: {AssignmentStatus.ACTIVE},
+        AssignmentStatus.ACTIVE: {AssignmentStatus.PAUSED},
+        AssignmentStatus.CANCELLED: {AssignmentStatus.ACTIVE, AssignmentStatus.PAUSED},
+    }
+    if assignment.status not in allowed.get(status, set()):
+        raise ValidationError(_("This assignment cannot change that way now."))
+    if status == AssignmentStatus.ACTIVE and assignment.couple.is_closed:
+        raise ValidationError(_("This couple's case is closed. Reopen it before resuming forms."))
+    assignment.status = status
+    assignment.save(update_fields=["status"])
+    if status == AssignmentStatus.CANCELLED:
+        # Open forms nobody has submitted disappear from the portal.
+        assignment.occurrences.filter(submitted=0, cancelled=False).update(cancelled=True)
+    audit.record(f"assignment.{status}", request=request, actor=actor, target=assignment)
+    return assignment
+
+
+def send_reminders(today: date) -> int:
+    """Email partners whose forms are due tomorrow or overdue (beat). Returns emails sent."""
+    sent = 0
+    with scopes_disabled():
+        candidates = list(
+            Occurrence.objects.filter(
+                cancelled=False,
+                submitted__lt=F("expected"),
+                assignment__reminders=True,
+                assignment__status__in=[AssignmentStatus.ACTIVE, AssignmentStatus.FINISHED],
+                due_date__lte=today + timedelta(days=1),
+            )
+            .exclude(last_reminded_on=today)
+            .select_related("practice")
+        )
+    for occurrence in candidates:
+        if not _reminder_due(occurrence, today):
+            continue
+        with scope(practice=occurrence.practice):
+            sent += _remind(occurrence, today)
+    return sent
+
+
+def _reminder_due(occurrence: Occurrence, today: date) -> bool:
+    if occurrence.due_date == today + timedelta(days=1):
+        return occurrence.last_reminded_on is None
+    if occurrence.due_date < today:
+        overdue_days = (today - occurrence.due_date).days
+        step = OVERDUE_REMINDER_EVERY.days
+        return overdue_days % step == 0 and overdue_days // step <= MAX_OVERDUE_REMINDERS
+    return False
+
+
+def _remind(occurrence: Occurrence, today: date) -> int:
+    from clients.services import new_access_link, portal_url
+
+    with transaction.atomic():
+        claimed = (
+            Occurrence.objects.filter(pk=occurrence.pk)
+            .exclude(last_reminded_on=today)
+            .update(last_reminded_on=today)
+        )
+        if not claimed:
+            return 0  # another run is sending these
+        submitted = set(
+            Response.objects.filter(
+                occurrence=occurrence, state=ResponseState.SUBMITTED
+            ).values_list("partner_id", flat=True)
+        )
+        assignment = occurrence.assignment
+        partners = [
+            p
+            for p in occurrence.couple.partners.all()
+            if (assignment.partner_id in (None, p.pk))
+            and p.pk not in submitted
+            and p.portal_state in {PortalState.INVITED, PortalState.ACTIVE}
+        ]
+        links = [
+            (p, new_access_link(p, AccessLinkPurpose.REMINDER, REMINDER_LINK_LIFETIME)[1])
+            for p in partners
+        ]
+    sent = 0
+    for partner, token in links:
+        try:
+            mail.send(
+                to=partner.email,
+                template="assessments/email/reminder",
+                context={
+                    "partner": partner,
+                    "url": portal_url(token),
+                    "due_date": occurrence.due_date,
+                    "overdue": occurrence.due_date < today,
+                    "minutes": occurrence.instrument.estimated_minutes,
+                },
+                language=partner.language,
+                practice=occurrence.practice,
+            )
+            sent += 1
+        except Exception as exc:  # one bad address must not stop the others
+            log.warning("reminder to partner %s failed: %s", partner.uuid, type(exc).__name__)
+    return sent

@@ -1,0 +1,47 @@
+"""Celery tasks of the assessment engine: thin wrappers around services."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from assessments.services import alerts, assignments, change, scoring
+from practice.celery import app
+
+
+@app.task(acks_late=True)
+def score_response(*, practice_id: int, response_id: int) -> None:
+    """Score one submission (runs in the practice's scope; repeats are harmless)."""
+    scoring.score(response_id)
+
+
+@app.task
+def sweep_unscored() -> int:
+    """Queue scoring again for submissions the broker lost or a dead worker dropped."""
+    queued = 0
+    for practice_id, response_id in scoring.unscored_ids():
+        score_response.delay(practice_id=practice_id, response_id=response_id)
+        queued += 1
+    return queued
+
+
+@app.task
+def open_due_occurrences() -> int:
+    """Open the next occurrence of recurring assignments that have come due."""
+    return assignments.create_due_occurrences(timezone.localdate())
+
+
+@app.task
+def send_reminders() -> int:
+    """Email partners about forms due tomorrow or overdue."""
+    return assignments.send_reminders(timezone.localdate())
+
+
+@app.task
+def raise_overdue_alerts() -> int:
+    return alerts.raise_overdue_alerts(timezone.localdate())
+
+
+@app.task(soft_time_limit=600, time_limit=900)
+def estimate_norms() -> int:
+    """Refresh pooled baseline SD and reliability estimates."""
+    return change.estimate_norms()

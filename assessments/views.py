@@ -1,0 +1,376 @@
+"""Clinician pages of the assessment engine: assign, results, history, alerts, instruments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from assessments import definition as defn
+from assessments import results
+from assessments.forms import AssignForm, ResolveAlertForm, UploadInstrumentForm
+from assessments.history import chart_svg, couple_history
+from assessments.models import (
+    Alert,
+    AlertStatus,
+    Assignment,
+    AssignmentStatus,
+    Instrument,
+    InstrumentStatus,
+    Occurrence,
+    Response,
+)
+from assessments.presentation import answer_rows, form_items
+from assessments.services import alerts as alert_services
+from assessments.services import assignments as assignment_services
+from assessments.services import instruments as instrument_services
+from assessments.services import responses as response_services
+from clients.access import couples_for, get_couple
+from practice import audit
+from practice.roles import Can, require
+
+
+def _object(queryset: Any, **lookup: Any) -> Any:
+    try:
+        return queryset.get(**lookup)
+    except (queryset.model.DoesNotExist, ValueError, ValidationError):
+        raise Http404 from None
+
+
+def assign(request: HttpRequest, practice_slug: str, couple_id: str) -> HttpResponse:
+    membership = request.membership  # type: ignore[attr-defined]
+    require(membership, Can.ASSIGN)
+    couple = get_couple(membership, couple_id)
+    form = AssignForm(request.POST or None, couple=couple)
+    if request.method == "POST" and form.is_valid():
+        try:
+            assignment_services.assign(
+                couple=couple,
+                instrument=form.cleaned_data["instrument"],
+                actor=request.user,  # type: ignore[arg-type]
+                first_due=form.cleaned_data["first_due"],
+                partner=form.partner,
+                recurrence=form.recurrence,
+                reminders=form.cleaned_data["reminders"],
+                request=request,
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                target = field if field in form.fields else None
+                for error in errors:
+                    form.add_error(target, error)
+        else:
+            messages.success(request, _("Form assigned. It is waiting in each partner's portal."))
+            return redirect("couple_detail", practice_slug=practice_slug, couple_id=couple.uuid)
+    return render(
+        request, "assessments/assign.html", {"form": form, "couple": couple, "nav": "caseload"}
+    )
+
+
+@require_POST
+def assignment_status(request: HttpRequest, practice_slug: str, assignment_id: str) -> HttpResponse:
+    """Pause, resume or cancel (the POSTed ``status``)."""
+    membership = request.membership  # type: ignore[attr-defined]
+    require(membership, Can.ASSIGN)
+    assignment = _object(
+        Assignment.objects.filter(couple__in=couples_for(membership)), uuid=assignment_id
+    )
+    status = request.POST.get("status", "")
+    if status not in {AssignmentStatus.ACTIVE, AssignmentStatus.PAUSED, AssignmentStatus.CANCELLED}:
+        messages.error(request, _("Unknown change."))
+    else:
+        try:
+            assignment_services.set_status(
+                assignment,
+                status,
+                actor=request.user,
+                request=request,  # type: ignore[arg-type]
+            )
+            messages.success(request, _("Assignment updated."))
+        except ValidationError as exc:
+            messages.error(request, exc.messages[0])
+    return redirect("couple_detail", practice_slug=practice_slug, couple_id=assignment.couple.uuid)
+
+
+@never_cache
+def occurrence_results(
+    request: HttpRequest, practice_slug: str, occurrence_id: str
+) -> HttpResponse:
+    """Both partners' answers to one occurrence, side by side, with agreement."""
+    membership = request.membership  # type: ignore[attr-defined]
+    require(membership, Can.VIEW_CLINICAL)
+    occurrence = _object(
+        Occurrence.objects.filter(couple__in=couples_for(membership)).select_related(
+            "instrument", "couple", "assignment"
+        ),
+        uuid=occurrence_id,
+    )
+    instrument = occurrence.instrument
+    partners = list(occurrence.couple.partners.order_by("position"))
+    responses = {
+        r.partner_id: r
+        for r in Response.objects.filter(occurrence=occurrence).prefetch_related("scores")
+    }
+    submitted = [responses.get(p.pk) for p in partners]
+    answers = [r.answers if r and r.is_submitted else {} for r in submitted]
+    comparison = None
+    if all(r is not None and r.is_submitted for r in submitted):
+        comparison = results.couple_result(
+            instrument.definition, instrument.plan, answers[0], answers[1]
+        )
+    language = request.LANGUAGE_CODE  # type: ignore[attr-defined]
+    audit.record("results.view", request=request, target=occurrence)
+    return render(
+        request,
+        "assessments/results.html",
+        {
+            "nav": "caseload",
+            "occurrence": occurrence,
+            "couple": occurrence.couple,
+            "instrument": instrument,
+            "partners": partners,
+            "responses": submitted,
+            "score_tables": _score_tables(instrument, submitted, language, comparison),
+            "rows": answer_rows(instrument, answers, language, comparison),
+            "comparison": comparison,
+        },
+    )
+
+
+def _score_tables(
+    instrument: Instrument,
+    responses: list[Response | None],
+    language: str,
+    comparison: results.CoupleResult | None,
+) -> list[dict[str, Any]]:
+    by_scale: dict[str, list[Any]] = {}
+    for index, response in enumerate(responses):
+        if response is None or not response.is_submitted:
+            continue
+        for score in response.scores.all():
+            by_scale.setdefault(score.scale, [None] * len(responses))[index] = score
+    compared = {c.key: c for c in comparison.scales} if comparison else {}
+    tables = []
+    for scale in instrument.definition["scales"]:
+        cells = by_scale.get(scale["key"], [None] * len(responses))
+        tables.append(
+            {
+                "label": instrument.scale_label(scale["key"], language),
+                "is_total": bool(scale.get("total")),
+                "comparison": compared.get(scale["key"]),
+                "cells": [
+                    (s.value, instrument.band_label(scale["key"], s.band, language)) if s else None
+                    for s in cells
+                ],
+            }
+        )
+    return tables
+
+
+@never_cache
+def history(
+    request: HttpRequest, practice_slug: str, couple_id: str, instrument_key: str
+) -> HttpResponse:
+    """One instrument's history for a couple: chart, RCI and classification per partner."""
+    membership = request.membership  # type: ignore[attr-defined]
+    require(membership, Can.VIEW_CLINICAL)
+    couple = get_couple(membership, couple_id)
+    instrument = Instrument.objects.filter(key=instrument_key).order_by("-version").first()
+    if instrument is None:
+        raise Http404
+    partners = list(couple.partners.order_by("position"))
+    scale = request.GET.get("scale") or instrument.total_key
+    if scale not in {s["key"] for s in instrument.definition["scales"]}:
+        scale = instrument.total_key
+    data = couple_history(couple, partners, instrument, scale)
+    audit.record("history.view", request=request, target=couple, instrument=instrument.key)
+    language = request.LANGUAGE_CODE  # type: ignore[attr-defined]
+    return render(
+        request,
+        "assessments/history.html",
+        {
+            "nav": "caseload",
+            "couple": couple,
+            "instrument": instrument,
+            "history": data,
+            "svg": chart_svg(data, language) if data.has_data else "",
+            "scales": [
+                (s["key"], instrument.scale_label(s["key"], language))
+                for s in instrument.definition["scales"]
+            ],
+            "scale": scale,
+        },
+    )
+
+
+@require_POST
+def response_reopen(request: HttpRequest, practice_slug: str, response_id: str) -> HttpResponse:
+    membership = request.membership  # type: ignore[attr-defined]
+    require(membership, Can.VIEW_CLINICAL)
+    response = _object(
+        Response.objects.filter(couple__in=couples_for(membership)).select_related("occurrence"),
+        uuid=response_id,
+    )
+    if response.occurrence.cancelled:
+        messages.error(request, _("This form was cancelled and cannot be reopened."))
+    else:
+        response_services.reopen(response, actor=request.user, request=request)  # type: ignore[arg-type]
+        messages.success(request, _("Reopened. The partner can change and submit it again."))
+    return redirect(
+        "occurrence_results", practice_slug=practice_slug, occurrence_id=response.occurrence.uuid
+    )
+
+
+@never_cache
+def alert_list(request: HttpRequest, practice_slug: str) -> HttpResponse:
+    """The alerts inbox: safety first, then by urgency and age."""
+    membership = request.membership  # type: ignore[attr-defined]
+    require(membership, Can.VIEW_CLINICAL)
+    show = request.GET.get("show", "open")
+    alerts = Alert.objects.filter(couple__in=couples_for(membership)).select_related(
+        "couple", "partner", "acknowledged_by", "resolved_by"
+    )
+    if show != "all":
+        alerts = alerts.exclude(status=AlertStatus.RESOLVED)
+    alerts = alerts.order_by("severity", "-created_at")[:200]
+    audit.record("alert.view", request=request, count=len(alerts))
+    return render(
+        request,
+        "assessments/alerts.html",
+        {"nav": "alerts", "alerts": alerts, "show": show, "resolve_form": ResolveAlertForm()},
+    )
+
+
+def _alert(request: HttpRequest, alert_id: str) -> Alert:
+    membership = request.membership  # type: ignore[attr-defined]
+    require(membership, Can.VIEW_CLINICAL)
+    return _object(Alert.objects.filter(couple__in=couples_for(membership)), uuid=alert_id)
+
+
+@require_POST
+def alert_acknowledge(request: HttpRequest, practice_slug: str, alert_id: str) -> HttpResponse:
+    alert = _alert(request, alert_id)
+    alert_services.acknowledge(alert, actor=request.user, request=request)  # type: ignore[arg-type]
+    messages.success(request, _("Alert acknowledged."))
+    return redirect(request.POST.get("next") or "alerts", practice_slug=practice_slug)
+
+
+@require_POST
+def alert_resolve(request: HttpRequest, practice_slug: str, alert_id: str) -> HttpResponse:
+    alert = _alert(request, alert_id)
+    form = ResolveAlertForm(request.POST)
+    if form.is_valid():
+        alert_services.resolve(
+            alert,
+            actor=request.user,
+            note=form.cleaned_data["note"],
+            request=request,  # type: ignore[arg-type]
+        )
+        messages.success(request, _("Alert resolved."))
+    else:
+        messages.error(request, _("Write a short note on what was done before resolving."))
+    return redirect("alerts", practice_slug=practice_slug)
+
+
+def instrument_list(request: HttpRequest, practice_slug: str) -> HttpResponse:
+    """The instruments this practice can assign, and its own drafts."""
+    membership = request.membership  # type: ignore[attr-defined]
+    require(membership, Can.ASSIGN)
+    instruments = Instrument.objects.exclude(status=InstrumentStatus.RETIRED).order_by(
+        "practice_id", "title", "-version"
+    )
+    return render(
+        request,
+        "assessments/instrument_list.html",
+        {"nav": "instruments", "instruments": instruments},
+    )
+
+
+def instrument_detail(request: HttpRequest, practice_slug: str, instrument_id: str) -> HttpResponse:
+    """An instrument as a client would see it, with its scoring rules."""
+    membership = request.membership  # type: ignore[attr-defined]
+    require(membership, Can.ASSIGN)
+    instrument = _object(Instrument.objects.all(), uuid=instrument_id)
+    language = request.GET.get("lang") or instrument.definition["default_language"]
+    if language not in instrument.definition["languages"]:
+        language = instrument.definition["default_language"]
+    return render(
+        request,
+        "assessments/instrument_detail.html",
+        {
+            "nav": "instruments",
+            "instrument": instrument,
+            "language": language,
+            "intro": {
+                field: instrument.text(field, language)
+                for field in ("title", "description", "instructions")
+            },
+            "items": form_items(instrument, {}, language, {}),
+            "scales": [
+                {
+                    "label": instrument.scale_label(s["key"], language),
+                    "method": s["method"],
+                    "count": len(s["items"]),
+                    "min_answered": s["min_answered"],
+                    "is_total": bool(s.get("total")),
+                    "bands": [
+                        (b["min"], b["max"], instrument.band_label(s["key"], b["key"], language))
+                        for b in s.get("bands", [])
+                    ],
+                }
+                for s in instrument.definition["scales"]
+            ],
+        },
+    )
+
+
+def instrument_upload(request: HttpRequest, practice_slug: str) -> HttpResponse:
+    membership = request.membership  # type: ignore[attr-defined]
+    require(membership, Can.MANAGE_INSTRUMENTS)
+    form = UploadInstrumentForm(request.POST or None, request.FILES or None)
+    problems: list[defn.Problem] = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            instrument = instrument_services.upload(
+                practice=request.practice,  # type: ignore[attr-defined]
+                actor=request.user,  # type: ignore[arg-type]
+                definition=form.cleaned_data["definition"],
+                request=request,
+            )
+        except defn.DefinitionError as exc:
+            problems = exc.problems
+        else:
+            messages.success(request, _("Uploaded as a draft. Check the preview, then publish."))
+            return redirect(
+                "instrument_detail", practice_slug=practice_slug, instrument_id=instrument.uuid
+            )
+    return render(
+        request,
+        "assessments/instrument_upload.html",
+        {"nav": "instruments", "form": form, "problems": problems},
+    )
+
+
+@require_POST
+def instrument_publish(
+    request: HttpRequest, practice_slug: str, instrument_id: str
+) -> HttpResponse:
+    membership = request.membership  # type: ignore[attr-defined]
+    require(membership, Can.MANAGE_INSTRUMENTS)
+    instrument = _object(
+        Instrument.objects.filter(practice=request.practice),
+        uuid=instrument_id,  # type: ignore[attr-defined]
+    )
+    if request.POST.get("action") == "discard":
+        instrument_services.discard_draft(instrument, actor=request.user, request=request)  # type: ignore[arg-type]
+        messages.success(request, _("Draft discarded."))
+        return redirect("instruments", practice_slug=practice_slug)
+    instrument_services.publish(instrument, actor=request.user, request=request)  # type: ignore[arg-type]
+    messages.success(request, _("Published. Clinicians can assign it now."))
+    return redirect("instrument_detail", practice_slug=practice_slug, instrument_id=instrument.uuid)

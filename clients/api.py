@@ -1,0 +1,275 @@
+"""API for couples, partners and portal invitations, under /api/v1/p/<slug>/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from clients import caseload, services
+from clients.access import get_couple, get_partner
+from clients.forms import clinician_choices
+from clients.models import Couple
+from clients.serializers import (
+    CoupleCreate,
+    CoupleSerializer,
+    CoupleUpdate,
+    InvitationResult,
+    PartnerSerializer,
+    PartnerUpdate,
+)
+from practice import audit
+from practice.api_base import ByLabel, StaffAPIView, capability, paged
+from practice.roles import Can, can
+
+
+def drf_error(exc: DjangoValidationError) -> ValidationError:
+    """A service's Django ValidationError in the API's error format."""
+    if hasattr(exc, "error_dict"):
+        return ValidationError({k: [str(m) for m in v] for k, v in exc.message_dict.items()})
+    return ValidationError({"non_field_errors": exc.messages})
+
+
+def clinicians_from(practice: Any, uuids: list[Any]) -> list[Any]:
+    allowed = {u.uuid: u for u in clinician_choices(practice)}
+    unknown = [str(u) for u in uuids if u not in allowed]
+    if unknown:
+        raise ValidationError(
+            {"clinicians": [f"Not a clinician or owner of this practice: {u}" for u in unknown]}
+        )
+    return [allowed[u] for u in uuids]
+
+
+def couple_payload(request: Request, couple: Couple) -> dict[str, Any]:
+    """One couple as a caseload row (even if a change just took it off this member's list)."""
+    membership = request.membership  # type: ignore[attr-defined]
+    one = caseload.caseload(
+        membership,
+        caseload.Filters(status="all"),
+        timezone.localdate(),
+        couples=Couple.objects.filter(pk=couple.pk),
+    ).get()
+    return CoupleSerializer(one, context={"clinical": can(membership, Can.VIEW_CLINICAL)}).data
+
+
+LIST_PARAMETERS = [
+    OpenApiParameter("q", str, description="Search couple labels, partner names and emails."),
+    OpenApiParameter(
+        "status",
+        str,
+        enum=["active", "paused", "closed", "all"],
+        description="Case status (default active).",
+    ),
+    OpenApiParameter("clinician", OpenApiTypes.UUID, description="Only this clinician's couples."),
+    OpenApiParameter("attention", bool, description="Only couples with overdue forms or alerts."),
+    OpenApiParameter("limit", int, description="Page size, at most 200."),
+]
+
+
+class CoupleListView(StaffAPIView):
+    """The caseload: couples this member may see."""
+
+    pagination = ByLabel
+
+    @extend_schema(
+        parameters=LIST_PARAMETERS,
+        responses=paged(CoupleSerializer, "Couple"),
+        tags=["couples"],
+        operation_id="couples_list",
+    )
+    def get(self, request: Request, practice_slug: str) -> Response:
+        params = request.query_params.copy()
+        params["attention"] = "1" if params.get("attention") in {"1", "true", "True"} else ""
+        filters = caseload.Filters.from_query(params)
+        filters = caseload.Filters(
+            q=filters.q,
+            status=filters.status,
+            attention=filters.attention,
+            clinician=filters.clinician if _is_uuid(filters.clinician) else "",
+        )
+        if params.get("clinician") and not filters.clinician:
+            raise ValidationError({"clinician": ["Must be a UUID."]})
+        couples = caseload.caseload(self.membership, filters, timezone.localdate())
+        couples = couples.order_by("label", "id")
+        paginator = self.pagination()
+        page = paginator.paginate_queryset(couples, request, view=self)
+        context = {"clinical": can(self.membership, Can.VIEW_CLINICAL)}
+        return paginator.get_paginated_response(
+            CoupleSerializer(page, many=True, context=context).data
+        )
+
+    @extend_schema(
+        request=CoupleCreate,
+        responses={201: CoupleSerializer},
+        tags=["couples"],
+        operation_id="couples_create",
+    )
+    def post(self, request: Request, practice_slug: str) -> Response:
+        if not can(self.membership, Can.MANAGE_COUPLES):
+            from rest_framework.exceptions import NotFound
+
+            raise NotFound
+        data = CoupleCreate(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        try:
+            couple = services.create_couple(
+                practice=self.practice,
+                actor=request.user,  # type: ignore[arg-type]
+                label=values["label"],
+                start_date=values.get("start_date"),
+                clinicians=clinicians_from(self.practice, values["clinicians"]),
+                partners=[services.PartnerDetails(**p) for p in values["partners"]],
+                request=request._request,
+            )
+        except DjangoValidationError as exc:
+            raise drf_error(exc) from None
+        return Response(couple_payload(request, couple), status=status.HTTP_201_CREATED)
+
+
+def _is_uuid(value: str) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(value)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+class CoupleDetailView(StaffAPIView):
+    @extend_schema(responses=CoupleSerializer, tags=["couples"], operation_id="couples_retrieve")
+    def get(self, request: Request, practice_slug: str, couple_id: Any) -> Response:
+        couple = get_couple(self.membership, couple_id)
+        audit.record("couple.view", request=request._request, target=couple, via="api")
+        return Response(couple_payload(request, couple))
+
+    @extend_schema(
+        request=CoupleUpdate,
+        responses=CoupleSerializer,
+        tags=["couples"],
+        operation_id="couples_partial_update",
+    )
+    def patch(self, request: Request, practice_slug: str, couple_id: Any) -> Response:
+        capability(Can.MANAGE_COUPLES)().has_permission(request, self)
+        couple = get_couple(self.membership, couple_id)
+        data = CoupleUpdate(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        clinicians = values.pop("clinicians", None)
+        services.update_couple(
+            couple,
+            actor=request.user,
+            request=request._request,  # type: ignore[arg-type]
+            clinicians=clinicians_from(self.practice, clinicians)
+            if clinicians is not None
+            else None,
+            **values,
+        )
+        return Response(couple_payload(request, couple))
+
+
+class PartnerView(StaffAPIView):
+    @extend_schema(responses=PartnerSerializer, tags=["couples"], operation_id="partners_retrieve")
+    def get(
+        self, request: Request, practice_slug: str, couple_id: Any, partner_id: Any
+    ) -> Response:
+        couple = get_couple(self.membership, couple_id)
+        partner = get_partner(self.membership, couple, partner_id)
+        return Response(PartnerSerializer(partner).data)
+
+    @extend_schema(
+        request=PartnerUpdate,
+        responses=PartnerSerializer,
+        tags=["couples"],
+        operation_id="partners_partial_update",
+    )
+    def patch(
+        self, request: Request, practice_slug: str, couple_id: Any, partner_id: Any
+    ) -> Response:
+        capability(Can.MANAGE_COUPLES)().has_permission(request, self)
+        couple = get_couple(self.membership, couple_id)
+        partner = get_partner(self.membership, couple, partner_id)
+        data = PartnerUpdate(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        try:
+            services.update_partner(
+                partner,
+                actor=request.user,
+                request=request._request,  # type: ignore[arg-type]
+                **data.validated_data,
+            )
+        except DjangoValidationError as exc:
+            raise drf_error(exc) from None
+        partner.refresh_from_db()
+        return Response(PartnerSerializer(partner).data)
+
+
+class InviteView(StaffAPIView):
+    permission_classes = [*StaffAPIView.permission_classes, capability(Can.INVITE)]
+
+    @extend_schema(
+        request=None,
+        responses={202: InvitationResult},
+        tags=["couples"],
+        operation_id="partners_invite",
+        description="Send or resend the portal invitation; earlier links stop working.",
+    )
+    def post(
+        self, request: Request, practice_slug: str, couple_id: Any, partner_id: Any
+    ) -> Response:
+        couple = get_couple(self.membership, couple_id)
+        partner = get_partner(self.membership, couple, partner_id)
+        try:
+            link = services.invite_partner(partner, actor=request.user, request=request._request)  # type: ignore[arg-type]
+        except DjangoValidationError as exc:
+            return Response(
+                {"error": {"code": "conflict", "message": exc.messages[0], "fields": {}}},
+                status=status.HTTP_409_CONFLICT,
+            )
+        except services.InvitationNotSent:
+            return Response(
+                {
+                    "error": {
+                        "code": "email_failed",
+                        "fields": {},
+                        "message": "The invitation email could not be sent; nothing changed.",
+                    }
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        partner.refresh_from_db()
+        return Response(
+            {
+                "partner": partner.uuid,
+                "portal_state": partner.portal_state,
+                "expires_at": link.expires_at,
+            },
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class RevokeView(StaffAPIView):
+    permission_classes = [*StaffAPIView.permission_classes, capability(Can.INVITE)]
+
+    @extend_schema(
+        request=None, responses=InvitationResult, tags=["couples"], operation_id="partners_revoke"
+    )
+    def post(
+        self, request: Request, practice_slug: str, couple_id: Any, partner_id: Any
+    ) -> Response:
+        couple = get_couple(self.membership, couple_id)
+        partner = get_partner(self.membership, couple, partner_id)
+        partner = services.revoke_portal_access(
+            partner, actor=request.user, request=request._request
+        )  # type: ignore[arg-type]
+        return Response(
+            {"partner": partner.uuid, "portal_state": partner.portal_state, "expires_at": None}
+        )

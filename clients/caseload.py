@@ -1,0 +1,209 @@
+"""The caseload: one row per couple with progress, scores, alerts and the next due date.
+
+Everything a row shows is computed in the couples query itself (subqueries),
+so the page costs the same number of queries for 5 couples or 3,000.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    FloatField,
+    IntegerField,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
+
+from assessments.models import Alert, AlertStatus, Occurrence, Score
+from clients.access import couples_for
+from clients.models import Couple, CoupleStatus, Partner
+from practice.models import Membership, User
+from practice.roles import Can, can
+
+# The headline measure: the one-item connection pulse, asked often.
+CONNECTION_KEY = "connection-pulse"
+
+# Progress of the current forms, in the order "needs attention first".
+PROGRESS_OVERDUE, PROGRESS_PARTIAL, PROGRESS_NOT_STARTED, PROGRESS_DONE, PROGRESS_NONE = range(5)
+PROGRESS_LABELS = {
+    PROGRESS_OVERDUE: _("Overdue"),
+    PROGRESS_PARTIAL: _("One partner done"),
+    PROGRESS_NOT_STARTED: _("Not started"),
+    PROGRESS_DONE: _("Both done"),
+    PROGRESS_NONE: _("No forms assigned"),
+}
+
+SORTS = {
+    "label": "label",
+    "partners": "partner_one_name",
+    "clinician": "first_clinician",
+    "progress": "progress",
+    "connection": "connection_mean",
+    "alerts": "alert_rank",
+    "due": "next_due",
+    "status": "status",
+}
+CLINICAL_SORTS = {"connection", "alerts"}
+
+
+@dataclass(frozen=True)
+class Filters:
+    q: str = ""
+    status: str = ""
+    clinician: str = ""
+    attention: bool = False
+    sort: str = "label"
+    descending: bool = False
+
+    @classmethod
+    def from_query(cls, params: Any) -> Filters:
+        sort = params.get("sort", "label")
+        descending = sort.startswith("-")
+        sort = sort.lstrip("-")
+        status = params.get("status", "")
+        return cls(
+            q=params.get("q", "").strip()[:100],
+            status=status if status in CoupleStatus.values or status == "all" else "",
+            clinician=params.get("clinician", ""),
+            attention=params.get("attention") == "1",
+            sort=sort if sort in SORTS else "label",
+            descending=descending,
+        )
+
+
+def _latest_pulse(position: int, offset: int) -> Subquery:
+    return Subquery(
+        Score.objects.filter(
+            couple=OuterRef("pk"),
+            partner__position=position,
+            instrument_key=CONNECTION_KEY,
+            is_total=True,
+        )
+        .order_by("-submitted_at")
+        .values("value")[offset : offset + 1],
+        output_field=FloatField(),
+    )
+
+
+def _count(queryset: QuerySet[Any]) -> Coalesce:
+    return Coalesce(
+        Subquery(
+            queryset.order_by().values("couple").annotate(n=Count("pk")).values("n"),
+            output_field=IntegerField(),
+        ),
+        0,
+    )
+
+
+def caseload(
+    membership: Membership,
+    filters: Filters,
+    today: date,
+    couples: QuerySet[Couple] | None = None,
+) -> QuerySet[Couple]:
+    """The couples this member may see, filtered, annotated and sorted.
+
+    ``couples`` narrows the starting set (e.g. one couple just changed); by
+    default it is every couple the member may see.
+    """
+    clinical = can(membership, Can.VIEW_CLINICAL)
+    couples = couples_for(membership) if couples is None else couples
+    if filters.status != "all":
+        couples = couples.filter(status=filters.status or CoupleStatus.ACTIVE)
+    if filters.q:
+        partner_match = Partner.objects.filter(couple=OuterRef("pk")).filter(
+            Q(display_name__icontains=filters.q) | Q(email__icontains=filters.q)
+        )
+        couples = couples.filter(Q(label__icontains=filters.q) | Exists(partner_match))
+    if filters.clinician:
+        couples = couples.filter(clinicians__uuid=filters.clinician)
+
+    open_occurrences = Occurrence.objects.filter(
+        couple=OuterRef("pk"), cancelled=False, submitted__lt=F("expected")
+    )
+    couples = couples.annotate(
+        overdue=_count(open_occurrences.filter(due_date__lt=today)),
+        open_started=_count(open_occurrences.filter(submitted__gt=0)),
+        open_forms=_count(open_occurrences),
+        done_forms=_count(
+            Occurrence.objects.filter(couple=OuterRef("pk"), submitted__gte=F("expected"))
+        ),
+        next_due=Subquery(
+            open_occurrences.order_by().values("couple").annotate(d=Min("due_date")).values("d")
+        ),
+        partner_one_name=Subquery(
+            Partner.objects.filter(couple=OuterRef("pk"), position=1).values("display_name")[:1]
+        ),
+        first_clinician=Subquery(
+            User.objects.filter(couples=OuterRef("pk"))
+            .order_by("full_name")
+            .values("full_name")[:1]
+        ),
+    ).annotate(
+        progress=Case(
+            When(overdue__gt=0, then=Value(PROGRESS_OVERDUE)),
+            When(open_started__gt=0, then=Value(PROGRESS_PARTIAL)),
+            When(open_forms__gt=0, then=Value(PROGRESS_NOT_STARTED)),
+            When(done_forms__gt=0, then=Value(PROGRESS_DONE)),
+            default=Value(PROGRESS_NONE),
+            output_field=IntegerField(),
+        )
+    )
+    if clinical:
+        open_alerts = Alert.objects.filter(couple=OuterRef("pk")).exclude(
+            status=AlertStatus.RESOLVED
+        )
+        couples = couples.annotate(
+            one_latest=_latest_pulse(1, 0),
+            one_previous=_latest_pulse(1, 1),
+            two_latest=_latest_pulse(2, 0),
+            two_previous=_latest_pulse(2, 1),
+            alert_count=_count(open_alerts),
+            top_severity=Subquery(
+                open_alerts.order_by("severity").values("severity")[:1],
+                output_field=IntegerField(),
+            ),
+        ).annotate(
+            connection_mean=(F("one_latest") + F("two_latest")) / 2.0,
+            # Most urgent first when sorting ascending; couples without alerts last.
+            alert_rank=Coalesce(F("top_severity"), Value(99)),
+        )
+    if filters.attention:
+        condition = Q(overdue__gt=0)
+        if clinical:
+            condition |= Q(alert_count__gt=0)
+        couples = couples.filter(condition)
+
+    sort = filters.sort if (clinical or filters.sort not in CLINICAL_SORTS) else "label"
+    field = F(SORTS[sort])
+    order = field.desc(nulls_last=True) if filters.descending else field.asc(nulls_last=True)
+    return couples.order_by(order, "label", "pk").prefetch_related(
+        Prefetch("partners", queryset=Partner.objects.order_by("position")),
+        "clinicians",
+    )
+
+
+def trend(latest: float | None, previous: float | None) -> str:
+    """up, down, flat, or '' when there is nothing to compare."""
+    if latest is None or previous is None:
+        return ""
+    if latest > previous:
+        return "up"
+    if latest < previous:
+        return "down"
+    return "flat"

@@ -1,0 +1,133 @@
+"""Client portal pages about identity: entering by link, signing in and out, quick exit, home."""
+
+from __future__ import annotations
+
+from django import forms
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from clients import portal, services
+from clients.models import Partner
+from practice import audit
+
+# Where "Quick exit" goes: an everyday site that reveals nothing.
+NEUTRAL_SITE = "https://www.bbc.co.uk/weather"
+
+REFUSED_STATUS = {"unknown": 404, "used": 410, "expired": 410, "revoked": 410}
+
+
+def enter(request: HttpRequest, token: str) -> HttpResponse:
+    """A link from an email. GET asks to continue (mail scanners only GET); POST signs in."""
+    if request.method == "POST":
+        try:
+            partner = services.consume_link(token, request)
+        except services.LinkRefused as refused:
+            return render(
+                request,
+                "clients/portal/link_refused.html",
+                {"reason": refused.reason},
+                status=REFUSED_STATUS[refused.reason],
+            )
+        portal.sign_in(request, partner)
+        return redirect("portal:home")
+    return render(request, "clients/portal/enter.html", {"token": token})
+
+
+class SignInForm(forms.Form):
+    email = forms.EmailField(
+        label=_("Your email address"),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+
+def sign_in(request: HttpRequest) -> HttpResponse:
+    """Ask for a sign-in link by email; the answer is the same for any address."""
+    form = SignInForm(request.POST or None)
+    notice = request.session.pop("portal_notice", None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.request_sign_in_link(form.cleaned_data["email"], request)
+        except services.TooManyRequests:
+            return render(
+                request, "clients/portal/sign_in.html", {"form": form, "too_many": True}, status=429
+            )
+        return redirect("portal:sign_in_sent")
+    return render(request, "clients/portal/sign_in.html", {"form": form, "notice": notice})
+
+
+def sign_in_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "clients/portal/sign_in_sent.html")
+
+
+@require_POST
+def sign_out(request: HttpRequest) -> HttpResponse:
+    """End this device's session ("Not you? Sign out")."""
+    partner: Partner = request.partner  # type: ignore[attr-defined]
+    everywhere = request.POST.get("everywhere") == "1"
+    if everywhere:
+        services.sign_out_everywhere(partner, request)
+    else:
+        audit.record(
+            "portal.sign_out",
+            request=request,
+            practice=partner.practice,
+            target=partner,
+            actor_label=f"partner:{partner.uuid}",
+        )
+    portal.sign_out(request)
+    return redirect("portal:signed_out")
+
+
+def signed_out(request: HttpRequest) -> HttpResponse:
+    return render(request, "clients/portal/signed_out.html")
+
+
+@csrf_exempt  # signing out is harmless, and the beacon cannot carry a token
+def quick_exit(request: HttpRequest) -> HttpResponse:
+    """Leave at once for a neutral site, ending the session on the way (works without JS)."""
+    portal.sign_out(request)
+    response = HttpResponseRedirect(NEUTRAL_SITE)
+    response["Clear-Site-Data"] = '"cache", "storage"'
+    return response
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """Forms to do, completed forms and released reports of the signed-in partner."""
+    from assessments.portal import completed_for, forms_to_do
+    from reports.portal import released_for
+
+    partner: Partner = request.partner  # type: ignore[attr-defined]
+    context = {
+        "partner": partner,
+        "to_do": forms_to_do(partner),
+        "completed": completed_for(partner),
+        "reports": list(released_for(partner)),
+    }
+    return render(request, "clients/portal/home.html", context)
+
+
+def support(request: HttpRequest) -> HttpResponse:
+    """The practice's support resources, shown discreetly."""
+    partner: Partner = request.partner  # type: ignore[attr-defined]
+    resources = [
+        line.strip() for line in partner.practice.support_resources.splitlines() if line.strip()
+    ]
+    return render(request, "clients/portal/support.html", {"resources": resources})
+
+
+def logo(request: HttpRequest) -> HttpResponse:
+    """The practice's logo for portal pages."""
+    from django.http import FileResponse, Http404
+
+    practice = request.partner.practice  # type: ignore[attr-defined]
+    if not practice.logo:
+        raise Http404
+    return FileResponse(practice.logo.open("rb"))
+
+
+def account(request: HttpRequest) -> HttpResponse:
+    """Sign-out options, including every device at once."""
+    return render(request, "clients/portal/account.html", {"partner": request.partner})  # type: ignore[attr-defined]

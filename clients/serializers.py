@@ -1,0 +1,139 @@
+"""API shapes of couples and partners."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from clients.models import Couple, CoupleStatus, PortalState
+from practice.api_base import StrictSerializer
+
+PROGRESS_CODES = {0: "overdue", 1: "one_partner_done", 2: "not_started", 3: "both_done", 4: "none"}
+
+
+class PersonRef(serializers.Serializer):
+    uuid = serializers.UUIDField(read_only=True)
+    full_name = serializers.CharField(read_only=True)
+
+
+class PartnerSerializer(serializers.Serializer):
+    uuid = serializers.UUIDField(read_only=True)
+    position = serializers.IntegerField(read_only=True)
+    display_name = serializers.CharField(read_only=True)
+    email = serializers.EmailField(read_only=True)
+    phone = serializers.CharField(read_only=True)
+    language = serializers.CharField(read_only=True)
+    portal_state = serializers.ChoiceField(choices=PortalState.choices, read_only=True)
+
+
+class PartnerInput(StrictSerializer):
+    display_name = serializers.CharField(max_length=120)
+    email = serializers.EmailField(max_length=254)
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    language = serializers.ChoiceField(choices=settings.LANGUAGES, required=False, default="en")
+
+
+class PartnerUpdate(StrictSerializer):
+    display_name = serializers.CharField(max_length=120, required=False)
+    email = serializers.EmailField(max_length=254, required=False)
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    language = serializers.ChoiceField(choices=settings.LANGUAGES, required=False)
+
+
+class ConnectionScore(serializers.Serializer):
+    partner = serializers.UUIDField()
+    latest = serializers.FloatField(allow_null=True)
+    previous = serializers.FloatField(allow_null=True)
+    trend = serializers.ChoiceField(choices=["up", "down", "flat", ""])
+
+
+class CoupleSerializer(serializers.Serializer):
+    """A caseload row. Clinical fields are left out for assistants."""
+
+    uuid = serializers.UUIDField(read_only=True)
+    label = serializers.CharField(read_only=True)
+    status = serializers.ChoiceField(choices=CoupleStatus.choices, read_only=True)
+    start_date = serializers.DateField(read_only=True)
+    monthly_report = serializers.BooleanField(read_only=True)
+    partners = PartnerSerializer(many=True, read_only=True)
+    clinicians = PersonRef(many=True, read_only=True)
+    progress = serializers.SerializerMethodField()
+    next_due = serializers.DateField(read_only=True, allow_null=True)
+    connection = serializers.SerializerMethodField(
+        help_text="Latest connection-pulse score of each partner; absent for assistants."
+    )
+    open_alerts = serializers.SerializerMethodField(help_text="Absent for assistants.")
+
+    def to_representation(self, couple: Couple) -> dict[str, Any]:
+        data = super().to_representation(couple)
+        if not self.context.get("clinical"):
+            data.pop("connection", None)
+            data.pop("open_alerts", None)
+        return data
+
+    @extend_schema_field(
+        serializers.ChoiceField(
+            choices=list(PROGRESS_CODES.values()), help_text=str(_("Status of the current forms."))
+        )
+    )
+    def get_progress(self, couple: Couple) -> str:
+        return PROGRESS_CODES[getattr(couple, "progress", 4)]
+
+    @extend_schema_field(ConnectionScore(many=True, required=False))
+    def get_connection(self, couple: Couple) -> list[dict[str, Any]]:
+        from clients.caseload import trend
+
+        partners = list(couple.partners.all())
+        pairs = [
+            (getattr(couple, "one_latest", None), getattr(couple, "one_previous", None)),
+            (getattr(couple, "two_latest", None), getattr(couple, "two_previous", None)),
+        ]
+        return [
+            {
+                "partner": p.uuid,
+                "latest": latest,
+                "previous": previous,
+                "trend": trend(latest, previous),
+            }
+            for p, (latest, previous) in zip(partners, pairs, strict=False)
+        ]
+
+    @extend_schema_field(serializers.IntegerField(required=False))
+    def get_open_alerts(self, couple: Couple) -> int:
+        return int(getattr(couple, "alert_count", 0) or 0)
+
+
+class CoupleCreate(StrictSerializer):
+    label = serializers.CharField(max_length=120)
+    start_date = serializers.DateField(required=False)
+    clinicians = serializers.ListField(
+        child=serializers.UUIDField(),
+        required=False,
+        default=list,
+        max_length=20,
+        help_text="UUIDs of owners or clinicians of the practice.",
+    )
+    partners = PartnerInput(many=True)
+
+    def validate_partners(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if len(value) != 2:
+            raise serializers.ValidationError(_("A couple has exactly two partners."))
+        return value
+
+
+class CoupleUpdate(StrictSerializer):
+    label = serializers.CharField(max_length=120, required=False)
+    status = serializers.ChoiceField(choices=CoupleStatus.choices, required=False)
+    start_date = serializers.DateField(required=False)
+    monthly_report = serializers.BooleanField(required=False)
+    clinicians = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=20)
+
+
+class InvitationResult(serializers.Serializer):
+    partner = serializers.UUIDField()
+    portal_state = serializers.ChoiceField(choices=PortalState.choices)
+    expires_at = serializers.DateTimeField(allow_null=True)

@@ -1,0 +1,300 @@
+"""Clinician workspace pages: the caseload, couples, partners, notes and invitations."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from clients import caseload as caseload_query
+from clients import services
+from clients.access import get_couple, get_partner
+from clients.forms import CoupleForm, NewCoupleForm, NoteForm, PartnerForm, clinician_choices
+from clients.models import CoupleStatus, Partner
+from practice import audit
+from practice.models import Heartbeat, Role
+from practice.roles import Can, can, require
+
+PAGE_SIZE = 25
+
+
+def _form_errors_from(exc: ValidationError, form: PartnerForm) -> None:
+    """Attach a service's ValidationError to the form, on the field it names."""
+    errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+    for field, field_messages in errors.items():
+        for message in field_messages:
+            form.add_error(field if field in form.fields else None, message)
+
+
+@never_cache
+def caseload(request: HttpRequest, practice_slug: str) -> HttpResponse:
+    """The clinician's home page: one row per couple."""
+    membership = request.membership  # type: ignore[attr-defined]
+    filters = caseload_query.Filters.from_query(request.GET)
+    today = timezone.localdate()
+    couples = caseload_query.caseload(membership, filters, today)
+    page = Paginator(couples, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = []
+    for couple in page.object_list:
+        partners = list(couple.partners.all())
+        row = {"couple": couple, "partners": partners, "clinicians": list(couple.clinicians.all())}
+        if can(membership, Can.VIEW_CLINICAL):
+            latest = [
+                (couple.one_latest, couple.one_previous),
+                (couple.two_latest, couple.two_previous),
+            ]
+            row["scores"] = [
+                (partner, value, caseload_query.trend(value, previous))
+                for partner, (value, previous) in zip(partners, latest, strict=False)
+            ]
+        row["progress_label"] = caseload_query.PROGRESS_LABELS[couple.progress]
+        rows.append(row)
+    audit.record("caseload.view", request=request, rows=len(rows), page=page.number)
+    query = request.GET.copy()
+    query.pop("page", None)
+    sort_query = query.copy()
+    sort_query.pop("sort", None)
+    worker_stale = False
+    if membership.is_owner:
+        beat = Heartbeat.objects.filter(name="worker").first()
+        worker_stale = beat is None or beat.at < timezone.now() - timedelta(minutes=5)
+    return render(
+        request,
+        "clients/caseload.html",
+        {
+            "nav": "caseload",
+            "page": page,
+            "rows": rows,
+            "filters": filters,
+            "query": query.urlencode(),
+            "sort_query": sort_query.urlencode(),
+            "statuses": CoupleStatus.choices,
+            "clinicians": clinician_choices(request.practice),  # type: ignore[attr-defined]
+            "has_any_couple": page.paginator.count > 0 or _practice_has_couples(membership),
+            "worker_stale": worker_stale,
+        },
+    )
+
+
+def _practice_has_couples(membership: object) -> bool:
+    from clients.access import couples_for
+
+    return couples_for(membership).exists()  # type: ignore[arg-type]
+
+
+def couple_create(request: HttpRequest, practice_slug: str) -> HttpResponse:
+    """Create a couple and its two partners in one step."""
+    membership = request.membership  # type: ignore[attr-defined]
+    require(membership, Can.MANAGE_COUPLES)
+    practice = request.practice  # type: ignore[attr-defined]
+    initial = {"start_date": timezone.localdate(), "status": CoupleStatus.ACTIVE}
+    if membership.role in {Role.CLINICIAN, Role.OWNER}:
+        initial["clinicians"] = [request.user]
+    form = NewCoupleForm(request.POST or None, practice=practice, initial=initial)
+    one = PartnerForm(request.POST or None, prefix="one")
+    two = PartnerForm(request.POST or None, prefix="two")
+    if request.method == "POST" and form.is_valid() and one.is_valid() and two.is_valid():
+        try:
+            couple = services.create_couple(
+                practice=practice,
+                actor=request.user,  # type: ignore[arg-type]
+                label=form.cleaned_data["label"],
+                start_date=form.cleaned_data["start_date"],
+                clinicians=list(form.cleaned_data["clinicians"]),
+                partners=[
+                    services.PartnerDetails(**p.cleaned_data)  # type: ignore[arg-type]
+                    for p in (one, two)
+                ],
+                request=request,
+            )
+        except ValidationError as exc:
+            _attach_partner_errors(exc, one, two)
+        else:
+            messages.success(request, _("Couple created. Invite each partner to the portal next."))
+            return redirect("couple_detail", practice_slug=practice.slug, couple_id=couple.uuid)
+    return render(
+        request,
+        "clients/couple_form.html",
+        {"form": form, "partner_forms": [one, two], "creating": True, "nav": "caseload"},
+    )
+
+
+def _attach_partner_errors(exc: ValidationError, one: PartnerForm, two: PartnerForm) -> None:
+    """Put a create_couple error next to the partner field it is about."""
+    errors = exc.error_dict.get("email", []) if hasattr(exc, "error_dict") else exc.error_list
+    if not errors:
+        one.add_error(None, exc.messages[0])
+        return
+    error = errors[0]
+    message = error.messages[0]
+    if error.code == "same_email":
+        two.add_error("email", message)
+        return
+    taken = set(
+        Partner.objects.filter(
+            email__in=[f.cleaned_data.get("email", "") for f in (one, two)]
+        ).values_list("email", flat=True)
+    )
+    for form in (one, two):
+        if form.cleaned_data.get("email") in taken:
+            form.add_error("email", message)
+            return
+    one.add_error("email", message)
+
+
+def couple_edit(request: HttpRequest, practice_slug: str, couple_id: str) -> HttpResponse:
+    membership = request.membership  # type: ignore[attr-defined]
+    require(membership, Can.MANAGE_COUPLES)
+    couple = get_couple(membership, couple_id)
+    initial = {
+        "label": couple.label,
+        "start_date": couple.start_date,
+        "status": couple.status,
+        "clinicians": list(couple.clinicians.all()),
+        "monthly_report": couple.monthly_report,
+    }
+    form = CoupleForm(request.POST or None, practice=request.practice, initial=initial)  # type: ignore[attr-defined]
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        services.update_couple(
+            couple,
+            actor=request.user,  # type: ignore[arg-type]
+            request=request,
+            clinicians=list(data["clinicians"]),
+            label=data["label"],
+            start_date=data["start_date"],
+            status=data["status"],
+            monthly_report=data["monthly_report"],
+        )
+        messages.success(request, _("Saved."))
+        return redirect("couple_detail", practice_slug=practice_slug, couple_id=couple.uuid)
+    return render(
+        request,
+        "clients/couple_form.html",
+        {"form": form, "couple": couple, "creating": False, "nav": "caseload"},
+    )
+
+
+@never_cache
+def couple_detail(request: HttpRequest, practice_slug: str, couple_id: str) -> HttpResponse:
+    """Everything about one couple that this member may see."""
+    from assessments.panels import couple_panels
+
+    membership = request.membership  # type: ignore[attr-defined]
+    couple = get_couple(membership, couple_id)
+    partners = list(couple.partners.order_by("position"))
+    context = {
+        "couple": couple,
+        "partners": partners,
+        "clinicians": list(couple.clinicians.all()),
+        "nav": "caseload",
+        "note_form": NoteForm(),
+    }
+    context.update(couple_panels(couple, partners, membership))
+    if can(membership, Can.VIEW_CLINICAL):
+        from reports.forms import ReportForm
+
+        context["notes"] = list(couple.notes.select_related("author"))
+        context["couple_reports"] = list(couple.reports.all()[:20])
+        context["report_form"] = ReportForm(initial={"language": request.LANGUAGE_CODE})  # type: ignore[attr-defined]
+    audit.record("couple.view", request=request, target=couple)
+    return render(request, "clients/couple_detail.html", context)
+
+
+def partner_edit(
+    request: HttpRequest, practice_slug: str, couple_id: str, partner_id: str
+) -> HttpResponse:
+    membership = request.membership  # type: ignore[attr-defined]
+    require(membership, Can.MANAGE_COUPLES)
+    couple = get_couple(membership, couple_id)
+    partner = get_partner(membership, couple, partner_id)
+    form = PartnerForm(request.POST or None, instance=partner)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_partner(
+                partner,
+                actor=request.user,  # type: ignore[arg-type]
+                request=request,
+                **{f: form.cleaned_data[f] for f in PartnerForm.Meta.fields},
+            )
+        except ValidationError as exc:
+            _form_errors_from(exc, form)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("couple_detail", practice_slug=practice_slug, couple_id=couple.uuid)
+    # A failed save must not leave the in-memory instance half-changed on screen.
+    partner.refresh_from_db()
+    return render(
+        request,
+        "clients/partner_form.html",
+        {"form": form, "couple": couple, "partner": partner, "nav": "caseload"},
+    )
+
+
+@require_POST
+def partner_invite(
+    request: HttpRequest, practice_slug: str, couple_id: str, partner_id: str
+) -> HttpResponse:
+    """Send or resend the portal invitation."""
+    membership = request.membership  # type: ignore[attr-defined]
+    require(membership, Can.INVITE)
+    couple = get_couple(membership, couple_id)
+    partner = get_partner(membership, couple, partner_id)
+    try:
+        services.invite_partner(partner, actor=request.user, request=request)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    except services.InvitationNotSent:
+        messages.error(
+            request,
+            _("The invitation email could not be sent, so nothing changed. Please try again."),
+        )
+    else:
+        messages.success(
+            request,
+            _("Invitation sent to %(name)s. The link works once and expires in 7 days.")
+            % {"name": partner.display_name},
+        )
+    return redirect("couple_detail", practice_slug=practice_slug, couple_id=couple.uuid)
+
+
+@require_POST
+def partner_revoke(
+    request: HttpRequest, practice_slug: str, couple_id: str, partner_id: str
+) -> HttpResponse:
+    """End a partner's portal access now."""
+    membership = request.membership  # type: ignore[attr-defined]
+    require(membership, Can.INVITE)
+    couple = get_couple(membership, couple_id)
+    partner = get_partner(membership, couple, partner_id)
+    services.revoke_portal_access(partner, actor=request.user, request=request)  # type: ignore[arg-type]
+    messages.success(
+        request,
+        _("%(name)s's portal access has ended. Invite them again to restore it.")
+        % {"name": partner.display_name},
+    )
+    return redirect("couple_detail", practice_slug=practice_slug, couple_id=couple.uuid)
+
+
+@require_POST
+def note_create(request: HttpRequest, practice_slug: str, couple_id: str) -> HttpResponse:
+    membership = request.membership  # type: ignore[attr-defined]
+    require(membership, Can.VIEW_CLINICAL)
+    couple = get_couple(membership, couple_id)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        services.add_note(
+            couple, actor=request.user, body=form.cleaned_data["body"], request=request
+        )  # type: ignore[arg-type]
+        messages.success(request, _("Note added."))
+    else:
+        messages.error(request, _("The note was empty or too long, so it was not saved."))
+    return redirect("couple_detail", practice_slug=practice_slug, couple_id=couple.uuid)

@@ -1,0 +1,202 @@
+"""API for practices, members and the audit log."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import permissions, serializers, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from practice import audit, members
+from practice.api_base import AuditCursor, StaffAPIView, StrictSerializer, capability, paged
+from practice.models import AuditEvent, Membership, Role
+from practice.roles import Can
+from practice.tenancy import memberships_of
+
+
+class PracticeSerializer(serializers.Serializer):
+    uuid = serializers.UUIDField(source="practice.uuid")
+    slug = serializers.SlugField(source="practice.slug")
+    name = serializers.CharField(source="practice.name")
+    timezone = serializers.CharField(source="practice.timezone")
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class MyPracticesView(APIView):
+    """The practices you belong to (for a token: only its practice)."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(
+        responses=PracticeSerializer(many=True), tags=["practices"], operation_id="practices_list"
+    )
+    def get(self, request: Request) -> Response:
+        mine = memberships_of(request.user)  # type: ignore[arg-type]
+        token = getattr(request, "api_token", None)
+        if token is not None:
+            mine = [m for m in mine if m.practice_id == token.practice_id]
+        return Response(PracticeSerializer(mine, many=True).data)
+
+
+class MemberSerializer(serializers.Serializer):
+    uuid = serializers.UUIDField()
+    user = serializers.UUIDField(source="user.uuid")
+    full_name = serializers.CharField(source="user.full_name")
+    email = serializers.EmailField(source="user.email")
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class MemberInvite(StrictSerializer):
+    full_name = serializers.CharField(max_length=200)
+    email = serializers.EmailField()
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class MemberRole(StrictSerializer):
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class MembersView(StaffAPIView):
+    permission_classes = [*StaffAPIView.permission_classes, capability(Can.MANAGE_PRACTICE)]
+
+    @extend_schema(
+        responses=MemberSerializer(many=True), tags=["members"], operation_id="members_list"
+    )
+    def get(self, request: Request, practice_slug: str) -> Response:
+        rows = Membership.objects.select_related("user").order_by("user__full_name", "id")
+        return Response(MemberSerializer(rows, many=True).data)
+
+    @extend_schema(
+        request=MemberInvite,
+        responses={201: MemberSerializer},
+        tags=["members"],
+        operation_id="members_invite",
+    )
+    def post(self, request: Request, practice_slug: str) -> Response:
+        data = MemberInvite(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        values["email"] = values["email"].strip().lower()
+        try:
+            membership = members.invite_member(
+                practice=self.practice,
+                actor=request.user,  # type: ignore[arg-type]
+                request=request._request,
+                **values,
+            )
+        except DjangoValidationError as exc:
+            from clients.api import drf_error
+
+            raise drf_error(exc) from None
+        return Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+
+class MemberView(StaffAPIView):
+    permission_classes = [*StaffAPIView.permission_classes, capability(Can.MANAGE_PRACTICE)]
+
+    def membership_row(self, membership_id: Any) -> Membership:
+        try:
+            return Membership.objects.select_related("user").get(uuid=membership_id)
+        except (Membership.DoesNotExist, ValueError, DjangoValidationError):
+            raise NotFound from None
+
+    @extend_schema(
+        request=MemberRole,
+        responses=MemberSerializer,
+        tags=["members"],
+        operation_id="members_set_role",
+    )
+    def patch(self, request: Request, practice_slug: str, membership_id: Any) -> Response:
+        row = self.membership_row(membership_id)
+        data = MemberRole(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            members.change_role(
+                row,
+                data.validated_data["role"],
+                actor=request.user,  # type: ignore[arg-type]
+                request=request._request,
+            )
+        except DjangoValidationError as exc:
+            return Response(
+                {"error": {"code": "conflict", "message": exc.messages[0], "fields": {}}},
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response(MemberSerializer(row).data)
+
+    @extend_schema(
+        request=None, responses={204: None}, tags=["members"], operation_id="members_remove"
+    )
+    def delete(self, request: Request, practice_slug: str, membership_id: Any) -> Response:
+        row = self.membership_row(membership_id)
+        try:
+            members.remove_member(row, actor=request.user, request=request._request)  # type: ignore[arg-type]
+        except DjangoValidationError as exc:
+            return Response(
+                {"error": {"code": "conflict", "message": exc.messages[0], "fields": {}}},
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AuditEventSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    action = serializers.CharField()
+    actor = serializers.UUIDField(source="actor.uuid", allow_null=True)
+    actor_label = serializers.CharField(allow_blank=True)
+    target_type = serializers.CharField(allow_blank=True)
+    target_id = serializers.CharField(allow_blank=True)
+    ip = serializers.IPAddressField(allow_null=True)
+    details = serializers.DictField(child=serializers.JSONField())
+
+
+class AuditView(StaffAPIView):
+    permission_classes = [*StaffAPIView.permission_classes, capability(Can.VIEW_AUDIT)]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("actor", OpenApiTypes.UUID),
+            OpenApiParameter("action", str),
+            OpenApiParameter("from", OpenApiTypes.DATE),
+            OpenApiParameter("to", OpenApiTypes.DATE),
+            OpenApiParameter("limit", int),
+        ],
+        responses=paged(AuditEventSerializer, "AuditEvent"),
+        tags=["audit"],
+        operation_id="audit_list",
+    )
+    def get(self, request: Request, practice_slug: str) -> Response:
+        events = AuditEvent.objects.select_related("actor")
+        params = request.query_params
+        errors: dict[str, list[str]] = {}
+        if params.get("actor"):
+            try:
+                events = events.filter(actor__uuid=uuid.UUID(params["actor"]))
+            except ValueError:
+                errors["actor"] = ["Must be a UUID."]
+        if params.get("action"):
+            events = events.filter(action=params["action"])
+        tz = ZoneInfo(self.practice.timezone)
+        for name, lookup, moment in (("from", "at__gte", time.min), ("to", "at__lte", time.max)):
+            if params.get(name):
+                try:
+                    day = date.fromisoformat(params[name])
+                except ValueError:
+                    errors[name] = ["Must be a date, YYYY-MM-DD."]
+                    continue
+                events = events.filter(**{lookup: datetime.combine(day, moment, tzinfo=tz)})
+        if errors:
+            raise ValidationError(errors)
+        paginator = AuditCursor()
+        page = paginator.paginate_queryset(events, request, view=self)
+        audit.record("audit.view", request=request._request, via="api")
+        return paginator.get_paginated_response(AuditEventSerializer(page, many=True).data)

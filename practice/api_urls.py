@@ -1,0 +1,108 @@
+"""The JSON API at /api/v1/: staff routes carry the practice slug, portal routes a session."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from assessments import api as assessments
+from assessments import api_portal
+from clients import api as clients
+from practice import api as practice
+from reports import api as reports
+
+app_name = "api"
+
+portal_patterns = [
+    path(
+        "forms/<uuid:occurrence_id>/answers/",
+        api_portal.AnswersView.as_view(),
+        name="portal-answers",
+    ),
+    path(
+        "forms/<uuid:occurrence_id>/submit/", api_portal.SubmitView.as_view(), name="portal-submit"
+    ),
+]
+
+practice_patterns = [
+    path("members/", practice.MembersView.as_view(), name="members"),
+    path("members/<uuid:membership_id>/", practice.MemberView.as_view(), name="member"),
+    path("audit/", practice.AuditView.as_view(), name="audit"),
+    path("couples/", clients.CoupleListView.as_view(), name="couples"),
+    path("couples/<uuid:couple_id>/", clients.CoupleDetailView.as_view(), name="couple"),
+    path(
+        "couples/<uuid:couple_id>/partners/<uuid:partner_id>/",
+        clients.PartnerView.as_view(),
+        name="partner",
+    ),
+    path(
+        "couples/<uuid:couple_id>/partners/<uuid:partner_id>/invite/",
+        clients.InviteView.as_view(),
+        name="partner-invite",
+    ),
+    path(
+        "couples/<uuid:couple_id>/partners/<uuid:partner_id>/revoke/",
+        clients.RevokeView.as_view(),
+        name="partner-revoke",
+    ),
+    path(
+        "couples/<uuid:couple_id>/assignments/",
+        assessments.CoupleAssignmentsView.as_view(),
+        name="couple-assignments",
+    ),
+    path(
+        "couples/<uuid:couple_id>/responses/",
+        assessments.CoupleResponsesView.as_view(),
+        name="couple-responses",
+    ),
+    path(
+        "couples/<uuid:couple_id>/history/<slug:instrument_key>/",
+        assessments.HistoryView.as_view(),
+        name="history",
+    ),
+    path(
+        "couples/<uuid:couple_id>/reports/",
+        reports.CoupleReportsView.as_view(),
+        name="couple-reports",
+    ),
+    path("instruments/", assessments.InstrumentListView.as_view(), name="instruments"),
+    path(
+        "instruments/<uuid:instrument_id>/",
+        assessments.InstrumentDetailView.as_view(),
+        name="instrument",
+    ),
+    path(
+        "instruments/<uuid:instrument_id>/publish/",
+        assessments.InstrumentPublishView.as_view(),
+        name="instrument-publish",
+    ),
+    path(
+        "assignments/<uuid:assignment_id>/", assessments.AssignmentView.as_view(), name="assignment"
+    ),
+    path(
+        "assignments/<uuid:assignment_id>/status/",
+        assessments.AssignmentStatusView.as_view(),
+        name="assignment-status",
+    ),
+    path("results/<uuid:occurrence_id>/", assessments.ResultsView.as_view(), name="results"),
+    path("alerts/", assessments.AlertListView.as_view(), name="alerts"),
+    path(
+        "alerts/<uuid:alert_id>/acknowledge/",
+        assessments.AlertAcknowledgeView.as_view(),
+        name="alert-acknowledge",
+    ),
+    path(
+        "alerts/<uuid:alert_id>/resolve/",
+        assessments.AlertResolveView.as_view(),
+        name="alert-resolve",
+    ),
+    path("reports/", reports.ReportListView.as_view(), name="reports"),
+    path("reports/<uuid:report_id>/", reports.ReportDetailView.as_view(), name="report"),
+]
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(api_version="1.0.0"), name="schema"),
+    path("schema/docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("practices/", practice.MyPracticesView.as_view(), name="practices"),
+    path("files/reports/<str:token>/", reports.download_by_link, name="report-file"),
+    path("portal/", include((portal_patterns, "portal_api"))),
+    path("p/<slug:practice_slug>/", include(practice_patterns)),
+]

@@ -1,0 +1,141 @@
+"""Owner pages: practice settings and members."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from practice import audit
+from practice import members as member_services
+from practice.forms import MemberInviteForm, MemberRoleForm, PracticeSettingsForm
+from practice.models import Membership
+from practice.roles import Can, require
+
+
+def general(request: HttpRequest, practice_slug: str) -> HttpResponse:
+    """Branding, session timeout, report and norms preferences, support resources."""
+    require(request.membership, Can.MANAGE_PRACTICE)  # type: ignore[attr-defined]
+    practice = request.practice  # type: ignore[attr-defined]
+    form = PracticeSettingsForm(request.POST or None, request.FILES or None, instance=practice)
+    if request.method == "POST":
+        if form.is_valid():
+            changed = sorted(form.changed_data)
+            form.save()
+            audit.record("practice.update", request=request, target=practice, fields=changed)
+            messages.success(request, _("Settings saved."))
+            return redirect("practice_settings", practice_slug=practice.slug)
+        practice.refresh_from_db()
+    return render(request, "practice/settings.html", {"form": form, "nav": "settings"})
+
+
+def members(request: HttpRequest, practice_slug: str) -> HttpResponse:
+    """Members and their roles; invite a colleague."""
+    require(request.membership, Can.MANAGE_PRACTICE)  # type: ignore[attr-defined]
+    form = MemberInviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            member_services.invite_member(
+                practice=request.practice,  # type: ignore[attr-defined]
+                actor=request.user,  # type: ignore[arg-type]
+                request=request,
+                **form.cleaned_data,
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+        else:
+            messages.success(
+                request,
+                _("%(email)s is now a member and has been emailed.")
+                % {"email": form.cleaned_data["email"]},
+            )
+            return redirect("members", practice_slug=practice_slug)
+    memberships = Membership.objects.select_related("user").order_by("user__full_name")
+    return render(
+        request,
+        "practice/members.html",
+        {
+            "form": form,
+            "memberships": memberships,
+            "role_form": MemberRoleForm(),
+            "nav": "settings",
+        },
+    )
+
+
+@require_POST
+def member_change(request: HttpRequest, practice_slug: str, membership_id: str) -> HttpResponse:
+    """Change a member's role, or remove them (POST ``action=remove``)."""
+    require(request.membership, Can.MANAGE_PRACTICE)  # type: ignore[attr-defined]
+    membership = Membership.objects.filter(uuid=membership_id).select_related("user").first()
+    if membership is None:
+        raise Http404
+    try:
+        if request.POST.get("action") == "remove":
+            member_services.remove_member(membership, actor=request.user, request=request)  # type: ignore[arg-type]
+            messages.success(request, _("Removed %(name)s.") % {"name": membership.user.full_name})
+        else:
+            form = MemberRoleForm(request.POST)
+            if not form.is_valid():
+                raise ValidationError(_("Choose a valid role."))
+            member_services.change_role(
+                membership,
+                form.cleaned_data["role"],
+                actor=request.user,
+                request=request,  # type: ignore[arg-type]
+            )
+            messages.success(request, _("Role changed."))
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    return redirect("members", practice_slug=practice_slug)
+
+
+def logo(request: HttpRequest, practice_slug: str) -> HttpResponse:
+    """The practice logo, for members (never from a public URL)."""
+    practice = request.practice  # type: ignore[attr-defined]
+    if not practice.logo:
+        raise Http404
+    response = FileResponse(practice.logo.open("rb"))
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def tokens_page(request: HttpRequest, practice_slug: str) -> HttpResponse:
+    """Your personal API tokens for this practice: create (shown once) and revoke."""
+    from practice import tokens
+    from practice.models import ApiToken
+
+    secret = None
+    if request.method == "POST":
+        name = (request.POST.get("name") or "").strip()
+        if not name:
+            messages.error(request, _("Give the token a name, e.g. the script that will use it."))
+        else:
+            _token, secret = tokens.create(
+                practice=request.practice,  # type: ignore[attr-defined]
+                user=request.user,  # type: ignore[arg-type]
+                name=name,
+                request=request,
+            )
+    mine = ApiToken.objects.filter(user=request.user).order_by("-created_at")
+    response = render(request, "practice/tokens.html", {"tokens": mine, "secret": secret})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+def token_revoke(request: HttpRequest, practice_slug: str, token_id: str) -> HttpResponse:
+    from practice import tokens
+    from practice.models import ApiToken
+
+    token = ApiToken.objects.filter(user=request.user, uuid=token_id).first()
+    if token is None:
+        raise Http404
+    tokens.revoke(token, actor=request.user, request=request)  # type: ignore[arg-type]
+    messages.success(request, _("Token revoked. Anything using it stops working now."))
+    return redirect("api_tokens", practice_slug=practice_slug)

@@ -1,0 +1,205 @@
+"""API for reports: ask, poll, fetch a short-lived download link, release, withdraw."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from clients.access import couples_for, get_couple
+from clients.api import drf_error
+from practice import audit
+from practice.api_base import NewestFirst, StaffAPIView, StrictSerializer, capability, paged
+from practice.middleware import api_error
+from practice.roles import Can
+from reports import services
+from reports.models import Report, ReportKind, ReportStatus
+from reports.views import pdf_response
+
+DOWNLOAD_LINK_LIFETIME = timedelta(minutes=5)
+_SALT = "reports.download"
+
+
+class ReportSerializer(serializers.Serializer):
+    uuid = serializers.UUIDField()
+    couple = serializers.UUIDField(source="couple.uuid")
+    kind = serializers.ChoiceField(choices=ReportKind.choices)
+    period_start = serializers.DateField()
+    period_end = serializers.DateField()
+    language = serializers.CharField()
+    status = serializers.ChoiceField(choices=ReportStatus.choices)
+    error = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    size = serializers.IntegerField(allow_null=True)
+    sha256 = serializers.CharField(allow_blank=True)
+    released_at = serializers.DateTimeField(allow_null=True)
+    download_url = serializers.SerializerMethodField(
+        help_text="When ready: a link that works without a token for 5 minutes."
+    )
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_download_url(self, report: Report) -> str | None:
+        request = self.context.get("request")
+        if request is None or not report.is_ready:
+            return None
+        return signed_download_url(request, report)
+
+
+def signed_download_url(request: Request, report: Report) -> str:
+    token = signing.dumps({"r": str(report.uuid), "u": request.user.pk}, salt=_SALT)
+    path = reverse("api:report-file", kwargs={"token": token})
+    return request.build_absolute_uri(path)
+
+
+class ReportCreate(StrictSerializer):
+    kind = serializers.ChoiceField(choices=ReportKind.choices)
+    period_start = serializers.DateField()
+    period_end = serializers.DateField()
+    language = serializers.ChoiceField(choices=settings.LANGUAGES, required=False, default="en")
+
+
+class ReportAction(StrictSerializer):
+    action = serializers.ChoiceField(choices=["retry", "release", "withdraw"])
+
+
+def _reports(membership: Any) -> Any:
+    return Report.objects.filter(couple__in=couples_for(membership)).select_related("couple")
+
+
+class ReportListView(StaffAPIView):
+    permission_classes = [*StaffAPIView.permission_classes, capability(Can.VIEW_CLINICAL)]
+
+    @extend_schema(
+        responses=paged(ReportSerializer, "Report"),
+        tags=["reports"],
+        operation_id="reports_list",
+        parameters=[OpenApiParameter("limit", int)],
+    )
+    def get(self, request: Request, practice_slug: str) -> Response:
+        paginator = NewestFirst()
+        page = paginator.paginate_queryset(_reports(self.membership), request, view=self)
+        return paginator.get_paginated_response(
+            ReportSerializer(page, many=True, context={"request": request}).data
+        )
+
+
+class CoupleReportsView(StaffAPIView):
+    permission_classes = [*StaffAPIView.permission_classes, capability(Can.MANAGE_REPORTS)]
+
+    @extend_schema(
+        request=ReportCreate,
+        responses={202: ReportSerializer},
+        tags=["reports"],
+        operation_id="reports_create",
+        description="Queue a report; poll its status until it is ready.",
+    )
+    def post(self, request: Request, practice_slug: str, couple_id: Any) -> Response:
+        couple = get_couple(self.membership, couple_id)
+        data = ReportCreate(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            report = services.request_report(
+                couple=couple,
+                actor=request.user,  # type: ignore[arg-type]
+                request=request._request,
+                **data.validated_data,
+            )
+        except DjangoValidationError as exc:
+            raise drf_error(exc) from None
+        return Response(
+            ReportSerializer(report, context={"request": request}).data,
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class ReportDetailView(StaffAPIView):
+    permission_classes = [*StaffAPIView.permission_classes, capability(Can.VIEW_CLINICAL)]
+
+    def report(self, report_id: Any) -> Report:
+        try:
+            return _reports(self.membership).get(uuid=report_id)
+        except (Report.DoesNotExist, ValueError, DjangoValidationError):
+            raise NotFound from None
+
+    @extend_schema(responses=ReportSerializer, tags=["reports"], operation_id="reports_retrieve")
+    def get(self, request: Request, practice_slug: str, report_id: Any) -> Response:
+        return Response(ReportSerializer(self.report(report_id), context={"request": request}).data)
+
+    @extend_schema(
+        request=ReportAction,
+        responses=ReportSerializer,
+        tags=["reports"],
+        operation_id="reports_action",
+        description="retry a failed report; release a ready couple report to the "
+        "portal; withdraw it.",
+    )
+    def post(self, request: Request, practice_slug: str, report_id: Any) -> Response:
+        capability(Can.MANAGE_REPORTS)().has_permission(request, self)
+        report = self.report(report_id)
+        data = ReportAction(data=request.data)
+        data.is_valid(raise_exception=True)
+        verb = {
+            "retry": services.retry,
+            "release": services.release,
+            "withdraw": services.withdraw,
+        }[data.validated_data["action"]]
+        try:
+            report = verb(report, actor=request.user, request=request._request)  # type: ignore[operator]
+        except DjangoValidationError as exc:
+            return Response(
+                {"error": {"code": "conflict", "message": exc.messages[0], "fields": {}}},
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response(ReportSerializer(report, context={"request": request}).data)
+
+
+def download_by_link(request: HttpRequest, token: str) -> HttpResponse:
+    """The PDF behind a short-lived signed link; access is checked again at download time."""
+    from django_scopes import scope, scopes_disabled
+
+    from practice.models import User
+    from practice.roles import can
+    from practice.tenancy import memberships_of
+
+    try:
+        claims = signing.loads(token, salt=_SALT, max_age=DOWNLOAD_LINK_LIFETIME)
+    except signing.SignatureExpired:
+        return api_error(410, "expired", "This download link has expired; ask for a new one.")
+    except signing.BadSignature:
+        return api_error(404, "not_found", "Not found.")
+    # The signature names report and user; their practice is where access is checked.
+    with scopes_disabled():
+        report = (
+            Report.objects.select_related("practice", "couple").filter(uuid=claims["r"]).first()
+        )
+        user = User.objects.filter(pk=claims["u"], is_active=True).first()
+    if report is None or user is None or not report.is_ready:
+        return api_error(404, "not_found", "Not found.")
+    membership = next(
+        (m for m in memberships_of(user) if m.practice_id == report.practice_id), None
+    )
+    if membership is None or not can(membership, Can.VIEW_CLINICAL):
+        return api_error(404, "not_found", "Not found.")
+    with scope(practice=report.practice):
+        if not couples_for(membership).filter(pk=report.couple_id).exists():
+            return api_error(404, "not_found", "Not found.")
+        audit.record(
+            "report.download",
+            request=request,
+            actor=user,
+            practice=report.practice,
+            target=report,
+            via="signed_link",
+        )
+        return pdf_response(report)

@@ -1,0 +1,112 @@
+"""PDF progress reports: one row per report, with a status machine, and batches of them."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_scopes import ScopedManager
+
+from clients.models import Couple
+from practice.models import Practice
+
+
+class ReportKind(models.TextChoices):
+    CLINICIAN = "clinician", _("Clinician report")
+    COUPLE = "couple", _("Couple report")
+
+
+class ReportStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RENDERING = "rendering", _("Rendering")
+    READY = "ready", _("Ready")
+    FAILED = "failed", _("Failed")
+
+
+class ReportBatch(models.Model):
+    """Reports asked for together ("all my active couples"); progress is counted from them."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=ReportKind.choices)
+    period_start = models.DateField()
+    period_end = models.DateField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(practice="practice")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"batch {self.uuid}"
+
+
+class Report(models.Model):
+    """One PDF for one couple and period. The file lives in private storage only."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    couple = models.ForeignKey(Couple, on_delete=models.CASCADE, related_name="reports")
+    kind = models.CharField(_("kind"), max_length=16, choices=ReportKind.choices)
+    period_start = models.DateField(_("from"))
+    period_end = models.DateField(_("to"))
+    language = models.CharField(max_length=8, default="en")
+    status = models.CharField(
+        max_length=16, choices=ReportStatus.choices, default=ReportStatus.QUEUED
+    )
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    batch = models.ForeignKey(
+        ReportBatch, on_delete=models.SET_NULL, null=True, blank=True, related_name="reports"
+    )
+    automatic = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # The data the PDF was drawn from, frozen when rendering started.
+    snapshot = models.JSONField(null=True, blank=True)
+    file = models.FileField(upload_to="reports/", blank=True)
+    size = models.PositiveIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = ScopedManager(practice="practice")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "started_at"], name="report_status_started")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(released_at__isnull=True) | Q(kind=ReportKind.COUPLE, status="ready"),
+                name="only_ready_couple_reports_are_released",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"report {self.uuid}"
+
+    @property
+    def is_ready(self) -> bool:
+        return self.status == ReportStatus.READY
+
+    @property
+    def is_released(self) -> bool:
+        return self.released_at is not None
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status in {ReportStatus.QUEUED, ReportStatus.RENDERING}

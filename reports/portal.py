@@ -1,0 +1,39 @@
+"""Reports in the client portal: released couple reports of the partner's own couple."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+
+from clients.models import Partner
+from practice import audit
+from reports.models import Report, ReportKind, ReportStatus
+from reports.views import pdf_response
+
+
+def released_for(partner: Partner) -> QuerySet[Report]:
+    """Couple reports of this partner's couple that a clinician has released."""
+    return Report.objects.filter(
+        couple_id=partner.couple_id,
+        kind=ReportKind.COUPLE,
+        status=ReportStatus.READY,
+        released_at__isnull=False,
+    ).order_by("-released_at")
+
+
+def download(request: HttpRequest, report_id: str) -> HttpResponse:
+    """A released report, for a partner of its couple; audited and never cached."""
+    partner: Partner = request.partner  # type: ignore[attr-defined]
+    try:
+        report = released_for(partner).select_related("couple").get(uuid=report_id)
+    except (Report.DoesNotExist, ValueError, ValidationError):
+        raise Http404 from None
+    audit.record(
+        "report.portal_download",
+        request=request,
+        practice=partner.practice,
+        target=report,
+        actor_label=f"partner:{partner.uuid}",
+    )
+    return pdf_response(report)

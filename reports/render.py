@@ -1,0 +1,91 @@
+"""Frozen report data in, PDF bytes out. Previews and the Celery task share this renderer.
+
+WeasyPrint may fetch nothing from the network or the disk except our own
+static files and inline ``data:`` URIs: a couple label, a note or a partner
+name cannot make it load ``http://…``, ``file:///etc/passwd`` or a CSS
+``url()``. Templates are autoescaped as everywhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.template.loader import render_to_string
+from django.utils import translation
+
+from reports import charts_for_report
+
+log = logging.getLogger(__name__)
+
+PDF_VARIANT = "pdf/ua-1"
+
+
+class FetchRefused(ValueError):
+    """A resource outside what reports may embed."""
+
+
+def _static_roots() -> list[Path]:
+    roots = [Path(settings.STATIC_ROOT)] + [Path(p) for p in settings.STATICFILES_DIRS]
+    return [root.resolve() for root in roots if root.exists()]
+
+
+def safe_fetcher() -> Any:
+    """A WeasyPrint URL fetcher for data: URIs and our own static files only."""
+    from weasyprint.urls import URLFetcher
+
+    class SafeURLFetcher(URLFetcher):
+        def __init__(self) -> None:
+            super().__init__(timeout=5, allowed_protocols={"data", "file"}, allow_redirects=False)
+            self.refused: list[str] = []
+
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            parts = urlsplit(url)
+            scheme = parts.scheme.lower()
+            if scheme == "data":
+                return super().fetch(url, headers)
+            if scheme == "file":
+                path = Path(unquote(parts.path)).resolve()
+                if path.is_file() and any(path.is_relative_to(r) for r in _static_roots()):
+                    return super().fetch(url, headers)
+            self.refused.append(scheme or "relative")
+            log.warning("report renderer refused to fetch a %s resource", scheme or "relative")
+            raise FetchRefused("reports may only embed their own static files")
+
+    return SafeURLFetcher()
+
+
+def html_to_pdf(html: str, fetcher: Any = None) -> bytes:
+    """Render HTML with WeasyPrint as tagged PDF/UA-1, fetching only what is safe."""
+    from weasyprint import HTML
+
+    static_css = finders.find("css/report.css")
+    base_url = Path(static_css).parent.as_uri() + "/" if static_css else None
+    document = HTML(string=html, base_url=base_url, url_fetcher=fetcher or safe_fetcher())
+    return document.write_pdf(pdf_variant=PDF_VARIANT)
+
+
+def report_html(snapshot: dict[str, Any]) -> str:
+    """The report as HTML, from its frozen snapshot (used for the PDF and for previews)."""
+    language = snapshot.get("language", "en")
+    with translation.override(language):
+        context = {
+            "s": snapshot,
+            "charts": charts_for_report.build(snapshot),
+            "css": _report_css(),
+        }
+        return render_to_string(f"reports/pdf/{snapshot['kind']}.html", context)
+
+
+def render(snapshot: dict[str, Any]) -> bytes:
+    """The PDF of a frozen snapshot."""
+    return html_to_pdf(report_html(snapshot))
+
+
+def _report_css() -> str:
+    path = finders.find("css/report.css")
+    return Path(path).read_text() if path else ""

@@ -1,0 +1,394 @@
+"""Freezing what a report shows, at the moment it is rendered.
+
+The couple version is built without item answers, private items, safety
+content or (unless the practice allows it) per-partner numbers: what it may
+not show is never in its snapshot, so no template mistake can leak it.
+"""
+
+from __future__ import annotations
+
+import base64
+import mimetypes
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+
+from assessments import definition as defn
+from assessments import results
+from assessments.history import couple_history, instruments_with_scores
+from assessments.models import (
+    Alert,
+    Instrument,
+    Occurrence,
+    Response,
+    ResponseState,
+    Score,
+)
+from assessments.presentation import answer_label
+from clients.models import Couple, Partner
+from reports.models import Report, ReportKind
+
+SNAPSHOT_VERSION = 1
+MAX_LOGO_BYTES = 512 * 1024
+
+
+def _bounds(report: Report) -> tuple[datetime, datetime]:
+    tz = ZoneInfo(report.practice.timezone)
+    return (
+        datetime.combine(report.period_start, time.min, tzinfo=tz),
+        datetime.combine(report.period_end, time.max, tzinfo=tz),
+    )
+
+
+def _logo(report: Report) -> str:
+    logo = report.practice.logo
+    if not logo:
+        return ""
+    try:
+        with logo.open("rb") as handle:
+            data = handle.read(MAX_LOGO_BYTES + 1)
+    except OSError:
+        return ""
+    if len(data) > MAX_LOGO_BYTES:
+        return ""
+    mime = mimetypes.guess_type(logo.name)[0] or "image/png"
+    if mime not in {"image/png", "image/jpeg"}:
+        return ""
+    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+
+
+def _iso(value: date | datetime) -> str:
+    return value.isoformat()
+
+
+def _bands(instrument: Instrument, scale_key: str, language: str) -> list[dict[str, Any]]:
+    for scale in instrument.definition["scales"]:
+        if scale["key"] == scale_key:
+            return [
+                {
+                    "low": b["min"],
+                    "high": b["max"],
+                    "label": instrument.band_label(scale_key, b["key"], language),
+                }
+                for b in scale.get("bands", [])
+            ]
+    return []
+
+
+def _band_for(instrument: Instrument, scale_key: str, value: float | None, language: str) -> str:
+    if value is None:
+        return ""
+    from assessments.scoring import band_of
+
+    for scale in instrument.plan.scales:
+        if scale.key == scale_key:
+            return instrument.band_label(scale_key, band_of(value, scale.bands), language)
+    return ""
+
+
+def _latest_subscales(
+    couple: Couple,
+    partners: list[Partner],
+    instrument: Instrument,
+    until: datetime,
+    since: datetime,
+    language: str,
+) -> list[dict[str, Any]]:
+    subscales = [s for s in instrument.definition["scales"] if not s.get("total")]
+    if not subscales:
+        return []
+    values: list[dict[str, float | None]] = []
+    for partner in partners:
+        latest = (
+            Response.objects.filter(
+                partner=partner,
+                instrument__key=instrument.key,
+                state=ResponseState.SUBMITTED,
+                submitted_at__gte=since,
+                submitted_at__lte=until,
+            )
+            .order_by("-submitted_at")
+            .first()
+        )
+        scores = (
+            dict(Score.objects.filter(response=latest).values_list("scale", "value"))
+            if latest
+            else {}
+        )
+        values.append(scores)
+    return [
+        {
+            "label": instrument.scale_label(s["key"], language),
+            "values": [v.get(s["key"]) for v in values],
+        }
+        for s in subscales
+    ]
+
+
+def _agreement(
+    couple: Couple,
+    instrument: Instrument,
+    since: datetime,
+    until: datetime,
+    language: str,
+    with_items: bool,
+) -> dict[str, Any] | None:
+    """The latest occurrence in the period that both partners completed, compared."""
+    occurrences = Occurrence.objects.filter(
+        couple=couple,
+        instrument__key=instrument.key,
+        cancelled=False,
+        submitted__gte=2,
+    ).order_by("-due_date")
+    for occurrence in occurrences:
+        pair = list(
+            Response.objects.filter(
+                occurrence=occurrence,
+                state=ResponseState.SUBMITTED,
+                submitted_at__gte=since,
+                submitted_at__lte=until,
+            )
+            .select_related("partner")
+            .order_by("partner__position")
+        )
+        if len(pair) != 2:
+            continue
+        version = occurrence.instrument
+        comparison = results.couple_result(
+            version.definition, version.plan, pair[0].answers, pair[1].answers
+        )
+        if comparison is None:
+            return None
+        default = version.definition["default_language"]
+        texts = {
+            item["link_id"]: (item, defn.localized(item["text"], language, default))
+            for item in version.definition["items"]
+        }
+        scales = [
+            {
+                "label": version.scale_label(s.key, language),
+                "total": s.key == comparison.total_key,
+                "mean": s.mean,
+                "band": _band_for(version, s.key, s.mean, language),
+            }
+            for s in comparison.scales
+        ]
+        frozen: dict[str, Any] = {"date": _iso(occurrence.due_date), "scales": scales}
+        if with_items:
+            frozen["items"] = [
+                {
+                    "text": texts[a.link_id][1],
+                    "one": answer_label(version, texts[a.link_id][0], a.one, language),
+                    "two": answer_label(version, texts[a.link_id][0], a.two, language),
+                    "gap": a.gap,
+                    "flagged": a.flagged,
+                    "strength": a.strength,
+                    "growth": a.growth,
+                }
+                for a in comparison.items
+            ]
+            frozen["strengths"] = [texts[i][1] for i in comparison.strengths]
+            frozen["growth"] = [texts[i][1] for i in comparison.growth_areas]
+        return frozen
+    return None
+
+
+def _couple_series(
+    couple: Couple, instrument: Instrument, since: datetime, until: datetime
+) -> list[dict[str, Any]]:
+    """The couple mean of each occurrence both partners completed in the period."""
+    totals: dict[int, list[tuple[datetime, float]]] = {}
+    rows = Score.objects.filter(
+        couple=couple,
+        instrument_key=instrument.key,
+        is_total=True,
+        value__isnull=False,
+        submitted_at__gte=since,
+        submitted_at__lte=until,
+    ).values_list("response__occurrence_id", "submitted_at", "value")
+    for occurrence_id, at, value in rows:
+        totals.setdefault(occurrence_id, []).append((at, value))
+    points = [
+        {"at": _iso(max(at for at, _ in pair)), "value": sum(v for _, v in pair) / 2}
+        for pair in totals.values()
+        if len(pair) == 2
+    ]
+    return sorted(points, key=lambda p: p["at"])
+
+
+def _instrument(
+    report: Report,
+    couple: Couple,
+    partners: list[Partner],
+    instrument: Instrument,
+    since: datetime,
+    until: datetime,
+) -> dict[str, Any] | None:
+    language = report.language
+    clinician = report.kind == ReportKind.CLINICIAN
+    history = couple_history(couple, partners, instrument, since=since, until=until)
+    if not history.has_data:
+        return None
+    total = instrument.total_key
+    low, high = instrument.plan.scale_bounds(total)
+    norms = history.changes[0].norms
+    sub_bounds = {
+        instrument.plan.scale_bounds(s["key"])
+        for s in instrument.definition["scales"]
+        if not s.get("total")
+    }
+    frozen: dict[str, Any] = {
+        "key": instrument.key,
+        "title": instrument.text("title", language),
+        "version": instrument.version,
+        "scale_label": instrument.scale_label(total, language),
+        "range": [low, high],
+        "higher_is_better": instrument.direction(total) == "higher_is_better",
+        "bands": _bands(instrument, total, language),
+        "practice_authored": bool(instrument.definition.get("practice_authored")),
+        "validated": bool(instrument.definition.get("validated")),
+        "n_items": len(instrument.definition["items"]),
+        # Subscales are drawn side by side only when they share one range.
+        "profile_range": list(sub_bounds.pop()) if len(sub_bounds) == 1 else None,
+        "norms": {
+            "source": norms.norms.source if norms.norms else "",
+            "sd": norms.norms.sd if norms.norms else None,
+            "reliability": norms.norms.reliability if norms.norms else None,
+            "cutoff": norms.norms.cutoff if norms.norms else None,
+            "n": norms.n,
+            "reason": str(norms.reason),
+        },
+    }
+    couple_points = _couple_series(couple, instrument, since, until)
+    latest_mean = couple_points[-1]["value"] if couple_points else None
+    frozen["couple"] = {
+        "series": couple_points,
+        "latest_mean": latest_mean,
+        "band": _band_for(instrument, total, latest_mean, language),
+    }
+    agreement = _agreement(couple, instrument, since, until, language, with_items=clinician)
+    if not clinician:
+        frozen["couple"]["subscales"] = [
+            s for s in (agreement or {}).get("scales", []) if not s["total"]
+        ]
+    show_partners = clinician or report.practice.couple_report_partner_totals
+    if show_partners:
+        frozen["partners"] = [
+            {
+                "series": [{"at": _iso(p.at), "value": p.value} for p in change.points],
+                "reliable": sorted(change.reliable_points) if clinician else [],
+                "latest": change.points[-1].value if change.points else None,
+                "band": _band_for(
+                    instrument,
+                    total,
+                    change.points[-1].value if change.points else None,
+                    language,
+                ),
+                "first": change.points[0].value if change.points else None,
+                "rci": change.rci if clinician else None,
+                "change_class": str(change.change_class or "") if clinician else "",
+            }
+            for change in history.changes
+        ]
+    if clinician:
+        frozen["subscales"] = _latest_subscales(
+            couple, partners, instrument, until, since, language
+        )
+        frozen["agreement"] = agreement
+    return frozen
+
+
+def _alerts(couple: Couple, partners: list[Partner], since: datetime) -> list[dict[str, Any]]:
+    names = {p.pk: p.display_name for p in partners}
+    alerts = (
+        Alert.objects.filter(couple=couple)
+        .exclude(status="resolved", resolved_at__lt=since)
+        .order_by("severity", "-created_at")
+    )
+    return [
+        {
+            "kind": alert.kind,
+            "created": _iso(alert.created_at),
+            "status": alert.status,
+            "partner": names.get(alert.partner_id, ""),
+            "note": alert.resolution_note,
+        }
+        for alert in alerts
+    ]
+
+
+def _safety(
+    couple: Couple, partners: list[Partner], since: datetime, until: datetime, language: str
+) -> list[dict[str, Any]]:
+    names = {p.pk: p.display_name for p in partners}
+    rows = []
+    responses = (
+        Response.objects.filter(
+            couple=couple,
+            state=ResponseState.SUBMITTED,
+            submitted_at__gte=since,
+            submitted_at__lte=until,
+        )
+        .select_related("instrument")
+        .order_by("submitted_at")
+    )
+    for response in responses:
+        instrument = response.instrument
+        if not instrument.is_private:
+            continue
+        watched = {i for rule in instrument.definition.get("alerts", []) for i in rule["items"]}
+        default = instrument.definition["default_language"]
+        positive = [
+            defn.localized(item["text"], language, default)
+            for item in instrument.definition["items"]
+            if item["link_id"] in watched and (response.answers.get(item["link_id"]) or 0) >= 1
+        ]
+        rows.append(
+            {
+                "partner": names.get(response.partner_id, ""),
+                "date": _iso(response.submitted_at),
+                "title": instrument.text("title", language),
+                "positive": positive,
+            }
+        )
+    return rows
+
+
+def build(report: Report) -> dict[str, Any]:
+    """Everything the report will show, as plain JSON-ready data."""
+    couple = report.couple
+    practice = report.practice
+    partners = list(couple.partners.order_by("position"))
+    since, until = _bounds(report)
+    clinician = report.kind == ReportKind.CLINICIAN
+    instruments = []
+    for instrument in instruments_with_scores(couple):
+        frozen = _instrument(report, couple, partners, instrument, since, until)
+        if frozen is not None:
+            instruments.append(frozen)
+    snapshot: dict[str, Any] = {
+        "version": SNAPSHOT_VERSION,
+        "kind": report.kind,
+        "language": report.language,
+        "report": str(report.uuid),
+        "generated_at": _iso(timezone.now()),
+        "timezone": practice.timezone,
+        "practice": {
+            "name": practice.public_name,
+            "accent": practice.accent_colour,
+            "logo": _logo(report),
+        },
+        "couple": {"label": couple.label, "start_date": _iso(couple.start_date)},
+        "clinicians": [c.full_name for c in couple.clinicians.order_by("full_name")],
+        "period": {"start": _iso(report.period_start), "end": _iso(report.period_end)},
+        "show_partners": clinician or practice.couple_report_partner_totals,
+        "instruments": instruments,
+    }
+    if snapshot["show_partners"]:
+        snapshot["partners"] = [p.display_name for p in partners]
+    if clinician:
+        snapshot["alerts"] = _alerts(couple, partners, since)
+        snapshot["safety"] = _safety(couple, partners, since, until, report.language)
+    return snapshot

@@ -1,0 +1,24 @@
+"""Report tasks: they run on the `reports` queue (see CELERY_TASK_ROUTES)."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from practice.celery import app
+from reports import services
+
+
+@app.task(soft_time_limit=240, time_limit=300)
+def render_report(*, practice_id: int, report_id: int) -> None:
+    """Render one report inside its practice's scope; duplicates do nothing."""
+    services.generate(report_id)
+
+
+@app.task
+def requeue_stale_reports() -> int:
+    return services.requeue_stale()
+
+
+@app.task
+def monthly_reports() -> int:
+    return services.monthly_reports(timezone.localdate())

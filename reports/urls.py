@@ -1,0 +1,14 @@
+"""Report URLs, mounted under /p/<practice_slug>/."""
+
+from django.urls import path
+
+from reports import views
+
+urlpatterns = [
+    path("reports/", views.report_list, name="reports"),
+    path("reports/batches/<uuid:batch_id>/", views.report_batch, name="report_batch"),
+    path("reports/<uuid:report_id>/", views.report_detail, name="report_detail"),
+    path("reports/<uuid:report_id>/download/", views.download, name="report_download"),
+    path("reports/<uuid:report_id>/action/", views.report_action, name="report_action"),
+    path("couples/<uuid:couple_id>/reports/new/", views.report_create, name="report_create"),
+]

@@ -1,0 +1,180 @@
+"""Report pages for staff: ask, follow, download, retry, release."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from clients.access import couples_for, get_couple
+from clients.models import CoupleStatus
+from practice import audit
+from practice.roles import Can, require
+from reports import services
+from reports.forms import ReportForm
+from reports.models import Report, ReportBatch, ReportStatus
+
+
+def visible_reports(request: HttpRequest) -> object:
+    membership = request.membership  # type: ignore[attr-defined]
+    require(membership, Can.VIEW_CLINICAL)
+    return Report.objects.filter(couple__in=couples_for(membership)).select_related("couple")
+
+
+def _report(request: HttpRequest, report_id: str) -> Report:
+    try:
+        return visible_reports(request).get(uuid=report_id)  # type: ignore[attr-defined]
+    except (Report.DoesNotExist, ValueError, ValidationError):
+        raise Http404 from None
+
+
+def _add_errors(form: ReportForm, exc: ValidationError) -> None:
+    errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+    for field, field_errors in errors.items():
+        for error in field_errors:
+            form.add_error(field if field in form.fields else None, error)
+
+
+@never_cache
+def report_list(request: HttpRequest, practice_slug: str) -> HttpResponse:
+    """Recent reports and batches; ask for reports for all active couples."""
+    membership = request.membership  # type: ignore[attr-defined]
+    reports = visible_reports(request)[:100]  # type: ignore[index]
+    form = ReportForm(request.POST or None, initial={"language": request.LANGUAGE_CODE})  # type: ignore[attr-defined]
+    if request.method == "POST":
+        require(membership, Can.MANAGE_REPORTS)
+        if form.is_valid():
+            couples = list(couples_for(membership).filter(status=CoupleStatus.ACTIVE))
+            try:
+                batch = services.request_batch(
+                    couples=couples,
+                    practice=request.practice,
+                    actor=request.user,  # type: ignore[attr-defined,arg-type]
+                    request=request,
+                    **form.cleaned_data,
+                )
+            except ValidationError as exc:
+                _add_errors(form, exc)
+            else:
+                return redirect("report_batch", practice_slug=practice_slug, batch_id=batch.uuid)
+    batches = ReportBatch.objects.filter(created_by=request.user).annotate(
+        total=Count("reports"),
+        done=Count("reports", filter=Q(reports__status=ReportStatus.READY)),
+        failed=Count("reports", filter=Q(reports__status=ReportStatus.FAILED)),
+    )[:5]
+    return render(
+        request,
+        "reports/report_list.html",
+        {"nav": "reports", "reports": reports, "form": form, "batches": batches},
+    )
+
+
+@require_POST
+def report_create(request: HttpRequest, practice_slug: str, couple_id: str) -> HttpResponse:
+    membership = request.membership  # type: ignore[attr-defined]
+    require(membership, Can.MANAGE_REPORTS)
+    couple = get_couple(membership, couple_id)
+    form = ReportForm(request.POST)
+    if form.is_valid():
+        try:
+            report = services.request_report(
+                couple=couple,
+                actor=request.user,
+                request=request,
+                **form.cleaned_data,  # type: ignore[arg-type]
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            return redirect("report_detail", practice_slug=practice_slug, report_id=report.uuid)
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, error)
+    return redirect("couple_detail", practice_slug=practice_slug, couple_id=couple.uuid)
+
+
+@never_cache
+def report_detail(request: HttpRequest, practice_slug: str, report_id: str) -> HttpResponse:
+    """Status of one report; refreshes itself while rendering."""
+    report = _report(request, report_id)
+    return render(request, "reports/report_detail.html", {"nav": "reports", "report": report})
+
+
+@never_cache
+def report_batch(request: HttpRequest, practice_slug: str, batch_id: str) -> HttpResponse:
+    require(request.membership, Can.VIEW_CLINICAL)  # type: ignore[attr-defined]
+    try:
+        batch = ReportBatch.objects.get(uuid=batch_id)
+    except (ReportBatch.DoesNotExist, ValueError, ValidationError):
+        raise Http404 from None
+    reports = list(visible_reports(request).filter(batch=batch))  # type: ignore[attr-defined]
+    counts = {status: sum(r.status == status for r in reports) for status in ReportStatus.values}
+    total = len(reports)
+    finished = counts["ready"] + counts["failed"]
+    return render(
+        request,
+        "reports/report_batch.html",
+        {
+            "nav": "reports",
+            "batch": batch,
+            "reports": reports,
+            "counts": counts,
+            "total": total,
+            "finished": finished,
+            "in_progress": finished < total,
+        },
+    )
+
+
+def download(request: HttpRequest, practice_slug: str, report_id: str) -> HttpResponse:
+    """The PDF, for the couple's clinicians and owners; audited and never cached."""
+    report = _report(request, report_id)
+    if not report.is_ready or not report.file:
+        raise Http404
+    audit.record("report.download", request=request, target=report, kind=report.kind)
+    return pdf_response(report)
+
+
+def pdf_response(report: Report) -> FileResponse:
+    filename = (
+        f"attune-{report.kind}-report-{slugify(report.couple.label) or 'couple'}-"
+        f"{report.period_end.isoformat()}.pdf"
+    )
+    response = FileResponse(
+        report.file.open("rb"),
+        as_attachment=True,
+        filename=filename,
+        content_type="application/pdf",
+    )
+    response["Cache-Control"] = "no-store, private"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_POST
+def report_action(request: HttpRequest, practice_slug: str, report_id: str) -> HttpResponse:
+    """Retry, release or withdraw (the POSTed ``action``)."""
+    require(request.membership, Can.MANAGE_REPORTS)  # type: ignore[attr-defined]
+    report = _report(request, report_id)
+    action = request.POST.get("action")
+    try:
+        if action == "retry":
+            services.retry(report, actor=request.user, request=request)  # type: ignore[arg-type]
+            messages.success(request, _("Queued again."))
+        elif action == "release":
+            services.release(report, actor=request.user, request=request)  # type: ignore[arg-type]
+            messages.success(request, _("Released: the partners can download it in their portal."))
+        elif action == "withdraw":
+            services.withdraw(report, actor=request.user, request=request)  # type: ignore[arg-type]
+            messages.success(request, _("Withdrawn from the portal."))
+        else:
+            messages.error(request, _("Unknown action."))
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    return redirect("report_detail", practice_slug=practice_slug, report_id=report.uuid)

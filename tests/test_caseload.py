@@ -1,0 +1,155 @@
+"""The caseload: what each row says, filters and sorting, and a constant query count."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from django_scopes import scope
+
+from assessments.models import Alert, AlertKind
+from clients.models import Couple, CoupleStatus, Partner
+from tests.conftest import signed_in
+from tests.factories import SAFE_ANSWERS, answer, make_couple, open_form
+
+
+def bulk_couples(practice, clinician, count, start=0):
+    """Many couples quickly, each with two partners, a pulse score history and an open form."""
+    with scope(practice=practice):
+        couples = Couple.objects.bulk_create(
+            [Couple(practice=practice, label=f"Bulk {i:04d}") for i in range(start, start + count)]
+        )
+        Partner.objects.bulk_create(
+            [
+                Partner(
+                    practice=practice,
+                    couple=c,
+                    position=p,
+                    display_name=f"P{p} {c.label}",
+                    email=f"p{p}.{c.label.replace(' ', '')}@example.test".lower(),
+                )
+                for c in couples
+                for p in (1, 2)
+            ]
+        )
+        through = Couple.clinicians.through
+        through.objects.bulk_create(
+            [through(couple_id=c.pk, user_id=clinician.pk) for c in couples]
+        )
+    return couples
+
+
+def caseload_queries(client, url):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(ctx.captured_queries), response
+
+
+@pytest.mark.django_db
+def test_caseload_and_its_rows_run_a_constant_number_of_queries(world):
+    practice = world.a.practice
+    first = make_couple(practice, world.a.clinician, label="Aardvark & Co", n=1)
+    with scope(practice=practice):
+        one, two = first.partners.order_by("position")
+    answer(open_form(first), one, {"pulse": 7})
+    answer(open_form(first), one, {"pulse": 5})
+    answer(open_form(first, "safety-screen", partner=two), two, {**SAFE_ANSWERS, "ss03": 1})
+    bulk_couples(practice, world.a.clinician, 4)
+    client = signed_in(world.a.clinician)
+    url = f"/p/{practice.slug}/"
+    client.get(url)  # warm the session
+    few, response = caseload_queries(client, url)
+    assert len(response.context["rows"]) == 5
+    bulk_couples(practice, world.a.clinician, 295, start=4)
+    many, response = caseload_queries(client, url)
+    assert len(response.context["rows"]) == 25
+    assert response.context["page"].paginator.count == 300
+    assert many == few, (few, many)
+    # Sorting by a computed column and filtering keep the count too.
+    sorted_count, _ = caseload_queries(client, url + "?sort=-connection&q=bulk&status=all")
+    assert sorted_count == few
+
+
+@pytest.mark.django_db
+def test_row_shows_progress_latest_scores_with_direction_alerts_and_next_due(world):
+    practice = world.a.practice
+    couple = make_couple(practice, world.a.clinician, label="Rowan & Reed")
+    with scope(practice=practice):
+        one, two = couple.partners.order_by("position")
+    first = open_form(couple, first_due=timezone.localdate())
+    answer(first, one, {"pulse": 4})
+    answer(first, two, {"pulse": 8})
+    second = open_form(couple, first_due=timezone.localdate() + timedelta(days=6))
+    answer(second, one, {"pulse": 7})
+    answer(second, two, {"pulse": 6})
+    third = open_form(couple, first_due=timezone.localdate() + timedelta(days=9))
+    answer(third, one, {"pulse": 7})
+    client = signed_in(world.a.clinician)
+    response = client.get(f"/p/{practice.slug}/")
+    row = response.context["rows"][0]
+    assert row["couple"].label == "Rowan & Reed"
+    assert [(v, t) for _, v, t in row["scores"]] == [(7.0, "flat"), (6.0, "down")]
+    assert str(row["progress_label"]) == "One partner done"
+    assert row["couple"].next_due == third.due_date
+    assert row["couple"].alert_count == 1  # 4 vs 8 on the first pulse: a large disagreement
+    html = response.content.decode()
+    assert "One partner done" in html
+
+
+@pytest.mark.django_db
+def test_filters_search_and_sorting(world):
+    practice = world.a.practice
+    alpha = make_couple(practice, world.a.clinician, label="Alpha", n=1)
+    beta = make_couple(practice, world.a.clinician, label="Beta", n=2)
+    gamma = make_couple(practice, world.a.owner, label="Gamma", n=3)
+    with scope(practice=practice):
+        gamma.status = CoupleStatus.CLOSED
+        gamma.save()
+        Alert.objects.create(
+            practice=practice, couple=beta, kind=AlertKind.OVERDUE, severity=4, dedupe_key="t"
+        )
+    client = signed_in(world.a.owner)
+    base = f"/p/{practice.slug}/"
+
+    def labels(query=""):
+        return [r["couple"].label for r in client.get(base + query).context["rows"]]
+
+    assert labels() == ["Alpha", "Beta"]  # active by default
+    assert labels("?status=all") == ["Alpha", "Beta", "Gamma"]
+    assert labels("?status=closed") == ["Gamma"]
+    assert labels("?q=partner one 2") == ["Beta"]  # partner names are searched
+    assert labels(f"?q=one1.{practice.slug}") == ["Alpha"]  # and their emails
+    assert labels("?attention=1") == ["Beta"]
+    assert labels(f"?clinician={world.a.owner.uuid}&status=all") == ["Gamma"]
+    assert labels("?sort=-label") == ["Beta", "Alpha"]
+    assert labels("?sort=alerts") == ["Beta", "Alpha"]
+    for key in ("partners", "clinician", "progress", "connection", "due", "status", "nonsense"):
+        assert client.get(base + f"?sort={key}").status_code == 200
+        assert client.get(base + f"?sort=-{key}").status_code == 200
+    assert labels("?page=99") == ["Alpha", "Beta"]  # out of range: last page
+    del alpha
+
+
+@pytest.mark.django_db
+def test_empty_states_say_what_to_do_next(world):
+    owner_page = signed_in(world.a.owner).get(f"/p/{world.a.practice.slug}/").content.decode()
+    assert "Your caseload is empty." in owner_page
+    assert "Add your first couple" in owner_page
+    make_couple(world.a.practice, world.a.clinician)
+    filtered = signed_in(world.a.owner).get(f"/p/{world.a.practice.slug}/?q=zzz").content.decode()
+    assert "No couples match these filters." in filtered
+
+
+@pytest.mark.django_db
+def test_owners_are_warned_when_the_worker_is_silent(world):
+    from practice.models import Heartbeat
+
+    page = signed_in(world.a.owner).get(f"/p/{world.a.practice.slug}/").content.decode()
+    assert "background worker has not checked in" in page
+    Heartbeat.objects.create(name="worker", at=timezone.now())
+    page = signed_in(world.a.owner).get(f"/p/{world.a.practice.slug}/").content.decode()
+    assert "background worker has not checked in" not in page

@@ -1,0 +1,451 @@
+"""PDF reports: real WeasyPrint renders, privacy of the couple version, the job's status
+machine, safe fetching, downloads, release to the portal, batches and monthly reports."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import subprocess
+from datetime import date, timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+from django.test import TestCase
+from django.utils import timezone
+from django_scopes import scope
+
+from practice.celery import app as celery_app
+from practice.models import AuditEvent
+from reports import render, services, snapshot
+from reports.models import Report, ReportKind, ReportStatus
+from tests.conftest import signed_in
+from tests.factories import SAFE_ANSWERS, answer, make_couple, open_form
+from tests.test_portal import portal_client
+
+pdf = pytest.mark.pdf
+START = timezone.localdate() - timedelta(days=60)
+END = timezone.localdate()
+
+
+def pdftotext(data: bytes, tmp_path) -> str:
+    path = tmp_path / "r.pdf"
+    path.write_bytes(data)
+    return subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def pdfinfo(data: bytes, tmp_path) -> str:
+    path = tmp_path / "i.pdf"
+    path.write_bytes(data)
+    return subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
+
+
+def image_count(data: bytes, tmp_path) -> int:
+    path = tmp_path / "img.pdf"
+    path.write_bytes(data)
+    listing = subprocess.run(
+        ["pdfimages", "-list", str(path)], capture_output=True, text=True, check=True
+    ).stdout.splitlines()[2:]
+    return sum(1 for row in listing if row.split()[2] == "image")  # soft masks are not images
+
+
+@pytest.fixture
+def history(world):
+    """A couple with a few weeks of answers, a subscale instrument and a positive safety screen."""
+    couple = make_couple(world.a.practice, world.a.clinician, label="Juniper & Quill")
+    with scope(practice=world.a.practice):
+        one, two = couple.partners.order_by("position")
+    for value_one, value_two in ((4, 6), (6, 7), (7, 7)):
+        form = open_form(couple)
+        answer(form, one, {"pulse": value_one})
+        answer(form, two, {"pulse": value_two})
+    signs = open_form(couple, "connection-signs")
+    answer(signs, one, {f"cs{i:02d}": 4 for i in range(1, 13)})
+    answer(signs, two, {f"cs{i:02d}": 2 for i in range(1, 13)})
+    safety = open_form(couple, "safety-screen", partner=two)
+    answer(safety, two, {**SAFE_ANSWERS, "ss01": 1, "ss06": "A private note about last week"})
+    return couple, one, two
+
+
+def make_report(couple, kind, actor, **kwargs) -> Report:
+    with scope(practice=couple.practice), TestCase.captureOnCommitCallbacks(execute=True):
+        report = services.request_report(
+            couple=couple, kind=kind, period_start=START, period_end=END, actor=actor, **kwargs
+        )
+    with scope(practice=couple.practice):
+        return Report.objects.get(pk=report.pk)
+
+
+@pdf
+@pytest.mark.django_db
+def test_clinician_report_renders_for_real_with_scores_charts_and_safety(world, history, tmp_path):
+    couple, one, two = history
+    report = make_report(couple, ReportKind.CLINICIAN, world.a.clinician)
+    assert report.status == ReportStatus.READY, report.error
+    with scope(practice=couple.practice):
+        data = report.file.read()
+    assert report.size == len(data)
+    assert report.sha256 == hashlib.sha256(data).hexdigest()
+    assert data.startswith(b"%PDF")
+    info = pdfinfo(data, tmp_path)
+    assert re.search(r"Tagged:\s+yes", info)
+    assert "Clinician progress report: Juniper & Quill" in info
+    text = pdftotext(data, tmp_path)
+    for expected in (
+        "Juniper & Quill",
+        one.display_name,
+        two.display_name,
+        "Connection Pulse",
+        "Connection Signs Inventory",
+        "Date answered",
+        "Methods",
+        "Reliable Change Index",
+        "practice-authored",
+        "Private safety check-ins",
+        "I have felt afraid of my partner",
+    ):
+        assert expected in text, expected
+    assert re.search(r"Connection\s+Pulse.*\n(.*\n)*?.*\b7\b", text)  # the latest pulse score
+    # The private free-text answer is never printed, even in the clinician version.
+    assert "A private note" not in text
+
+
+@pdf
+@pytest.mark.django_db
+def test_couple_report_has_no_item_answers_private_items_safety_or_partner_numbers(
+    world, history, tmp_path
+):
+    couple, one, two = history
+    report = make_report(couple, ReportKind.COUPLE, world.a.clinician)
+    assert report.status == ReportStatus.READY, report.error
+    with scope(practice=couple.practice):
+        data = report.file.read()
+    text = pdftotext(data, tmp_path)
+    assert "Juniper & Quill" in text
+    assert "Our progress together" in text
+    assert "Connection Signs Inventory" in text
+    assert "Couple average" in text
+    # Totals 3.5 (all 4s; cs02, cs10, cs11 reversed to 2) and 2.5 (all 2s, reversed to 4).
+    assert re.search(r"Connection Signs Inventory\s+3\b", text)
+    definition_texts = []
+    with scope(practice=couple.practice):
+        from assessments.models import Instrument
+
+        for instrument in Instrument.objects.filter(practice__isnull=True):
+            definition_texts += [item["text"]["en"] for item in instrument.definition["items"]]
+            definition_texts += [
+                o["label"]["en"]
+                for s in instrument.definition.get("answer_sets", {}).values()
+                for o in s
+            ]
+    leaked = [t for t in definition_texts if t in text]
+    assert leaked == []
+    for forbidden in (
+        "safety",
+        "Safety",
+        "afraid",
+        "Private",
+        one.display_name,
+        two.display_name,
+        "RCI",
+    ):
+        assert forbidden not in text, forbidden
+    frozen = report.snapshot
+    assert "alerts" not in frozen
+    assert "safety" not in frozen
+    assert "partners" not in frozen
+    for instrument in frozen["instruments"]:
+        assert "partners" not in instrument
+        assert "agreement" not in instrument
+        assert instrument["key"] != "safety-screen"
+
+
+@pytest.mark.django_db
+def test_couple_report_shows_partner_totals_only_when_the_practice_allows(world, history):
+    couple, one, _ = history
+    world.a.practice.couple_report_partner_totals = True
+    world.a.practice.save()
+    with scope(practice=couple.practice):
+        report = Report.objects.create(
+            practice=couple.practice,
+            couple=couple,
+            kind=ReportKind.COUPLE,
+            period_start=START,
+            period_end=END,
+        )
+        frozen = snapshot.build(Report.objects.select_related("practice").get(pk=report.pk))
+    assert frozen["partners"] == [one.display_name, "Partner Two 0"]
+    pulse = next(i for i in frozen["instruments"] if i["key"] == "connection-pulse")
+    assert [p["latest"] for p in pulse["partners"]] == [7.0, 7.0]
+    assert all(p["rci"] is None and p["change_class"] == "" for p in pulse["partners"])
+    assert "agreement" not in pulse
+
+
+@pdf
+def test_the_url_fetcher_fetches_nothing_from_outside(tmp_path):
+    fetcher = render.safe_fetcher()
+    hostile = """<html lang="en"><head><title>t</title>
+      <link rel="stylesheet" href="file:///etc/passwd">
+      <style>body { background: url(http://127.0.0.1:9/bg.png); }
+             @import url("https://example.com/x.css");</style></head>
+      <body><p>Hello</p><img src="http://127.0.0.1:9/pixel.png" alt="">
+      <img src="file:///etc/passwd" alt=""><img src="/etc/hostname" alt="">
+      <object data="file:///etc/shadow"></object></body></html>"""
+    data = render.html_to_pdf(hostile, fetcher)
+    assert set(fetcher.refused) >= {"http", "file"}
+    assert image_count(data, tmp_path) == 0
+    text = pdftotext(data, tmp_path)
+    assert "Hello" in text
+    assert "root:" not in text
+
+
+@pdf
+def test_the_url_fetcher_allows_data_uris_and_our_static_files(tmp_path, settings):
+    from django.contrib.staticfiles import finders
+
+    png = (
+        "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"
+        "+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+    )
+    static_css = finders.find("css/report.css")
+    fetcher = render.safe_fetcher()
+    data = render.html_to_pdf(
+        f'<html lang="en"><head><title>t</title><link rel="stylesheet" href="file://{static_css}">'
+        f'</head><body><img src="{png}" alt="dot"></body></html>',
+        fetcher,
+    )
+    assert fetcher.refused == []
+    assert image_count(data, tmp_path) == 1
+
+
+@pdf
+@pytest.mark.django_db
+def test_markup_in_a_label_or_name_is_printed_as_text_and_fetches_nothing(
+    world, history, tmp_path, monkeypatch
+):
+    couple, one, _ = history
+    with scope(practice=couple.practice):
+        couple.label = '<img src="http://127.0.0.1:9/x.png"> & <style>*{background:url(file:///etc/passwd)}</style>'
+        couple.save()
+        one.display_name = "<b>Bold</b> Name"
+        one.save()
+    fetchers = []
+    real = render.safe_fetcher
+
+    def spy():
+        fetcher = real()
+        fetchers.append(fetcher)
+        return fetcher
+
+    monkeypatch.setattr(render, "safe_fetcher", spy)
+    report = make_report(couple, ReportKind.CLINICIAN, world.a.clinician)
+    assert report.status == ReportStatus.READY
+    assert [f.refused for f in fetchers] == [[]]  # nothing was even attempted
+    with scope(practice=couple.practice):
+        data = report.file.read()
+    assert image_count(data, tmp_path) == 0
+    text = pdftotext(data, tmp_path)
+    assert '<img src="http://127.0.0.1:9/x.png">' in text.replace("\n", " ") or "<img src=" in text
+    assert "<b>Bold</b> Name" in text
+
+
+@pytest.mark.django_db
+def test_a_duplicate_delivery_does_nothing(world, history):
+    couple, _, _ = history
+    report = make_report(couple, ReportKind.COUPLE, world.a.clinician)
+    with scope(practice=couple.practice):
+        assert services.generate(report.pk) is None
+        again = Report.objects.get(pk=report.pk)
+    assert (again.sha256, again.attempts, again.status) == (report.sha256, 1, ReportStatus.READY)
+
+
+@pytest.mark.django_db
+def test_a_failed_render_says_why_and_can_be_retried(world, history, monkeypatch):
+    couple, _, _ = history
+
+    def explode(snapshot):
+        raise MemoryError
+
+    monkeypatch.setattr(render, "render", explode)
+    report = make_report(couple, ReportKind.CLINICIAN, world.a.clinician)
+    assert report.status == ReportStatus.FAILED
+    assert "MemoryError" in report.error
+    assert not report.file
+    client = signed_in(world.a.clinician)
+    page = client.get(f"/p/{world.a.practice.slug}/reports/{report.uuid}/").content.decode()
+    assert "could not be drawn" in page
+    assert "Try again" in page
+    monkeypatch.undo()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        client.post(
+            f"/p/{world.a.practice.slug}/reports/{report.uuid}/action/", {"action": "retry"}
+        )
+    with scope(practice=couple.practice):
+        report.refresh_from_db()
+    assert (report.status, report.attempts, report.error) == (ReportStatus.READY, 2, "")
+
+
+@pytest.mark.django_db
+def test_stale_renders_are_requeued_then_failed_after_three_attempts(world, history):
+    couple, _, _ = history
+    with scope(practice=couple.practice):
+        report = Report.objects.create(
+            practice=couple.practice,
+            couple=couple,
+            kind=ReportKind.COUPLE,
+            period_start=START,
+            period_end=END,
+            status=ReportStatus.RENDERING,
+            attempts=1,
+            started_at=timezone.now() - timedelta(minutes=30),
+        )
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        assert services.requeue_stale() == 1
+    with scope(practice=couple.practice):
+        report.refresh_from_db()
+        assert report.status == ReportStatus.READY  # eager: queued and rendered
+        Report.objects.filter(pk=report.pk).update(
+            status=ReportStatus.RENDERING,
+            attempts=3,
+            started_at=timezone.now() - timedelta(minutes=30),
+        )
+    services.requeue_stale()
+    with scope(practice=couple.practice):
+        report.refresh_from_db()
+    assert report.status == ReportStatus.FAILED
+    assert "3 times" in report.error
+
+
+@pytest.mark.django_db
+def test_downloads_are_authorised_audited_named_and_not_cached(world, history):
+    couple, _, _ = history
+    report = make_report(couple, ReportKind.CLINICIAN, world.a.clinician)
+    url = f"/p/{world.a.practice.slug}/reports/{report.uuid}/download/"
+    for user in (world.a.clinician, world.a.owner):
+        response = signed_in(user).get(url)
+        assert response.status_code == 200
+        assert response["Content-Type"] == "application/pdf"
+        assert "no-store" in response["Cache-Control"]
+        assert (
+            f'filename="attune-clinician-report-juniper-quill-{END.isoformat()}.pdf"'
+            in response["Content-Disposition"]
+        )
+        assert b"".join(response.streaming_content).startswith(b"%PDF")
+    assert signed_in(world.a.assistant).get(url).status_code == 404
+    from tests.factories import MembershipFactory
+
+    colleague = MembershipFactory(practice=world.a.practice, role="clinician").user
+    assert signed_in(colleague).get(url).status_code == 404
+    with scope(practice=couple.practice):
+        assert AuditEvent.objects.filter(action="report.download").count() == 2
+
+
+@pytest.mark.django_db
+def test_release_to_the_portal_emails_partners_and_withdraw_takes_it_back(world, history):
+    couple, one, two = history
+    clinician_report = make_report(couple, ReportKind.CLINICIAN, world.a.clinician)
+    couple_report = make_report(couple, ReportKind.COUPLE, world.a.clinician)
+    staff = signed_in(world.a.clinician)
+    base = f"/p/{world.a.practice.slug}/reports/"
+    refused = staff.post(
+        base + f"{clinician_report.uuid}/action/", {"action": "release"}, follow=True
+    )
+    assert "Only the couple version" in refused.content.decode()
+    partner = portal_client(one)  # invited, so the release email reaches them
+    with scope(practice=couple.practice):
+        two.portal_state = "active"
+        two.save()
+    mail.outbox.clear()
+    staff.post(base + f"{couple_report.uuid}/action/", {"action": "release"})
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([one.email, two.email])
+    for message in mail.outbox:
+        assert "Juniper" not in message.body
+        assert "/portal/" in message.body
+    home = partner.get("/portal/").content.decode()
+    download = f"/portal/reports/{couple_report.uuid}/download/"
+    assert download in home
+    response = partner.get(download)
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    assert partner.get(f"/portal/reports/{clinician_report.uuid}/download/").status_code == 404
+    staff.post(base + f"{couple_report.uuid}/action/", {"action": "withdraw"})
+    assert partner.get(download).status_code == 404
+    with scope(practice=couple.practice):
+        actions = set(
+            AuditEvent.objects.filter(action__startswith="report.").values_list("action", flat=True)
+        )
+    assert {"report.release", "report.withdraw", "report.portal_download"} <= actions
+
+
+@pytest.mark.django_db
+def test_another_couples_partner_cannot_download(world, history):
+    couple, _, _ = history
+    report = make_report(couple, ReportKind.COUPLE, world.a.clinician)
+    with scope(practice=couple.practice):
+        services.release(report, actor=world.a.clinician)
+    other = make_couple(world.a.practice, world.a.clinician, label="Other", n=7)
+    with scope(practice=couple.practice):
+        stranger = other.partners.get(position=1)
+    client = portal_client(stranger)
+    assert client.get(f"/portal/reports/{report.uuid}/download/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_bulk_reports_for_all_active_couples_with_a_progress_page(world, history):
+    couple, _, _ = history
+    make_couple(world.a.practice, world.a.clinician, label="Second", n=5)
+    closed = make_couple(world.a.practice, world.a.clinician, label="Closed", n=6)
+    with scope(practice=couple.practice):
+        closed.status = "closed"
+        closed.save()
+    client = signed_in(world.a.clinician)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = client.post(
+            f"/p/{world.a.practice.slug}/reports/",
+            {
+                "kind": "clinician",
+                "period_start": str(START),
+                "period_end": str(END),
+                "language": "en",
+            },
+        )
+    assert response.status_code == 302
+    page = client.get(response.url)
+    assert page.context["total"] == 2
+    assert page.context["counts"]["ready"] == 2
+    assert not page.context["in_progress"]
+    bad = client.post(
+        f"/p/{world.a.practice.slug}/reports/",
+        {"kind": "clinician", "period_start": str(END), "period_end": str(START), "language": "en"},
+    )
+    assert "before its start" in bad.content.decode()
+
+
+@pytest.mark.django_db
+def test_monthly_reports_on_the_first_for_opted_in_couples_once(world, history):
+    couple, _, _ = history
+    with scope(practice=couple.practice):
+        couple.monthly_report = True
+        couple.save()
+    first = date(2026, 12, 1)
+    assert services.monthly_reports(first - timedelta(days=1)) == 0
+    with time_machine.travel(first):
+        assert services.monthly_reports(first) == 1
+        assert services.monthly_reports(first) == 0
+    with scope(practice=couple.practice):
+        report = Report.objects.get(automatic=True)
+    assert (report.period_start, report.period_end) == (date(2026, 11, 1), date(2026, 11, 30))
+
+
+def test_reports_run_on_their_own_queue_with_recycled_workers():
+    route = celery_app.amqp.router.route({}, "reports.tasks.render_report")
+    assert route["queue"].name.endswith("reports")
+    assert celery_app.conf.worker_max_tasks_per_child > 0
+    assert celery_app.conf.worker_max_memory_per_child > 0
+
+
+def test_poppler_is_installed_for_these_tests():
+    assert shutil.which("pdftotext"), "install poppler-utils (scripts/test_deps.py does)"
