@@ -24,6 +24,7 @@ from assessments.models import (
     Instrument,
     InstrumentStatus,
     Occurrence,
+    ResponseState,
 )
 from assessments.models import Response as AnswerSet
 from assessments.serializers import (
@@ -257,8 +258,9 @@ class CoupleResponsesView(StaffAPIView):
     )
     def get(self, request: Request, practice_slug: str, couple_id: Any) -> Response:
         couple = get_couple(self.membership, couple_id)
+        # Drafts are the partner's to change; clinicians read what was submitted.
         answer_sets = (
-            AnswerSet.objects.filter(couple=couple)
+            AnswerSet.objects.filter(couple=couple, state=ResponseState.SUBMITTED)
             .select_related("occurrence", "partner", "instrument")
             .prefetch_related("scores")
         )
@@ -348,7 +350,12 @@ class HistoryView(StaffAPIView):
         self, request: Request, practice_slug: str, couple_id: Any, instrument_key: str
     ) -> Response:
         couple = get_couple(self.membership, couple_id)
-        instrument = Instrument.objects.filter(key=instrument_key).order_by("-version").first()
+        instrument = (
+            Instrument.objects.filter(key=instrument_key)
+            .exclude(status=InstrumentStatus.DRAFT)
+            .order_by("-version")
+            .first()
+        )
         if instrument is None:
             raise NotFound
         scale = request.query_params.get("scale") or instrument.total_key

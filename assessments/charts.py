@@ -56,6 +56,7 @@ def _pyplot() -> Any:
             "axes.spines.top": False,
             "axes.spines.right": False,
             "svg.hashsalt": "attune",  # stable ids: the same data draws the same SVG
+            "text.parse_math": False,  # names and titles are text, even with "$" in them
         }
     )
     return plt
@@ -86,8 +87,13 @@ def history_svg(
     reliable_label: str = "reliable change",
     width: float = 7.0,
     height: float = 3.4,
+    numeric_axis: bool = True,
 ) -> str:
-    """A line per partner over time, with band shading and reliable-change markers."""
+    """A line per partner over time, with band shading and reliable-change markers.
+
+    Without ``numeric_axis`` the y axis has no numbers: points sit in the middle
+    of their band and only the band names say where they are.
+    """
     with _lock:
         plt = _pyplot()
         fig, ax = plt.subplots(figsize=(width, height))
@@ -143,6 +149,8 @@ def history_svg(
             ax.set_ylim(low - pad, high + pad)
             ax.set_title(title, loc="left", fontsize=12, fontweight="bold")
             ax.set_ylabel(y_label)
+            if not numeric_axis:
+                ax.set_yticks([])
             ax.set_xlabel(x_label)
             ax.grid(axis="y", color="#d9dee2", linewidth=0.6)
             dates = sorted({p[0] for line in series for p in line.points})

@@ -161,11 +161,14 @@ def _semantic_problems(d: Mapping[str, Any]) -> Iterator[Problem]:
         scale_keys.add(scale["key"])
         totals += bool(scale.get("total"))
         ranges = set()
+        items_ok = True
         for i_index, link_id in enumerate(scale["items"]):
             item = items_by_id.get(link_id)
             if item is None:
+                items_ok = False
                 yield Problem(f"{where}.items[{i_index}]", f"unknown item {link_id!r}")
             elif item["type"] not in SCORED_TYPES:
+                items_ok = False
                 yield Problem(f"{where}.items[{i_index}]", f"item {link_id!r} is free text")
             elif item_options(d, item):
                 ranges.add(value_range(d, item))
@@ -173,7 +176,8 @@ def _semantic_problems(d: Mapping[str, Any]) -> Iterator[Problem]:
             yield Problem(f"{where}.items", "all items of a scale must share one answer range")
         if scale["min_answered"] > len(scale["items"]):
             yield Problem(f"{where}.min_answered", "is larger than the number of items")
-        if len(ranges) == 1:
+        if len(ranges) == 1 and items_ok:
+            # Bands are judged against the range only once the scale's items are sound.
             yield from _band_problems(scale, where, scale_range(scale, ranges.pop()))
     if totals != 1:
         yield Problem("scales", f"exactly one scale must be the total; found {totals}")
@@ -227,6 +231,16 @@ def _band_problems(
     ordered = sorted(enumerate(bands), key=lambda pair: pair[1]["min"])
     if not ordered:
         return
+    first_index, first = ordered[0]
+    if first["min"] > low:
+        yield Problem(
+            f"{where}.bands[{first_index}]", f"bands must start at the scale's low end {low:g}"
+        )
+    top_index, top = max(ordered, key=lambda pair: pair[1]["max"])
+    if top["max"] < high:
+        yield Problem(
+            f"{where}.bands[{top_index}]", f"bands must reach the scale's high end {high:g}"
+        )
     # Compare each band with the furthest any earlier band reaches, not just its neighbour.
     reach = ordered[0][1]
     for b_index, band in ordered[1:]:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from assessments import charts
-from assessments.models import Instrument, Score
+from assessments.models import Instrument, InstrumentStatus, Score
 from assessments.services.change import Change, Point, partner_change
 from clients.models import Couple, Partner
 
@@ -43,7 +43,12 @@ def instruments_with_scores(couple: Couple, include_private: bool = False) -> li
         .distinct()
     )
     newest: dict[str, Instrument] = {}
-    for instrument in Instrument.objects.filter(key__in=list(keys)).order_by("key", "-version"):
+    candidates = (
+        Instrument.objects.filter(key__in=list(keys))
+        .exclude(status=InstrumentStatus.DRAFT)
+        .order_by("key", "-version")
+    )
+    for instrument in candidates:
         if include_private or not instrument.is_private:
             newest.setdefault(instrument.key, instrument)
     return sorted(newest.values(), key=lambda i: (i.key != "connection-pulse", i.title))

@@ -412,8 +412,13 @@ class NormEstimate(models.Model):
     """
 
     instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="+")
+    # Empty: the shared pool. Set only for demo practices, whose made-up data is pooled
+    # with nobody else's.
+    practice = models.ForeignKey(
+        Practice, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
     scale = models.CharField(max_length=48)
-    n = models.PositiveIntegerField()
+    n = models.PositiveIntegerField(help_text="Complete first administrations the estimate uses.")
     mean = models.FloatField(null=True)
     sd = models.FloatField(null=True)
     alpha = models.FloatField(null=True)
@@ -421,7 +426,16 @@ class NormEstimate(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["instrument", "scale"], name="one_norm_per_scale")
+            models.UniqueConstraint(
+                fields=["instrument", "scale"],
+                condition=Q(practice__isnull=True),
+                name="one_pooled_norm_per_scale",
+            ),
+            models.UniqueConstraint(
+                fields=["instrument", "scale", "practice"],
+                condition=Q(practice__isnull=False),
+                name="one_demo_norm_per_scale",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -79,6 +79,7 @@ def _render_form(
             "occurrence": occurrence,
             "instrument": instrument,
             "title": instrument.text("title", language),
+            "page_title": portal_title(instrument, language),
             "description": instrument.text("description", language),
             "instructions": instrument.text("instructions", language),
             "items": items,

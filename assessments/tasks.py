@@ -14,6 +14,16 @@ def score_response(*, practice_id: int, response_id: int) -> None:
     scoring.score(response_id)
 
 
+@app.task(autoretry_for=(OSError,), retry_backoff=30, max_retries=5)
+def notify_alert(*, practice_id: int, alert_id: int) -> None:
+    """Tell the couple's clinicians that there is an alert (no content in the email)."""
+    from assessments.models import Alert
+
+    alert = Alert.objects.select_related("practice", "couple").filter(pk=alert_id).first()
+    if alert is not None:
+        alerts.notify_clinicians(alert)
+
+
 @app.task
 def sweep_unscored() -> int:
     """Queue scoring again for submissions the broker lost or a dead worker dropped."""

@@ -43,6 +43,7 @@ def _object(queryset: Any, **lookup: Any) -> Any:
         raise Http404 from None
 
 
+@never_cache
 def assign(request: HttpRequest, practice_slug: str, couple_id: str) -> HttpResponse:
     membership = request.membership  # type: ignore[attr-defined]
     require(membership, Can.ASSIGN)
@@ -181,7 +182,12 @@ def history(
     membership = request.membership  # type: ignore[attr-defined]
     require(membership, Can.VIEW_CLINICAL)
     couple = get_couple(membership, couple_id)
-    instrument = Instrument.objects.filter(key=instrument_key).order_by("-version").first()
+    instrument = (
+        Instrument.objects.filter(key=instrument_key)
+        .exclude(status=InstrumentStatus.DRAFT)
+        .order_by("-version")
+        .first()
+    )
     if instrument is None:
         raise Http404
     partners = list(couple.partners.order_by("position"))
@@ -258,7 +264,7 @@ def alert_acknowledge(request: HttpRequest, practice_slug: str, alert_id: str) -
     alert = _alert(request, alert_id)
     alert_services.acknowledge(alert, actor=request.user, request=request)  # type: ignore[arg-type]
     messages.success(request, _("Alert acknowledged."))
-    return redirect(request.POST.get("next") or "alerts", practice_slug=practice_slug)
+    return redirect("alerts", practice_slug=practice_slug)
 
 
 @require_POST

@@ -88,18 +88,13 @@ class CoupleListView(StaffAPIView):
         params = request.query_params.copy()
         params["attention"] = "1" if params.get("attention") in {"1", "true", "True"} else ""
         filters = caseload.Filters.from_query(params)
-        filters = caseload.Filters(
-            q=filters.q,
-            status=filters.status,
-            attention=filters.attention,
-            clinician=filters.clinician if _is_uuid(filters.clinician) else "",
-        )
         if params.get("clinician") and not filters.clinician:
             raise ValidationError({"clinician": ["Must be a UUID."]})
         couples = caseload.caseload(self.membership, filters, timezone.localdate())
         couples = couples.order_by("label", "id")
         paginator = self.pagination()
         page = paginator.paginate_queryset(couples, request, view=self)
+        audit.record("caseload.view", request=request._request, rows=len(page), via="api")
         context = {"clinical": can(self.membership, Can.VIEW_CLINICAL)}
         return paginator.get_paginated_response(
             CoupleSerializer(page, many=True, context=context).data
@@ -132,16 +127,6 @@ class CoupleListView(StaffAPIView):
         except DjangoValidationError as exc:
             raise drf_error(exc) from None
         return Response(couple_payload(request, couple), status=status.HTTP_201_CREATED)
-
-
-def _is_uuid(value: str) -> bool:
-    import uuid
-
-    try:
-        uuid.UUID(value)
-    except (ValueError, TypeError):
-        return False
-    return True
 
 
 class CoupleDetailView(StaffAPIView):
@@ -183,6 +168,7 @@ class PartnerView(StaffAPIView):
     ) -> Response:
         couple = get_couple(self.membership, couple_id)
         partner = get_partner(self.membership, couple, partner_id)
+        audit.record("couple.view", request=request._request, target=partner, via="api")
         return Response(PartnerSerializer(partner).data)
 
     @extend_schema(

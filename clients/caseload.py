@@ -6,6 +6,7 @@ so the page costs the same number of queries for 5 couples or 3,000.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -76,14 +77,23 @@ class Filters:
         descending = sort.startswith("-")
         sort = sort.lstrip("-")
         status = params.get("status", "")
+        clinician = params.get("clinician", "")
         return cls(
             q=params.get("q", "").strip()[:100],
             status=status if status in CoupleStatus.values or status == "all" else "",
-            clinician=params.get("clinician", ""),
+            clinician=clinician if _is_uuid(clinician) else "",
             attention=params.get("attention") == "1",
             sort=sort if sort in SORTS else "label",
             descending=descending,
         )
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except (ValueError, TypeError):
+        return False
+    return True
 
 
 def _latest_pulse(position: int, offset: int) -> Subquery:

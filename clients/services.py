@@ -136,29 +136,57 @@ def update_couple(
 
 
 def _close_portal_access(couple: Couple) -> None:
-    """A closed case ends its partners' open links (sign-in stays possible for reports)."""
+    """A closed case ends its partners' open links and its unfinished forms.
+
+    Partners can still sign in by asking for a link, to download released reports.
+    """
+    from assessments.models import Assignment, AssignmentStatus, Occurrence
+
     AccessLink.objects.filter(
         partner__couple=couple, used_at__isnull=True, revoked_at__isnull=True
     ).update(revoked_at=timezone.now())
+    Occurrence.objects.filter(couple=couple, cancelled=False, submitted__lt=F("expected")).update(
+        cancelled=True
+    )
+    Assignment.objects.filter(
+        couple=couple, status__in=[AssignmentStatus.ACTIVE, AssignmentStatus.PAUSED]
+    ).update(status=AssignmentStatus.FINISHED, next_due=None)
 
 
 @transaction.atomic
 def update_partner(
     partner: Partner, *, actor: User, request: HttpRequest | None = None, **fields: Any
 ) -> Partner:
-    """Change a partner's contact details or language."""
-    if "email" in fields and fields["email"].strip().lower() != partner.email:
-        other = Partner.objects.filter(email=fields["email"].strip().lower()).exclude(pk=partner.pk)
+    """Change a partner's contact details or language.
+
+    A new email address ends portal access given through the old one: its
+    unused links stop working and open sessions end, and the partner is
+    invited again at the new address.
+    """
+    # Compare with what is stored: a bound ModelForm may already have changed the instance.
+    stored = Partner.objects.get(pk=partner.pk)
+    new_email = fields["email"].strip().lower() if "email" in fields else stored.email
+    email_changed = new_email != stored.email
+    if email_changed:
+        other = Partner.objects.filter(email=new_email).exclude(pk=partner.pk)
         if other.exists():
             raise ValidationError(
                 {"email": _("Another client of this practice already uses this email address.")}
             )
-    changed = sorted(k for k, v in fields.items() if getattr(partner, k) != v)
+    changed = sorted(k for k, v in fields.items() if getattr(stored, k) != v)
     for name, value in fields.items():
         setattr(partner, name, value)
+    if email_changed:
+        partner.session_epoch = stored.session_epoch + 1
+        if partner.portal_state in {PortalState.INVITED, PortalState.ACTIVE}:
+            partner.portal_state = PortalState.NOT_INVITED
     try:
         with transaction.atomic():
             partner.save()
+            if email_changed:
+                AccessLink.objects.filter(
+                    partner=partner, used_at__isnull=True, revoked_at__isnull=True
+                ).update(revoked_at=timezone.now())
     except IntegrityError:
         raise ValidationError(
             {"email": _("Another client of this practice already uses this email address.")}

@@ -150,6 +150,7 @@ def _attach_partner_errors(exc: ValidationError, one: PartnerForm, two: PartnerF
     one.add_error("email", message)
 
 
+@never_cache
 def couple_edit(request: HttpRequest, practice_slug: str, couple_id: str) -> HttpResponse:
     membership = request.membership  # type: ignore[attr-defined]
     require(membership, Can.MANAGE_COUPLES)
@@ -209,6 +210,7 @@ def couple_detail(request: HttpRequest, practice_slug: str, couple_id: str) -> H
     return render(request, "clients/couple_detail.html", context)
 
 
+@never_cache
 def partner_edit(
     request: HttpRequest, practice_slug: str, couple_id: str, partner_id: str
 ) -> HttpResponse:
@@ -232,6 +234,8 @@ def partner_edit(
             return redirect("couple_detail", practice_slug=practice_slug, couple_id=couple.uuid)
     # A failed save must not leave the in-memory instance half-changed on screen.
     partner.refresh_from_db()
+    if request.method == "GET":
+        audit.record("couple.view", request=request, target=partner)
     return render(
         request,
         "clients/partner_form.html",

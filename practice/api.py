@@ -97,6 +97,8 @@ class MembersView(StaffAPIView):
             from clients.api import drf_error
 
             raise drf_error(exc) from None
+        except members.MemberEmailFailed as failed:
+            membership = failed.membership  # added; the email can be resent by a reset request
         return Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
 
 

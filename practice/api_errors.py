@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -34,6 +35,16 @@ def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     else:
         fields[prefix or "non_field_errors"] = [str(detail)]
     return fields
+
+
+class SafeJSONParser(JSONParser):
+    """JSON, but a body nested deeply enough to exhaust the stack is a 400, not a 500."""
+
+    def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError("JSON parse error - nested too deeply.") from None
 
 
 class PayloadTooLarge(exceptions.APIException):

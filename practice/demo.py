@@ -45,6 +45,13 @@ def build_practice() -> tuple[Practice, bool]:
             "display_name": "Harbourlight Couples Therapy",
             "timezone": "Europe/London",
             "accent_colour": "#2f6f6a",
+            "is_demo": True,
+            "support_resources": (
+                "Emergency services: 999\n"
+                "National Domestic Abuse Helpline (24 hours): 0808 2000 247\n"
+                "Samaritans: 116 123\n"
+                "Your therapist, privately: harbourlight@example.test"
+            ),
         },
     )
     if not created:

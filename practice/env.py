@@ -103,7 +103,9 @@ def database_from_url(url: str, base_dir: Path) -> dict[str, Any]:
             "PORT": str(parts.port or ""),
             "CONN_MAX_AGE": 60,
             "CONN_HEALTH_CHECKS": True,
-            "OPTIONS": dict(parse_qsl(parts.query)),
+            # JIT compilation costs more than it saves on short dashboard queries: with
+            # it, a deep caseload page spent a second compiling (bench/README.md).
+            "OPTIONS": {"options": "-c jit=off", **dict(parse_qsl(parts.query))},
         }
     raise ImproperlyConfigured(
         f"DATABASE_URL scheme {scheme!r} is not supported; use sqlite:// or postgres://."

@@ -16,6 +16,14 @@ from practice import audit, mail
 from practice.models import Membership, Practice, Role, User
 
 
+class MemberEmailFailed(Exception):
+    """The member was added but the email could not be sent."""
+
+    def __init__(self, membership: Membership) -> None:
+        self.membership = membership
+        super().__init__("member email failed")
+
+
 def _owners_left(practice: Practice, without: Membership) -> int:
     return Membership.objects.filter(role=Role.OWNER).exclude(pk=without.pk).count()
 
@@ -55,18 +63,21 @@ def invite_member(
         )
     else:
         url = settings.SITE_URL + reverse("login")
-    mail.send(
-        to=user.email,
-        template="practice/email/member_invite",
-        context={
-            "user": user,
-            "inviter": actor,
-            "url": url,
-            "new_account": created,
-            "role": Role(role).label,
-        },
-        practice=practice,
-    )
+    try:
+        mail.send(
+            to=user.email,
+            template="practice/email/member_invite",
+            context={
+                "user": user,
+                "inviter": actor,
+                "url": url,
+                "new_account": created,
+                "role": Role(role).label,
+            },
+            practice=practice,
+        )
+    except Exception as exc:
+        raise MemberEmailFailed(membership) from exc
     return membership
 
 
@@ -83,6 +94,10 @@ def change_role(
     before = membership.role
     membership.role = role
     membership.save(update_fields=["role"])
+    if role == Role.ASSISTANT:
+        # Assistants never hold a caseload: their couples (and alert emails) go.
+        user = membership.user
+        user.couples.remove(*user.couples.filter(practice=membership.practice))
     audit.record(
         "member.role_change",
         request=request,

@@ -13,6 +13,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django_scopes import scope
 
@@ -65,6 +66,19 @@ class ApiTokenMiddleware:
         return self.get_response(request)
 
 
+class ApiNoStoreMiddleware:
+    """API answers carry client data; no browser or proxy may keep them."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if is_api_request(request) and "Cache-Control" not in response:
+            patch_cache_control(response, no_store=True, private=True)
+        return response
+
+
 class IdleTimeoutMiddleware:
     """Sign staff out after their practices' idle timeout."""
 
@@ -79,7 +93,15 @@ class IdleTimeoutMiddleware:
             limit = self._limit_seconds(request, now)
             last_seen = session.get(LAST_SEEN_KEY)
             if last_seen is not None and now - last_seen > limit:
-                audit.record("auth.idle_sign_out", request=request, idle_minutes=limit // 60)
+                from practice.tenancy import memberships_of
+
+                for membership in memberships_of(user):  # type: ignore[arg-type]
+                    audit.record(
+                        "auth.idle_sign_out",
+                        request=request,
+                        practice=membership.practice,
+                        idle_minutes=limit // 60,
+                    )
                 logout(request)
                 if is_api_request(request):
                     return api_error(401, "not_authenticated", _("Your session has ended."))

@@ -62,6 +62,10 @@ class Practice(models.Model):
         default=False,
         help_text=_("Off: the couple version shows couple-level results only."),
     )
+    is_demo = models.BooleanField(
+        default=False,
+        help_text="Demo data: kept out of the norms real practices share.",
+    )
     support_resources = models.TextField(
         _("support resources"),
         blank=True,

@@ -48,6 +48,16 @@ def members(request: HttpRequest, practice_slug: str) -> HttpResponse:
             for field, errors in exc.message_dict.items():
                 for error in errors:
                     form.add_error(field if field in form.fields else None, error)
+        except member_services.MemberEmailFailed:
+            messages.warning(
+                request,
+                _(
+                    "%(email)s was added, but the email could not be sent. Tell them to use "
+                    "“Forgotten your password?” on the sign-in page."
+                )
+                % {"email": form.cleaned_data["email"]},
+            )
+            return redirect("members", practice_slug=practice_slug)
         else:
             messages.success(
                 request,

@@ -89,6 +89,7 @@ class ReportListView(StaffAPIView):
     def get(self, request: Request, practice_slug: str) -> Response:
         paginator = NewestFirst()
         page = paginator.paginate_queryset(_reports(self.membership), request, view=self)
+        audit.record("report.view", request=request._request, count=len(page), via="api")
         return paginator.get_paginated_response(
             ReportSerializer(page, many=True, context={"request": request}).data
         )
@@ -134,7 +135,9 @@ class ReportDetailView(StaffAPIView):
 
     @extend_schema(responses=ReportSerializer, tags=["reports"], operation_id="reports_retrieve")
     def get(self, request: Request, practice_slug: str, report_id: Any) -> Response:
-        return Response(ReportSerializer(self.report(report_id), context={"request": request}).data)
+        report = self.report(report_id)
+        audit.record("report.view", request=request._request, target=report, via="api")
+        return Response(ReportSerializer(report, context={"request": request}).data)
 
     @extend_schema(
         request=ReportAction,

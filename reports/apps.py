@@ -12,6 +12,7 @@ class ReportsConfig(AppConfig):
         register_actions(
             {
                 "report.request": _("Asked for a report"),
+                "report.view": _("Viewed reports"),
                 "report.retry": _("Retried a report"),
                 "report.download": _("Downloaded a report"),
                 "report.portal_download": _("Partner downloaded a report"),

@@ -31,11 +31,13 @@ def build(snapshot: dict[str, Any]) -> dict[str, dict[str, str]]:
             series.append(
                 charts.Series(_("Couple average"), _points(instrument["couple"]["series"]))
             )
+        banded = instrument["couple"].get("banded", False)
         trend = charts.history_svg(
             title=instrument["title"],
             series=series,
             y_range=tuple(instrument["range"]),  # type: ignore[arg-type]
-            y_label=instrument["scale_label"],
+            y_label="" if banded else instrument["scale_label"],
+            numeric_axis=not banded,
             x_label=_("Date answered"),
             bands=bands,
             reliable_label=_("reliable change from the previous score"),
@@ -44,6 +46,8 @@ def build(snapshot: dict[str, Any]) -> dict[str, dict[str, str]]:
         )
         drawn[instrument["key"]] = {"trend": trend}
         subscales = instrument.get("subscales") or instrument["couple"].get("subscales") or []
+        if banded:
+            subscales = []  # band names in the table say it; bars would show exact means
         if subscales and instrument.get("profile_range"):
             if "subscales" in instrument:
                 values = [[s["values"][i] for s in subscales] for i in range(len(names))]

@@ -11,7 +11,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_scopes import scope, scopes_disabled
 
@@ -136,7 +136,8 @@ def generate(report_id: int) -> Report | None:
         return None
     report = Report.objects.select_related("couple", "practice").get(pk=report_id)
     try:
-        frozen = snapshot.build(report)
+        with translation.override(report.language):
+            frozen = snapshot.build(report)
         Report.objects.filter(pk=report.pk).update(snapshot=frozen)
         pdf = render.render(frozen)
     except Exception as exc:
@@ -194,6 +195,16 @@ def release(report: Report, *, actor: User, request: HttpRequest | None = None) 
             report.refresh_from_db()
             return report
         audit.record("report.release", request=request, actor=actor, target=report)
+        from reports.tasks import notify_release
+
+        notify_release.delay_on_commit(practice_id=report.practice_id, report_id=report.pk)
+    report.refresh_from_db()
+    return report
+
+
+def email_partners_about(report: Report) -> int:
+    """Tell the partners a report is waiting in their portal (no content). Returns emails sent."""
+    sent = 0
     for partner in report.couple.partners.filter(
         portal_state__in=[PortalState.INVITED, PortalState.ACTIVE]
     ):
@@ -205,10 +216,10 @@ def release(report: Report, *, actor: User, request: HttpRequest | None = None) 
                 language=partner.language,
                 practice=report.practice,
             )
+            sent += 1
         except Exception as exc:
             log.warning("report email to partner %s failed: %s", partner.uuid, type(exc).__name__)
-    report.refresh_from_db()
-    return report
+    return sent
 
 
 @transaction.atomic

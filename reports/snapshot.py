@@ -32,6 +32,10 @@ from reports.models import Report, ReportKind
 
 SNAPSHOT_VERSION = 1
 MAX_LOGO_BYTES = 512 * 1024
+# Unless the practice shows partners' own totals, the couple version prints no exact
+# number and leaves out scales this short: each partner knows their own answer, so
+# from an exact couple mean they could work out the other's.
+COUPLE_MIN_ITEMS = 3
 
 
 def _bounds(report: Report) -> tuple[datetime, datetime]:
@@ -86,6 +90,30 @@ def _band_for(instrument: Instrument, scale_key: str, value: float | None, langu
         if scale.key == scale_key:
             return instrument.band_label(scale_key, band_of(value, scale.bands), language)
     return ""
+
+
+def _band_position(
+    instrument: Instrument, scale_key: str, value: float | None
+) -> tuple[int, float] | None:
+    """(index, midpoint) of the band holding the value, bands in ascending order."""
+    from assessments.scoring import band_of
+
+    if value is None:
+        return None
+    for scale in instrument.plan.scales:
+        if scale.key == scale_key:
+            key = band_of(value, scale.bands)
+            for index, (low, high, band_key) in enumerate(scale.bands):
+                if band_key == key:
+                    return index, (low + high) / 2
+    return None
+
+
+def _movement(first: int, last: int, higher_is_better: bool) -> str:
+    if first == last:
+        return "steady"
+    better = last > first if higher_is_better else last < first
+    return "better" if better else "worse"
 
 
 def _latest_subscales(
@@ -166,10 +194,12 @@ def _agreement(
             item["link_id"]: (item, defn.localized(item["text"], language, default))
             for item in version.definition["items"]
         }
+        sizes = {s["key"]: len(s["items"]) for s in version.definition["scales"]}
         scales = [
             {
                 "label": version.scale_label(s.key, language),
                 "total": s.key == comparison.total_key,
+                "n_items": sizes[s.key],
                 "mean": s.mean,
                 "band": _band_for(version, s.key, s.mean, language),
             }
@@ -228,10 +258,17 @@ def _instrument(
 ) -> dict[str, Any] | None:
     language = report.language
     clinician = report.kind == ReportKind.CLINICIAN
+    numbers = clinician or report.practice.couple_report_partner_totals
+    total = instrument.total_key
+    total_items = len(
+        next(s for s in instrument.definition["scales"] if s["key"] == total)["items"]
+    )
+    has_bands = any(s.bands for s in instrument.plan.scales if s.key == total)
+    if not numbers and (total_items < COUPLE_MIN_ITEMS or not has_bands):
+        return None
     history = couple_history(couple, partners, instrument, since=since, until=until)
     if not history.has_data:
         return None
-    total = instrument.total_key
     low, high = instrument.plan.scale_bounds(total)
     norms = history.changes[0].norms
     sub_bounds = {
@@ -267,11 +304,27 @@ def _instrument(
         "series": couple_points,
         "latest_mean": latest_mean,
         "band": _band_for(instrument, total, latest_mean, language),
+        "banded": not numbers,
     }
+    if not numbers:
+        positions = [_band_position(instrument, total, p["value"]) for p in couple_points]
+        frozen["couple"]["series"] = [
+            {"at": p["at"], "value": pos[1]}
+            for p, pos in zip(couple_points, positions, strict=True)
+            if pos is not None
+        ]
+        frozen["couple"]["latest_mean"] = None
+        known = [pos for pos in positions if pos is not None]
+        frozen["couple"]["movement"] = (
+            _movement(known[0][0], known[-1][0], frozen["higher_is_better"]) if known else ""
+        )
+        frozen["couple"]["since"] = couple_points[0]["at"] if couple_points else None
     agreement = _agreement(couple, instrument, since, until, language, with_items=clinician)
     if not clinician:
         frozen["couple"]["subscales"] = [
-            s for s in (agreement or {}).get("scales", []) if not s["total"]
+            {**s, "mean": s["mean"] if numbers else None}
+            for s in (agreement or {}).get("scales", [])
+            if not s["total"] and (numbers or s["n_items"] >= COUPLE_MIN_ITEMS)
         ]
     show_partners = clinician or report.practice.couple_report_partner_totals
     if show_partners:

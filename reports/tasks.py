@@ -15,6 +15,19 @@ def render_report(*, practice_id: int, report_id: int) -> None:
 
 
 @app.task
+def notify_release(*, practice_id: int, report_id: int) -> int:
+    """Email the partners that a released report is in their portal."""
+    from reports.models import Report
+
+    report = (
+        Report.objects.select_related("couple", "practice")
+        .filter(pk=report_id, released_at__isnull=False)
+        .first()
+    )
+    return services.email_partners_about(report) if report is not None else 0
+
+
+@app.task
 def requeue_stale_reports() -> int:
     return services.requeue_stale()
 

@@ -103,6 +103,7 @@ def report_create(request: HttpRequest, practice_slug: str, couple_id: str) -> H
 def report_detail(request: HttpRequest, practice_slug: str, report_id: str) -> HttpResponse:
     """Status of one report; refreshes itself while rendering."""
     report = _report(request, report_id)
+    audit.record("report.view", request=request, target=report)
     return render(request, "reports/report_detail.html", {"nav": "reports", "report": report})
 
 

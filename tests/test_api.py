@@ -468,3 +468,28 @@ def test_no_token_or_partner_data_ever_reaches_the_audit_details(world, cases, b
         blob = json.dumps(list(AuditEvent.objects.values("details", "actor_label")))
     assert cases.a.token_secret not in blob
     assert cases.a.partner_one.display_name not in blob
+
+
+@pytest.mark.django_db
+def test_drafts_are_not_shown_to_clinicians(world, cases, base):
+    draft_form = open_form(cases.a.couple, "connection-signs")
+    answer(draft_form, cases.a.partner_one, {"cs01": 3}, submit=False)
+    client = api(cases.a.token_secret)
+    rows = client.get(base + f"/couples/{cases.a.couple.uuid}/responses/").json()["results"]
+    assert rows
+    assert {r["state"] for r in rows} == {"submitted"}
+    assert all(r["occurrence"] != str(draft_form.uuid) for r in rows)
+
+
+@pytest.mark.django_db
+def test_deeply_nested_json_and_bad_filters_are_400_not_500(world, cases, base):
+    client = api(cases.a.token_secret)
+    nested = "[" * 100_000 + "]" * 100_000
+    response = client.post(base + "/couples/", nested, content_type="application/json")
+    assert_error(response, 400, "parse_error")
+    assert_error(client.get(base + "/alerts/?couple=null"), 400, fields={"couple"})
+    assert_error(client.get(base + "/couples/?clinician=nope"), 400, fields={"clinician"})
+    assert (
+        signed_in(world.a.owner).get(f"/p/{world.a.practice.slug}/?clinician=nope").status_code
+        == 200
+    )

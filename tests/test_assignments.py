@@ -214,3 +214,24 @@ def test_occurrence_totals_are_tracked_on_submission(world, couple):
         answer(occurrence, two, {"pulse": 5})
         occurrence = Occurrence.objects.get(pk=occurrence.pk)
         assert (occurrence.submitted, occurrence.is_complete) == (2, True)
+
+
+@pytest.mark.django_db
+def test_closing_a_case_cancels_open_forms_and_stops_reminders(world, couple):
+    with time_machine.travel(TODAY, tick=False):
+        assignment = assign(
+            couple,
+            first_due=TODAY + timedelta(days=1),
+            recurrence=services.Recurrence(every=1, unit="weeks", count=4),
+        )
+        client = signed_in(world.a.clinician)
+        client.post(
+            f"/p/{world.a.practice.slug}/couples/{couple.uuid}/edit/",
+            {"label": couple.label, "start_date": str(TODAY), "status": "closed"},
+        )
+        assert services.send_reminders(TODAY) == 0
+    with scope(practice=world.a.practice):
+        assignment.refresh_from_db()
+        assert assignment.status == AssignmentStatus.FINISHED
+        assert assignment.occurrences.get().cancelled
+    assert services.create_due_occurrences(TODAY + timedelta(days=10)) == 0

@@ -107,3 +107,15 @@ def test_reading_the_log_is_itself_audited(world):
     client.get(f"/p/{world.a.practice.slug}/audit/")
     with scope(practice=world.a.practice):
         assert AuditEvent.objects.filter(action="audit.view", actor=world.a.owner).count() == 1
+
+
+@pytest.mark.django_db
+def test_service_events_without_a_request_still_name_their_practice(world):
+    from tests.factories import assign, make_couple
+
+    couple = make_couple(world.a.practice, world.a.clinician)
+    assignment = assign(couple)
+    with scope(practice=world.a.practice):
+        event = AuditEvent.objects.get(action="assignment.create")
+    assert event.practice == world.a.practice
+    assert event.target_id == str(assignment.uuid)

@@ -235,3 +235,16 @@ def test_names_with_markup_are_escaped_everywhere(world, cases):
         html = client.get(url).content.decode()
         assert '<script>alert("x")' not in html, url
         assert "<img src=x" not in html, url
+
+
+@pytest.mark.django_db
+def test_dollar_signs_in_names_are_just_text_in_charts(world, cases):
+    with scope(practice=world.a.practice):
+        partner = cases.a.partner_one
+        partner.display_name = "Sam $x^2$ Money$"
+        partner.save()
+    page = signed_in(world.a.clinician).get(
+        f"/p/{world.a.practice.slug}/couples/{cases.a.couple.uuid}/"
+    )
+    assert page.status_code == 200
+    assert "Sam $x^2$ Money$" in page.content.decode()

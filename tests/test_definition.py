@@ -654,3 +654,15 @@ def test_a_required_text_item_with_the_default_length():
     }
     assert answer_problems(definition, {"note": "   "}, complete=False) == {}
     assert answer_problems(definition, signs_answers() | {"note": "ok"}, complete=True) == {}
+
+
+def test_bands_must_cover_the_whole_range():
+    definition = load("connection-signs")
+    # total bands are low [1, 2.5), moderate [2.5, 3.5), strong [3.5, 5]
+    definition["scales"][5]["bands"] = definition["scales"][5]["bands"][1:2]
+    found = problems(definition)
+    assert {p.path for p in found} == {"scales[5].bands[0]"}
+    assert sorted(p.message for p in found) == [
+        "bands must reach the scale's high end 5",
+        "bands must start at the scale's low end 1",
+    ]

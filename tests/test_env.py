@@ -48,7 +48,9 @@ def test_postgres_url():
     assert db["ENGINE"] == "django.db.backends.postgresql"
     assert (db["NAME"], db["USER"], db["PASSWORD"]) == ("attune", "app", "s@cret")
     assert (db["HOST"], db["PORT"]) == ("db.internal", "6543")
-    assert db["OPTIONS"] == {"sslmode": "require"}
+    assert db["OPTIONS"] == {"sslmode": "require", "options": "-c jit=off"}
+    overridden = database_from_url("postgres://h/db?options=-c%20jit%3Don", BASE)
+    assert overridden["OPTIONS"] == {"options": "-c jit=on"}
 
 
 def test_sqlite_urls_relative_and_absolute():

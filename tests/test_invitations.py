@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core import mail
+from django.test import Client
 from django.utils import timezone
 from django_scopes import scope
 
@@ -157,3 +158,32 @@ def test_invitations_go_out_in_the_partners_language(setup):
     invite(signed_in(world.a.assistant), world.a.practice, couple, partner)
     assert len(mail.outbox) == 1
     assert mail.outbox[0].body.startswith("Hola")
+
+
+@pytest.mark.django_db
+def test_a_new_email_address_ends_access_through_the_old_one(setup, client):
+    world, couple, partner = setup
+    staff = signed_in(world.a.clinician)
+    invite(staff, world.a.practice, couple, partner)
+    first_path = link_in(mail.outbox[0]).group(1)
+    invite(staff, world.a.practice, couple, partner)
+    unused_path = link_in(mail.outbox[1]).group(1)
+    client.post(unused_path)  # a session opened through the (mistyped) old address
+    assert client.get("/portal/").status_code == 200
+    staff.post(
+        f"/p/{world.a.practice.slug}/couples/{couple.uuid}/partners/{partner.uuid}/",
+        {
+            "display_name": partner.display_name,
+            "email": "right@example.test",
+            "phone": "",
+            "language": "en",
+        },
+    )
+    assert client.get("/portal/").status_code == 302
+    assert Client().post(first_path).status_code == 410
+    with scope(practice=world.a.practice):
+        partner.refresh_from_db()
+        assert partner.portal_state == PortalState.NOT_INVITED
+        assert not AccessLink.objects.filter(
+            partner=partner, revoked_at__isnull=True, used_at__isnull=True
+        ).exists()

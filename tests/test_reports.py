@@ -128,8 +128,12 @@ def test_couple_report_has_no_item_answers_private_items_safety_or_partner_numbe
     assert "Our progress together" in text
     assert "Connection Signs Inventory" in text
     assert "Couple average" in text
-    # Totals 3.5 (all 4s; cs02, cs10, cs11 reversed to 2) and 2.5 (all 2s, reversed to 4).
-    assert re.search(r"Connection Signs Inventory\s+3\b", text)
+    # Totals 3.5 (all 4s; cs02, cs10, cs11 reversed to 2) and 2.5 (all 2s, reversed to 4):
+    # a couple mean of 3.0, shown as its band only.
+    assert re.search(r"Connection Signs Inventory\s+Some signs", text)
+    # The one-item pulse is left out: from a couple mean of one answer, each partner
+    # could work out the other's answer.
+    assert "Connection Pulse" not in text
     definition_texts = []
     with scope(practice=couple.practice):
         from assessments.models import Instrument
@@ -154,6 +158,16 @@ def test_couple_report_has_no_item_answers_private_items_safety_or_partner_numbe
     ):
         assert forbidden not in text, forbidden
     frozen = report.snapshot
+    signs = next(i for i in frozen["instruments"] if i["key"] == "connection-signs")
+    band_middles = {(b["low"] + b["high"]) / 2 for b in signs["bands"]}
+    assert {p["value"] for p in signs["couple"]["series"]} <= band_middles
+    assert signs["couple"]["latest_mean"] is None
+    assert all(sub["mean"] is None for sub in signs["couple"]["subscales"])
+    assert {sub["label"] for sub in signs["couple"]["subscales"]} == {
+        "Responsiveness",
+        "Openness",
+        "Engagement",
+    }  # one-item areas are left out
     assert "alerts" not in frozen
     assert "safety" not in frozen
     assert "partners" not in frozen
@@ -359,7 +373,8 @@ def test_release_to_the_portal_emails_partners_and_withdraw_takes_it_back(world,
         two.portal_state = "active"
         two.save()
     mail.outbox.clear()
-    staff.post(base + f"{couple_report.uuid}/action/", {"action": "release"})
+    with TestCase.captureOnCommitCallbacks(execute=True):  # the emails go out from a task
+        staff.post(base + f"{couple_report.uuid}/action/", {"action": "release"})
     assert sorted(m.to[0] for m in mail.outbox) == sorted([one.email, two.email])
     for message in mail.outbox:
         assert "Juniper" not in message.body

@@ -65,7 +65,10 @@ def _raise(
         return None  # raised concurrently by a duplicate delivery
     audit.record("alert.raise", practice=practice, target=alert, kind=kind)
     if kind == AlertKind.SAFETY:
-        transaction.on_commit(lambda: notify_clinicians(alert))
+        # Sent by a worker: a slow mail server must not hold up the partner's submission.
+        from assessments.tasks import notify_alert
+
+        notify_alert.delay_on_commit(practice_id=practice.pk, alert_id=alert.pk)
     return alert
 
 

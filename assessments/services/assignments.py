@@ -24,7 +24,7 @@ from assessments.models import (
     Response,
     ResponseState,
 )
-from clients.models import AccessLinkPurpose, Couple, Partner, PortalState
+from clients.models import AccessLinkPurpose, Couple, CoupleStatus, Partner, PortalState
 from practice import audit, mail
 from practice.models import Practice, User
 
@@ -238,6 +238,7 @@ def send_reminders(today: date) -> int:
                 submitted__lt=F("expected"),
                 assignment__reminders=True,
                 assignment__status__in=[AssignmentStatus.ACTIVE, AssignmentStatus.FINISHED],
+                couple__status=CoupleStatus.ACTIVE,
                 due_date__lte=today + timedelta(days=1),
             )
             .exclude(last_reminded_on=today)

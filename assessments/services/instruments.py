@@ -79,9 +79,11 @@ def upload(
 ) -> Instrument:
     """Store a practice's own definition as a draft (validated; raises DefinitionError)."""
     definition = defn.validate(definition)
-    clash = Instrument.objects.filter(key=definition["key"], version=definition["version"])
-    builtin_clash = clash.filter(practice__isnull=True).exists()
-    existing = clash.filter(practice=practice).first()
+    # A practice may never reuse a built-in key: scores, norms and the caseload go by key.
+    builtin_clash = Instrument.objects.filter(key=definition["key"], practice__isnull=True).exists()
+    existing = Instrument.objects.filter(
+        key=definition["key"], version=definition["version"], practice=practice
+    ).first()
     if builtin_clash:
         raise defn.DefinitionError(
             [defn.Problem("key", "is the key of a built-in instrument; choose another")]

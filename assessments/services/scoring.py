@@ -75,7 +75,7 @@ def score(response_id: int) -> Response | None:
     with transaction.atomic():
         response = (
             Response.objects.select_for_update()
-            .select_related("instrument", "occurrence")
+            .select_related("instrument", "occurrence", "practice")
             .filter(pk=response_id)
             .first()
         )
@@ -114,6 +114,9 @@ def rescore_all(batch_size: int = 2000) -> int:
             batch = list(
                 Response.objects.filter(state=ResponseState.SUBMITTED, pk__gt=last_pk)
                 .select_related("instrument")
+                # Plans are cached per instrument version: the definition is read once per
+                # instrument (on a cache miss), not once per response.
+                .defer("instrument__definition")
                 .order_by("pk")[:batch_size]
             )
             if not batch:

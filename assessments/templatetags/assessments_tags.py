@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import template
+from django.template.defaultfilters import floatformat
 from django.utils.translation import gettext_lazy as _
 
 from assessments.stats import ChangeClass
@@ -25,7 +26,7 @@ def change_label(value: object) -> str:
 
 @register.filter
 def score(value: float | None) -> str:
-    """A score for display: up to two decimals, no trailing zeros."""
+    """A score for display: up to two decimals, no trailing zeros, in the active locale."""
     if value is None:
         return "–"
-    return f"{value:.2f}".rstrip("0").rstrip(".")
+    return floatformat(value, -2)

@@ -1,0 +1,127 @@
+"""Instruments as data: the shipped library, immutability once answered, practice uploads."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django_scopes import scope, scopes_disabled
+
+from assessments.models import Instrument, InstrumentStatus
+from assessments.services import instruments as services
+from tests.conftest import signed_in
+from tests.factories import CUSTOM_DEFINITION, answer, make_couple, open_form
+
+
+def upload(client, practice, definition):
+    payload = json.dumps(definition).encode() if not isinstance(definition, bytes) else definition
+    return client.post(
+        f"/p/{practice.slug}/instruments/upload/",
+        {"definition": SimpleUploadedFile("form.json", payload, "application/json")},
+    )
+
+
+@pytest.mark.django_db
+def test_the_library_is_loaded_published_and_practice_authored(world):
+    with scopes_disabled():
+        keys = set(Instrument.objects.filter(practice__isnull=True).values_list("key", flat=True))
+        builtins = list(Instrument.objects.filter(practice__isnull=True))
+    assert keys == {
+        "connection-pulse",
+        "connection-signs",
+        "everyday-bond",
+        "elements-of-connection",
+        "safety-screen",
+    }
+    assert all(i.status == InstrumentStatus.PUBLISHED for i in builtins)
+    assert all(
+        i.definition["practice_authored"] and not i.definition["validated"] for i in builtins
+    )
+    assert all(set(i.definition["languages"]) == {"en", "es"} for i in builtins)
+
+
+@pytest.mark.django_db
+def test_an_answered_version_cannot_change_only_a_new_version_can(world, monkeypatch):
+    couple = make_couple(world.a.practice, world.a.clinician)
+    with scope(practice=world.a.practice):
+        partner = couple.partners.get(position=1)
+    answer(open_form(couple), partner, {"pulse": 5})
+    shipped = services.library_definitions()
+    changed = copy.deepcopy(shipped)
+    pulse = next(d for d in changed if d["key"] == "connection-pulse")
+    pulse["items"][0]["text"]["en"] = "A reworded question"
+    monkeypatch.setattr(services, "library_definitions", lambda: changed)
+    with pytest.raises(services.InstrumentChanged, match="new version"):
+        services.sync_library()
+    pulse["version"] = 2
+    services.sync_library()
+    with scopes_disabled():
+        versions = list(
+            Instrument.objects.filter(practice__isnull=True, key="connection-pulse")
+            .order_by("version")
+            .values_list("version", flat=True)
+        )
+    assert versions == [1, 2]
+    with scope(practice=world.a.practice):
+        assert services.latest_published("connection-pulse").version == 2
+
+
+@pytest.mark.django_db
+def test_owner_uploads_previews_then_publishes_for_their_practice_only(world):
+    owner = signed_in(world.a.owner)
+    response = upload(owner, world.a.practice, CUSTOM_DEFINITION)
+    assert response.status_code == 302
+    with scope(practice=world.a.practice):
+        draft = Instrument.objects.get(key="check-in")
+    assert draft.status == InstrumentStatus.DRAFT
+    preview = owner.get(response.url).content.decode()
+    assert "How close did you feel this week?" in preview
+    assert 'name="a-q1"' in preview  # drawn with the same form items the portal uses
+    # Not assignable until published.
+    couple = make_couple(world.a.practice, world.a.clinician)
+    assign_page = signed_in(world.a.clinician).get(
+        f"/p/{world.a.practice.slug}/couples/{couple.uuid}/assign/"
+    )
+    assert "Weekly check-in" not in assign_page.content.decode()
+    owner.post(f"/p/{world.a.practice.slug}/instruments/{draft.uuid}/publish/")
+    with scope(practice=world.a.practice):
+        draft.refresh_from_db()
+    assert draft.status == InstrumentStatus.PUBLISHED
+    assert (
+        "Weekly check-in"
+        in signed_in(world.a.clinician)
+        .get(f"/p/{world.a.practice.slug}/couples/{couple.uuid}/assign/")
+        .content.decode()
+    )
+    # Practice B never sees it.
+    other = signed_in(world.b.owner).get(f"/p/{world.b.practice.slug}/instruments/")
+    assert "Weekly check-in" not in other.content.decode()
+    with scope(practice=world.b.practice):
+        assert not Instrument.objects.filter(key="check-in").exists()
+
+
+@pytest.mark.django_db
+def test_upload_errors_name_the_exact_place(world):
+    owner = signed_in(world.a.owner)
+    broken = copy.deepcopy(CUSTOM_DEFINITION)
+    broken["items"][1]["link_id"] = "q1"
+    broken["scales"][0]["items"] = ["q1", "q9"]
+    page = upload(owner, world.a.practice, broken).content.decode()
+    assert "items[1].link_id" in page
+    assert "duplicate link id" in page
+    assert "scales[0].items[1]" in page
+    assert "unknown item" in page
+    assert "not valid JSON" in upload(owner, world.a.practice, b"{nope").content.decode()
+    builtin_key = dict(CUSTOM_DEFINITION, key="connection-pulse")
+    assert "built-in instrument" in upload(owner, world.a.practice, builtin_key).content.decode()
+    with scope(practice=world.a.practice):
+        assert not Instrument.objects.filter(practice=world.a.practice).exists()
+
+
+@pytest.mark.django_db
+def test_only_owners_upload(world):
+    for user in (world.a.clinician, world.a.assistant):
+        response = upload(signed_in(user), world.a.practice, CUSTOM_DEFINITION)
+        assert response.status_code == 404
