@@ -8,10 +8,11 @@ shape and line style, never by colour alone.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -23,7 +24,7 @@ PARTNER_STYLES = (
 )
 BAND_SHADES = ("#f3e3e1", "#f6f0dc", "#e3efe6", "#e1ebf3", "#ece6f2")
 FONT = "DejaVu Sans"
-# matplotlib's pyplot state is global; charts are drawn one at a time per process.
+# rcParams are global; they are applied around each drawing, one drawing at a time.
 _lock = threading.Lock()
 
 
@@ -42,29 +43,40 @@ class Band:
     label: str
 
 
-def _pyplot() -> Any:
+_STYLE = {
+    "svg.fonttype": "none",
+    "font.family": FONT,
+    "font.size": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "svg.hashsalt": "attune",  # stable ids: the same data draws the same SVG
+    "text.parse_math": False,  # names and titles are text, even with "$" in them
+}
+
+
+def _figure(width: float, height: float) -> tuple[Any, Any]:
+    """A bare Figure with an SVG canvas: no pyplot, so no global state to guard."""
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height))
+    FigureCanvasSVG(figure)
+    return figure, figure.add_subplot()
+
+
+@contextlib.contextmanager
+def _style() -> Iterator[None]:
     import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams.update(
-        {
-            "svg.fonttype": "none",
-            "font.family": FONT,
-            "font.size": 10,
-            "axes.spines.top": False,
-            "axes.spines.right": False,
-            "svg.hashsalt": "attune",  # stable ids: the same data draws the same SVG
-            "text.parse_math": False,  # names and titles are text, even with "$" in them
-        }
-    )
-    return plt
+    with _lock, matplotlib.rc_context(_STYLE):  # type: ignore[arg-type]
+        yield
 
 
 def _svg(fig: Any, title: str) -> str:
     buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    # A fixed layout (set where the figure is made) rather than bbox_inches="tight",
+    # which lays every figure out twice: the charts are a third of a report's own cost.
+    fig.savefig(buffer, format="svg", metadata={"Date": None})
     svg = buffer.getvalue()
     svg = svg[svg.index("<svg") :]
     # Name the picture for assistive technology.
@@ -94,9 +106,16 @@ def history_svg(
     Without ``numeric_axis`` the y axis has no numbers: points sit in the middle
     of their band and only the band names say where they are.
     """
-    with _lock:
-        plt = _pyplot()
-        fig, ax = plt.subplots(figsize=(width, height))
+    with _style():
+        fig, ax = _figure(width, height)
+        # Room on the right for band names and below for the legend (in inches, so
+        # every size of chart keeps the same margins).
+        fig.subplots_adjust(
+            left=0.75 / width,
+            right=1 - (1.15 if bands else 0.2) / width,
+            top=1 - 0.4 / height,
+            bottom=1.0 / height,
+        )
         try:
             for index, band in enumerate(bands):
                 ax.axhspan(
@@ -161,10 +180,15 @@ def history_svg(
             ax.xaxis.set_major_locator(locator)
             ax.xaxis.set_major_formatter(_date_formatter(locator))
             if any(line.points for line in series):
-                ax.legend(loc="upper left", bbox_to_anchor=(0, -0.18), ncols=3, frameon=False)
+                ax.legend(
+                    loc="upper left",
+                    bbox_to_anchor=(0, -_below(0.55, height, 0.4, 1.0)),
+                    ncols=2,
+                    frameon=False,
+                )
             return _svg(fig, title)
         finally:
-            plt.close(fig)
+            fig.clear()
 
 
 def profile_svg(
@@ -178,10 +202,16 @@ def profile_svg(
     width: float = 7.0,
 ) -> str:
     """Horizontal bars: each scale's latest score, one bar per partner."""
-    with _lock:
-        plt = _pyplot()
-        height = 1.0 + 0.32 * len(scales) * max(1, len(values))
-        fig, ax = plt.subplots(figsize=(width, height))
+    height = 1.35 + 0.32 * len(scales) * max(1, len(values))
+    with _style():
+        fig, ax = _figure(width, height)
+        longest = max((len(s) for s in scales), default=10)
+        fig.subplots_adjust(
+            left=min(0.5, (0.3 + 0.075 * longest) / width),
+            right=1 - 0.35 / width,
+            top=1 - 0.4 / height,
+            bottom=0.95 / height,
+        )
         try:
             bar = 0.8 / max(1, len(values))
             positions = list(range(len(scales)))
@@ -214,11 +244,19 @@ def profile_svg(
             ax.set_xlabel(x_label)
             ax.set_title(title, loc="left", fontsize=12, fontweight="bold")
             ax.legend(
-                loc="upper left", bbox_to_anchor=(0, -0.25 / height * 3), ncols=2, frameon=False
+                loc="upper left",
+                bbox_to_anchor=(0, -_below(0.5, height, 0.4, 0.95)),
+                ncols=2,
+                frameon=False,
             )
             return _svg(fig, title)
         finally:
-            plt.close(fig)
+            fig.clear()
+
+
+def _below(inches: float, height: float, top: float, bottom: float) -> float:
+    """A distance below the axes, given in inches, as a fraction of the axes' height."""
+    return inches / (height - top - bottom)
 
 
 def _date_locator() -> Any:

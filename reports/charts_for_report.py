@@ -42,7 +42,7 @@ def build(snapshot: dict[str, Any]) -> dict[str, dict[str, str]]:
             bands=bands,
             reliable_label=_("reliable change from the previous score"),
             width=6.6,
-            height=2.8,
+            height=3.3,
         )
         drawn[instrument["key"]] = {"trend": trend}
         subscales = instrument.get("subscales") or instrument["couple"].get("subscales") or []

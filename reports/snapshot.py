@@ -377,20 +377,21 @@ def _safety(
 ) -> list[dict[str, Any]]:
     names = {p.pk: p.display_name for p in partners}
     rows = []
+    # Only private instruments' answers are read (a year of weekly forms is many rows).
+    private = [i.pk for i in Instrument.objects.only("pk", "definition") if i.is_private]
     responses = (
         Response.objects.filter(
             couple=couple,
             state=ResponseState.SUBMITTED,
             submitted_at__gte=since,
             submitted_at__lte=until,
+            instrument_id__in=private,
         )
         .select_related("instrument")
         .order_by("submitted_at")
     )
     for response in responses:
         instrument = response.instrument
-        if not instrument.is_private:
-            continue
         watched = {i for rule in instrument.definition.get("alerts", []) for i in rule["items"]}
         default = instrument.definition["default_language"]
         positive = [
