@@ -7,6 +7,8 @@ PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Links in emails and the printed portal links point at the server `make run` starts.
+SITE_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: run test install lint format check schema messages demo clean-var worker beat web
 
@@ -27,8 +29,8 @@ run: install
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py collectstatic --no-input -v0
 	$(PY) manage.py compilemessages --ignore=.venv -v0
-	$(PY) manage.py demo
-	$(PY) manage.py runstack --host $(HOST) --port $(PORT)
+	SITE_URL=$(SITE_URL) $(PY) manage.py demo
+	SITE_URL=$(SITE_URL) $(PY) manage.py runstack --host $(HOST) --port $(PORT)
 
 ## The whole test suite, on whatever DATABASE_URL / CELERY_BROKER_URL say.
 # Queues get a prefix so a test run never shares them with a local `make run`.
