@@ -47,6 +47,7 @@ from clients.access import couples_for, get_couple
 from clients.api import drf_error
 from practice import audit
 from practice.api_base import ByStart, StaffAPIView, UrgentFirst, capability, paged
+from practice.api_errors import Conflict
 from practice.roles import Can
 
 
@@ -223,10 +224,7 @@ class AssignmentStatusView(StaffAPIView):
                 request=request._request,
             )  # type: ignore[arg-type]
         except DjangoValidationError as exc:
-            return Response(
-                {"error": {"code": "conflict", "message": exc.messages[0], "fields": {}}},
-                status=status.HTTP_409_CONFLICT,
-            )
+            raise Conflict(exc.messages[0]) from None
         return Response(
             AssignmentSerializer(_assignments(self.membership).get(pk=assignment.pk)).data
         )

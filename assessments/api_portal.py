@@ -17,6 +17,7 @@ from assessments.portal import occurrence_for
 from assessments.presentation import error_message
 from assessments.services import responses as response_services
 from practice.api_auth import IsPartner, PortalSessionAuthentication
+from practice.api_errors import Conflict
 
 
 class AnswersSerializer(serializers.Serializer):
@@ -76,16 +77,7 @@ class AnswersView(PortalView):
         except response_services.AnswerErrors as exc:
             raise _answer_errors(exc.errors) from None
         except response_services.ResponseClosed:
-            return ApiResponse(
-                {
-                    "error": {
-                        "code": "closed",
-                        "message": _("This form can no longer be changed."),
-                        "fields": {},
-                    }
-                },
-                status=status.HTTP_409_CONFLICT,
-            )
+            raise Conflict(_("This form can no longer be changed."), code="closed") from None
         return ApiResponse(_progress(draft))
 
 
@@ -101,16 +93,7 @@ class SubmitView(PortalView):
         except response_services.AnswerErrors as exc:
             raise _answer_errors(exc.errors) from None
         except response_services.ResponseClosed:
-            return ApiResponse(
-                {
-                    "error": {
-                        "code": "closed",
-                        "message": _("This form was cancelled."),
-                        "fields": {},
-                    }
-                },
-                status=status.HTTP_409_CONFLICT,
-            )
+            raise Conflict(_("This form was cancelled."), code="closed") from None
         return ApiResponse(
             _progress(response), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )

@@ -114,12 +114,11 @@ def form(request: HttpRequest, occurrence_id: str) -> HttpResponse:
             return redirect("portal:form_review", occurrence_id=occurrence.uuid)
         messages.success(request, _("Saved. You can come back and finish any time."))
         return redirect("portal:home")
-    audit.record(
+    audit.record_for_partner(
         "portal.form_view",
+        partner,
         request=request,
-        practice=partner.practice,
         target=occurrence,
-        actor_label=f"partner:{partner.uuid}",
     )
     return _render_form(request, occurrence, response.answers if response else {}, {})
 

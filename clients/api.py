@@ -27,6 +27,7 @@ from clients.serializers import (
 )
 from practice import audit
 from practice.api_base import ByLabel, StaffAPIView, capability, paged
+from practice.api_errors import Conflict
 from practice.roles import Can, can
 
 
@@ -216,21 +217,11 @@ class InviteView(StaffAPIView):
         try:
             link = services.invite_partner(partner, actor=request.user, request=request._request)  # type: ignore[arg-type]
         except DjangoValidationError as exc:
-            return Response(
-                {"error": {"code": "conflict", "message": exc.messages[0], "fields": {}}},
-                status=status.HTTP_409_CONFLICT,
-            )
+            raise Conflict(exc.messages[0]) from None
         except services.InvitationNotSent:
-            return Response(
-                {
-                    "error": {
-                        "code": "email_failed",
-                        "fields": {},
-                        "message": "The invitation email could not be sent; nothing changed.",
-                    }
-                },
-                status=status.HTTP_409_CONFLICT,
-            )
+            raise Conflict(
+                "The invitation email could not be sent; nothing changed.", code="email_failed"
+            ) from None
         partner.refresh_from_db()
         return Response(
             {

@@ -70,12 +70,10 @@ def sign_out(request: HttpRequest) -> HttpResponse:
     if everywhere:
         services.sign_out_everywhere(partner, request)
     else:
-        audit.record(
+        audit.record_for_partner(
             "portal.sign_out",
+            partner,
             request=request,
-            practice=partner.practice,
-            target=partner,
-            actor_label=f"partner:{partner.uuid}",
         )
     portal.sign_out(request)
     return redirect("portal:signed_out")

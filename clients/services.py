@@ -329,12 +329,10 @@ def consume_link(token: str, request: HttpRequest | None = None) -> Partner:
         if state == "usable" and partner.portal_state == PortalState.REVOKED:
             state = "revoked"
         if state != "usable":
-            audit.record(
+            audit.record_for_partner(
                 "portal.sign_in_refused",
+                partner,
                 request=request,
-                practice=link.practice,
-                target=partner,
-                actor_label=f"partner:{partner.uuid}",
                 reason=state,
             )
             raise LinkRefused(state)
@@ -343,12 +341,10 @@ def consume_link(token: str, request: HttpRequest | None = None) -> Partner:
         if partner.portal_state != PortalState.ACTIVE:
             partner.portal_state = PortalState.ACTIVE
             partner.save(update_fields=["portal_state"])
-        audit.record(
+        audit.record_for_partner(
             "portal.sign_in",
+            partner,
             request=request,
-            practice=link.practice,
-            target=partner,
-            actor_label=f"partner:{partner.uuid}",
             via=link.purpose,
         )
     return partner
@@ -398,12 +394,10 @@ def request_sign_in_link(email: str, request: HttpRequest | None = None) -> None
             _link, token = new_access_link(
                 partner, AccessLinkPurpose.SIGN_IN, SIGN_IN_LINK_LIFETIME
             )
-            audit.record(
+            audit.record_for_partner(
                 "portal.link_requested",
+                partner,
                 request=request,
-                practice=partner.practice,
-                target=partner,
-                actor_label=f"partner:{partner.uuid}",
             )
             try:
                 mail.send(
@@ -423,11 +417,9 @@ def request_sign_in_link(email: str, request: HttpRequest | None = None) -> None
 def sign_out_everywhere(partner: Partner, request: HttpRequest | None = None) -> None:
     """End every portal session of this partner, on every device."""
     Partner.objects.filter(pk=partner.pk).update(session_epoch=F("session_epoch") + 1)
-    audit.record(
+    audit.record_for_partner(
         "portal.sign_out",
+        partner,
         request=request,
-        practice=partner.practice,
-        target=partner,
-        actor_label=f"partner:{partner.uuid}",
         everywhere=True,
     )

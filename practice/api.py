@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from practice import audit, members
 from practice.api_base import AuditCursor, StaffAPIView, StrictSerializer, capability, paged
+from practice.api_errors import Conflict
 from practice.models import AuditEvent, Membership, Role
 from practice.roles import Can
 from practice.tenancy import memberships_of
@@ -129,10 +130,7 @@ class MemberView(StaffAPIView):
                 request=request._request,
             )
         except DjangoValidationError as exc:
-            return Response(
-                {"error": {"code": "conflict", "message": exc.messages[0], "fields": {}}},
-                status=status.HTTP_409_CONFLICT,
-            )
+            raise Conflict(exc.messages[0]) from None
         return Response(MemberSerializer(row).data)
 
     @extend_schema(
@@ -143,10 +141,7 @@ class MemberView(StaffAPIView):
         try:
             members.remove_member(row, actor=request.user, request=request._request)  # type: ignore[arg-type]
         except DjangoValidationError as exc:
-            return Response(
-                {"error": {"code": "conflict", "message": exc.messages[0], "fields": {}}},
-                status=status.HTTP_409_CONFLICT,
-            )
+            raise Conflict(exc.messages[0]) from None
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -47,6 +47,17 @@ class SafeJSONParser(JSONParser):
             raise exceptions.ParseError("JSON parse error - nested too deeply.") from None
 
 
+class Conflict(exceptions.APIException):
+    """The object's state does not allow this (409), in the one error format."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The object is in a state that does not allow this."
+    default_code = "conflict"
+
+    def __init__(self, message: str | None = None, code: str = "conflict") -> None:
+        super().__init__(message or self.default_detail, code)
+
+
 class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The request body is too large."

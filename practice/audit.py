@@ -100,3 +100,22 @@ def record(
         target_id,
     )
     return event
+
+
+def record_for_partner(
+    action: str,
+    partner: Any,
+    *,
+    request: HttpRequest | None = None,
+    target: models.Model | None = None,
+    **details: Any,
+) -> AuditEvent:
+    """An event done by a partner in the portal: named by id only, never by name."""
+    return record(
+        action,
+        request=request,
+        practice=partner.practice,
+        target=target if target is not None else partner,
+        actor_label=f"partner:{partner.uuid}",
+        **details,
+    )

@@ -20,6 +20,7 @@ from clients.access import couples_for, get_couple
 from clients.api import drf_error
 from practice import audit
 from practice.api_base import NewestFirst, StaffAPIView, StrictSerializer, capability, paged
+from practice.api_errors import Conflict
 from practice.middleware import api_error
 from practice.roles import Can
 from reports import services
@@ -160,10 +161,7 @@ class ReportDetailView(StaffAPIView):
         try:
             report = verb(report, actor=request.user, request=request._request)  # type: ignore[operator]
         except DjangoValidationError as exc:
-            return Response(
-                {"error": {"code": "conflict", "message": exc.messages[0], "fields": {}}},
-                status=status.HTTP_409_CONFLICT,
-            )
+            raise Conflict(exc.messages[0]) from None
         return Response(ReportSerializer(report, context={"request": request}).data)
 
 

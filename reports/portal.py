@@ -29,11 +29,10 @@ def download(request: HttpRequest, report_id: str) -> HttpResponse:
         report = released_for(partner).select_related("couple").get(uuid=report_id)
     except (Report.DoesNotExist, ValueError, ValidationError):
         raise Http404 from None
-    audit.record(
+    audit.record_for_partner(
         "report.portal_download",
+        partner,
         request=request,
-        practice=partner.practice,
         target=report,
-        actor_label=f"partner:{partner.uuid}",
     )
     return pdf_response(report)

@@ -112,10 +112,9 @@ def submit(response: Response, answers: dict[str, Any] | None = None) -> tuple[R
         locked.save(update_fields=["answers", "state", "submitted_at", "updated_at"])
         Occurrence.objects.filter(pk=locked.occurrence_id).update(submitted=F("submitted") + 1)
         raise_item_alerts(locked)
-        audit.record(
+        audit.record_for_partner(
             "response.submit",
-            practice=locked.practice,
-            actor_label=f"partner:{locked.partner.uuid}",
+            locked.partner,
             target=locked,
         )
         score_response.delay_on_commit(practice_id=locked.practice_id, response_id=locked.pk)
