@@ -7,36 +7,58 @@ so a benchmark never opens the developer's database.
 
 from __future__ import annotations
 
+import hashlib
+import math
 import os
 import platform
 import random
+import resource
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from datetime import time as dtime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 # The server the throw-away databases live on (no database name at the end).
 PG_SERVER = os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432").rstrip("/")
-_TMP = Path(tempfile.mkdtemp(prefix="attune-bench-"))
 
 
-def configure(db_name: str, broker: str = "memory://", db_query: str = "", **extra: str) -> str:
+def hide_bench_folder() -> None:
+    """Take bench/ off sys.path, where running a script put it first.
+
+    There, its files (reports.py, ...) would hide the app's packages. Import
+    ``_common`` first: it is found in bench/ and puts the project root on the path.
+    """
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+
+
+def configure(
+    db_name: str,
+    broker: str = "memory://",
+    db_query: str = "",
+    tmp: Path | None = None,
+    **extra: str,
+) -> str:
     """Point the settings at a benchmark database and keep everything else out of var/.
 
-    Must run before ``django.setup()``. Returns the DATABASE_URL.
+    Must run before ``django.setup()``. Files go under ``tmp`` (a fresh
+    ``/tmp/attune-bench-*`` folder by default). Returns the DATABASE_URL.
     """
+    tmp = tmp or Path(tempfile.mkdtemp(prefix="attune-bench-"))
     url = f"{PG_SERVER}/{db_name}{db_query}"
     env = {
         "DJANGO_SETTINGS_MODULE": "practice.settings",
@@ -45,9 +67,9 @@ def configure(db_name: str, broker: str = "memory://", db_query: str = "", **ext
         "CELERY_TASK_ALWAYS_EAGER": "0",
         # Nothing is written under the project's var/: secret, cache, files, beat state.
         "SECRET_KEY": "bench-not-a-secret-" + "x" * 40,
-        "ATTUNE_VAR_DIR": str(_TMP / "var"),
+        "ATTUNE_VAR_DIR": str(tmp / "var"),
         "CACHE_URL": "locmem://",
-        "PRIVATE_MEDIA_ROOT": str(_TMP / "private"),
+        "PRIVATE_MEDIA_ROOT": str(tmp / "private"),
         "EMAIL_URL": "dummy://",
         "DEBUG": "0",
         # INFO would print one audit line per request; the console is not what we measure.
@@ -56,7 +78,7 @@ def configure(db_name: str, broker: str = "memory://", db_query: str = "", **ext
     }
     os.environ.update(env)
     # WhiteNoise warns once per process when STATIC_ROOT is missing.
-    (_TMP / "var" / "static").mkdir(parents=True, exist_ok=True)
+    (tmp / "var" / "static").mkdir(parents=True, exist_ok=True)
     return url
 
 
@@ -81,38 +103,51 @@ def drop_database(db_name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
 
 
+def migrate() -> float:
+    """Set Django up and migrate the (new, empty) database; returns the seconds migrate took."""
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    started = time.perf_counter()
+    call_command("migrate", verbosity=0, interactive=False)
+    return time.perf_counter() - started
+
+
+def release_database(db_name: str, keep: bool, where: str = "") -> None:
+    """Close this process's connections, then drop the database or say it was kept."""
+    from django.db import connections
+
+    connections.close_all()
+    if keep:
+        print(f"kept database {db_name}{where}")
+    else:
+        drop_database(db_name)
+        print(f"dropped database {db_name}")
+
+
 @contextmanager
 def bench_database(db_name: str, keep: bool = False) -> Iterator[None]:
     """Create the database, set Django up, migrate; drop the database afterwards."""
     create_database(db_name)
     try:
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-
-        started = time.perf_counter()
-        call_command("migrate", verbosity=0, interactive=False)
-        print(f"migrated {db_name} in {time.perf_counter() - started:.1f} s")
+        print(f"migrated {db_name} in {migrate():.1f} s")
         yield
     finally:
-        print("loadavg at the end: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
-        if keep:
-            print(f"kept database {db_name} ({PG_SERVER}/{db_name})")
-        else:
-            drop_database(db_name)
-            print(f"dropped database {db_name}")
+        print("loadavg at the end: " + loadavg())
+        release_database(db_name, keep, f" ({PG_SERVER}/{db_name})")
 
 
 # --- Reporting ------------------------------------------------------------------
 
 
 def percentile(values: Sequence[float], pct: float) -> float:
-    """Nearest-rank percentile (pct in 0..100)."""
+    """Nearest-rank percentile (pct in 0..100): rank ceil(pct/100 * n)."""
     ordered = sorted(values)
     if not ordered:
         return float("nan")
-    rank = max(1, min(len(ordered), round(pct / 100 * len(ordered) + 0.5)))
+    rank = max(1, min(len(ordered), math.ceil(pct / 100 * len(ordered))))
     return ordered[rank - 1]
 
 
@@ -139,6 +174,18 @@ class Summary:
         )
 
 
+def loadavg() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def server_version() -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        return cursor.fetchone()[0]
+
+
 def environment() -> dict[str, str]:
     """What the numbers were measured on."""
 
@@ -150,18 +197,14 @@ def environment() -> dict[str, str]:
         except OSError:
             return "?"
 
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        server = cursor.fetchone()[0]
+    server = server_version()
     return {
         "date": datetime.now(tz=UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "nproc": run("nproc"),
         "python": platform.python_version(),
         "psql": run("psql", "--version"),
         "postgres server": server,
-        "loadavg": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "loadavg": loadavg(),
     }
 
 
@@ -170,10 +213,272 @@ def print_environment() -> None:
         print(f"  {key:16} {value}")
 
 
+def code_state() -> str:
+    """Which code was measured: the commit, plus a digest of uncommitted changes."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False
+        ).stdout
+
+    diff = git("diff", "HEAD")
+    changed = len([line for line in git("status", "--porcelain").splitlines() if line.strip()])
+    digest = hashlib.sha256(diff.encode()).hexdigest()[:12]
+    return (
+        f"{git('rev-parse', '--short', 'HEAD').strip()} + {changed} changed paths (diff {digest})"
+    )
+
+
+def run_facts(*tools: tuple[str, str]) -> list[tuple[str, str]]:
+    """What api.py and reports.py measured on and which code; ``tools`` follow postgres."""
+    server = server_version()
+    return [
+        ("date", datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")),
+        ("cpus", str(os.cpu_count())),
+        ("python", platform.python_version()),
+        ("postgres", server),
+        *tools,
+        ("code", code_state()),
+        ("loadavg", loadavg()),
+    ]
+
+
+def print_facts(facts: Sequence[tuple[str, str]]) -> None:
+    for key, value in facts:
+        print(f"  {key:10} {value}")
+
+
+def print_end_state() -> None:
+    # Others may edit the tree while this runs: say if the code changed under us.
+    print(f"  code at the end {code_state()}")
+    print(f"  loadavg at the end {loadavg()}")
+
+
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     started = time.perf_counter()
     result = fn()
     return time.perf_counter() - started, result
+
+
+class PartTimer:
+    """Wall time of named parts of a run, by wrapping the functions that do them.
+
+    ``query`` is a ``connection.execute_wrapper``: it counts the SQL statements
+    and adds their time under ``sql``. The wrappers cost a few microseconds.
+    """
+
+    def __init__(self, sql: str = "SQL") -> None:
+        self.sql = sql
+        self.current: dict[str, float] = {}
+        self.statements = 0
+        self._undo: list[tuple[Any, str, Any]] = []
+
+    def wrap(self, owner: Any, attr: str, name: str) -> None:
+        real = getattr(owner, attr, None)
+        if real is None:
+            return  # not in this version of the code
+        own = attr in vars(owner)
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return real(*args, **kwargs)
+            finally:
+                self.current[name] = self.current.get(name, 0.0) + time.perf_counter() - started
+
+        setattr(owner, attr, timed)
+        self._undo.append((owner, attr, real if own else None))
+
+    def query(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.statements += 1
+            self.current[self.sql] = self.current.get(self.sql, 0.0) + time.perf_counter() - started
+
+    def begin(self) -> None:
+        self.current = {}
+        self.statements = 0
+
+    def restore(self) -> None:
+        for owner, attr, real in reversed(self._undo):
+            if real is None:
+                delattr(owner, attr)  # it was inherited
+            else:
+                setattr(owner, attr, real)
+
+
+# --- Processes ------------------------------------------------------------------
+
+
+def proc_stats() -> Iterator[tuple[int, list[str]]]:
+    """(pid, the fields of /proc/<pid>/stat after the command name) for every process."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        yield int(entry), fields
+
+
+def process_table() -> dict[int, tuple[int, str, int]]:
+    """pid -> (ppid, cmdline, utime + stime ticks) for every process."""
+    table = {}
+    for pid, fields in proc_stats():
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                cmdline = handle.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        table[pid] = (int(fields[1]), cmdline, int(fields[11]) + int(fields[12]))
+    return table
+
+
+def machine_busy() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine so far, from /proc/stat."""
+    with open("/proc/stat") as handle:
+        values = [int(v) for v in handle.readline().split()[1:]]
+    return sum(values) - values[3] - values[4], sum(values)
+
+
+def _own_cpu_seconds() -> float:
+    """CPU time of this process and of its children that have ended (wrk)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN), resource.getrusage(resource.RUSAGE_SELF)
+    return sum(u.ru_utime + u.ru_stime for u in usage)
+
+
+class CpuMeter(threading.Thread):
+    """CPUs used during a phase by named process groups, and by anything else.
+
+    ``groups`` maps a name to a function(pid, ppid, cmdline) -> bool. /proc is
+    sampled every 0.25 s so that processes that end inside the window (recycled
+    pool children, a reopened database connection) still count up to their last
+    sample. With ``own_usage``, this process and its finished children (a load
+    generator) are counted under that name too, from getrusage().
+    """
+
+    def __init__(self, groups: dict[str, Any], own_usage: str | None = None) -> None:
+        super().__init__(daemon=True)
+        self.match = groups
+        self.own_usage = own_usage
+        self.first: dict[str, dict[int, int]] = {}
+        self.last: dict[str, dict[int, int]] = {}
+        self.halt = threading.Event()
+
+    def sample(self, starting: bool = False) -> None:
+        table = process_table()
+        for name, match in self.match.items():
+            first = self.first.setdefault(name, {})
+            last = self.last.setdefault(name, {})
+            for pid, (ppid, cmdline, ticks) in table.items():
+                if match(pid, ppid, cmdline):
+                    first.setdefault(pid, ticks if starting else 0)
+                    last[pid] = max(last.get(pid, 0), ticks)
+
+    def run(self) -> None:
+        while not self.halt.wait(0.25):
+            self.sample()
+
+    def begin(self) -> CpuMeter:
+        self.sample(starting=True)
+        if self.own_usage:
+            self.own0 = _own_cpu_seconds()
+        self.started = time.monotonic()
+        self.total0 = machine_busy()
+        self.start()
+        return self
+
+    def end(self) -> dict[str, float]:
+        """CPUs used (1.0 = one core busy all the time) by each group, and the rest."""
+        self.halt.set()
+        self.join()
+        self.sample()
+        wall = time.monotonic() - self.started
+        tick = os.sysconf("SC_CLK_TCK")
+        used = {
+            name: sum(t - self.first[name].get(pid, 0) for pid, t in last.items()) / tick / wall
+            for name, last in self.last.items()
+        }
+        if self.own_usage:
+            used[self.own_usage] = (_own_cpu_seconds() - self.own0) / wall
+        busy, total = machine_busy()
+        whole = (busy - self.total0[0]) / max(1, total - self.total0[1]) * (os.cpu_count() or 1)
+        used["anything else"] = max(0.0, whole - sum(used.values()))
+        used["whole machine"] = whole
+        return used
+
+
+def print_cpu(used: dict[str, float], indent: str = "  ", when: str = "meanwhile") -> None:
+    cpu = ", ".join(f"{k} {v:.2f}" for k, v in used.items())
+    print(f"{indent}CPUs used (of {os.cpu_count()}): {cpu}")
+    if used["anything else"] > 0.1:
+        print(
+            f"{indent}WARNING: other processes used {used['anything else']:.2f} CPUs {when}: "
+            "the figures are skewed, run again on a quiet machine"
+        )
+
+
+def wait_until(
+    ready: Callable[[], bool], process: subprocess.Popen[bytes], timeout: float, every: float
+) -> bool:
+    """Poll ``ready`` until it holds (True), the process has exited or time is up (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ready():
+            return True
+        if process.poll() is not None:
+            return False
+        time.sleep(every)
+    return False
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """Stop a server started in its own session: SIGTERM (graceful), SIGKILL after 30 s."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)  # our own gunicorn master or celery worker
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)  # its own session: only its children
+            process.wait()
+
+
+def celery_worker(
+    log: IO[bytes],
+    queues: Sequence[str],
+    *,
+    hostname: str,
+    pool: str = "prefork",
+    concurrency: int = 1,
+    extra: Sequence[str] = (),
+    own_session: bool = False,
+) -> subprocess.Popen[bytes]:
+    """Start `celery worker` on ``queues`` with this process's settings, logging to ``log``.
+
+    Same environment (database, broker, queue prefix), at INFO so that it logs
+    "ready.". The caller waits for that and stops the worker.
+    """
+    from practice.celery import worker_command
+
+    command = worker_command(
+        queues,
+        hostname=hostname,
+        concurrency=concurrency,
+        extra=["--pool", pool, *extra],
+    )
+    env = {**os.environ, "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=own_session,
+    )
 
 
 # --- Data -----------------------------------------------------------------------
@@ -288,6 +593,20 @@ LAST = [
     "Zhou",
 ]
 
+
+def pick(pool: Sequence[str], names: str) -> list[str]:
+    """``names`` (space-separated) in that order, each checked to be one of ``pool``.
+
+    The seeded data a benchmark builds depends on which names it draws from and
+    in what order: api.py and reports.py keep the subsets they were measured with.
+    """
+    chosen = names.split()
+    unknown = [name for name in chosen if name not in pool]
+    if unknown:
+        raise ValueError(f"not among the shared names: {unknown}")
+    return chosen
+
+
 # (instrument key, share of submitted responses, repeat every n days or None)
 INSTRUMENT_MIX = (
     ("connection-pulse", 0.60, 14),
@@ -298,8 +617,82 @@ INSTRUMENT_MIX = (
 )
 
 
-def aware(day: date, hour: int = 19, minute: int = 30) -> datetime:
-    return datetime.combine(day, dtime(hour, minute), tzinfo=UTC)
+def aware(day: date, hour: int = 19, minute: int = 30, tz: tzinfo = UTC) -> datetime:
+    return datetime.combine(day, dtime(hour, minute), tzinfo=tz)
+
+
+def occurrence_row(
+    assignment: Any,
+    sequence: int,
+    due: date,
+    *,
+    submitted: int,
+    created_at: datetime,
+    expected: int = 2,
+) -> Any:
+    """An unsaved occurrence of ``assignment`` (built with its practice and instrument)."""
+    from assessments.models import Occurrence
+
+    return Occurrence(
+        practice=assignment.practice,
+        assignment=assignment,
+        couple_id=assignment.couple_id,
+        instrument=assignment.instrument,
+        sequence=sequence,
+        due_date=due,
+        expected=expected,
+        submitted=submitted,
+        created_at=created_at,
+    )
+
+
+def response_row(
+    occurrence: Any,
+    partner: Any,
+    answers: dict[str, Any],
+    when: datetime,
+    *,
+    started_before: timedelta,
+    scored_at: datetime | None,
+    scoring_version: str,
+) -> Any:
+    """An unsaved response of ``partner`` to ``occurrence``, submitted at ``when``."""
+    from assessments.models import Response, ResponseState
+
+    return Response(
+        practice=occurrence.practice,
+        occurrence=occurrence,
+        partner=partner,
+        couple_id=occurrence.couple_id,
+        instrument=occurrence.instrument,
+        state=ResponseState.SUBMITTED,
+        answers=answers,
+        language="en",
+        started_at=when - started_before,
+        updated_at=when,
+        submitted_at=when,
+        scored_at=scored_at,
+        scoring_version=scoring_version,
+    )
+
+
+def save_scored(responses: list[Any]) -> tuple[list[Any], list[Any]]:
+    """Bulk-create submitted responses, score each with its instrument's plan, save the scores.
+
+    Returns the saved responses (carrying the plan's scoring version, in memory
+    only) and the score rows.
+    """
+    from assessments.models import Response, Score
+    from assessments.services.scoring import score_rows
+
+    responses = Response.objects.bulk_create(responses, batch_size=2000)
+    scores = []
+    for response in responses:
+        result = response.instrument.plan.score(response.answers)
+        response.scoring_version = result.version
+        scores.extend(score_rows(response, result))
+    Score.objects.bulk_create(scores, batch_size=5000)
+    return responses, scores
 
 
 class AnswerMaker:
@@ -377,7 +770,6 @@ def build_world(
         InstrumentStatus,
         Occurrence,
         Response,
-        ResponseState,
         Score,
     )
     from assessments.scoring import SCORING_VERSION
@@ -524,16 +916,13 @@ def build_world(
             for sequence in range(1, n + 1):
                 due = today - timedelta(days=step * (n - sequence + 1) + rng.randint(0, 3))
                 occurrence_objs.append(
-                    Occurrence(
-                        practice=practice,
-                        assignment=assignment,
-                        couple_id=couple_id,
-                        instrument=assignment.instrument,
-                        sequence=sequence,
-                        due_date=due,
-                        expected=expected,
+                    occurrence_row(
+                        assignment,
+                        sequence,
+                        due,
                         submitted=expected,
                         created_at=aware(due - timedelta(days=2)),
+                        expected=expected,
                     )
                 )
         # Open ones: overdue (none or one partner done), started, not started.
@@ -547,14 +936,10 @@ def build_world(
                 else today + timedelta(days=rng.randint(0, 10))
             )
             open_objs.append(
-                Occurrence(
-                    practice=practice,
-                    assignment=assignment,
-                    couple=couple,
-                    instrument=assignment.instrument,
-                    sequence=plan[(couple.pk, "connection-pulse")] + 1,
-                    due_date=due,
-                    expected=2,
+                occurrence_row(
+                    assignment,
+                    plan[(couple.pk, "connection-pulse")] + 1,
+                    due,
                     submitted=rng.choice([0, 1]) if kind == 0 else (1 if kind == 1 else 0),
                     created_at=aware(due - timedelta(days=2)),
                 )
@@ -573,22 +958,17 @@ def build_world(
                 partner = partners[(occurrence.couple_id, position)]
                 when = aware(occurrence.due_date, 18 + position, rng.randint(0, 59))
                 answers = makers[instrument.key].make(rng, levels[(occurrence.couple_id, position)])
-                response = Response(
-                    practice=practice,
-                    occurrence=occurrence,
-                    partner=partner,
-                    couple_id=occurrence.couple_id,
-                    instrument=instrument,
-                    state=ResponseState.SUBMITTED,
-                    answers=answers,
-                    language="en",
-                    started_at=when - timedelta(minutes=5),
-                    updated_at=when,
-                    submitted_at=when,
-                    scored_at=when + timedelta(seconds=2) if with_scores else None,
-                    scoring_version=SCORING_VERSION if with_scores else "",
+                response_objs.append(
+                    response_row(
+                        occurrence,
+                        partner,
+                        answers,
+                        when,
+                        started_before=timedelta(minutes=5),
+                        scored_at=when + timedelta(seconds=2) if with_scores else None,
+                        scoring_version=SCORING_VERSION if with_scores else "",
+                    )
                 )
-                response_objs.append(response)
                 if with_scores:
                     results.append(instrument.plan.score(answers))
         response_objs = _bulk(Response, response_objs)

@@ -27,9 +27,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import math
 import os
-import platform
 import random
 import re
 import shutil
@@ -42,21 +40,18 @@ import tempfile
 import threading
 import time
 import urllib.request
-from datetime import UTC, date, datetime, timedelta
-from datetime import time as dtime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-HERE = Path(__file__).resolve().parent
-# Run as a script, this file's folder would come first on sys.path, where other
-# benchmarks' files (reports.py, ...) would hide the app's packages.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import _common
+
+# Run as a script, bench/ would come first on sys.path, where other benchmarks'
+# files (reports.py, ...) would hide the app's packages.
+_common.hide_bench_folder()
+ROOT = _common.ROOT
 
 DB_NAME = "attune_bench_api"
-PG_SERVER = os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432").rstrip("/")
 # The throttles keep their history in the cache; production uses Redis (docker-compose).
 CACHE_URL = os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/13")
 SLUG = "bench-api"
@@ -67,65 +62,18 @@ TMP = Path(tempfile.mkdtemp(prefix="attune-bench-api-"))
 
 def configure(rate: str) -> None:
     """Environment for practice.settings (here and in gunicorn): before django.setup()."""
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "practice.settings",
-            "DATABASE_URL": f"{PG_SERVER}/{DB_NAME}",
-            "CELERY_BROKER_URL": "memory://",
-            "SECRET_KEY": "bench-not-a-secret-" + "a" * 40,
-            "ATTUNE_VAR_DIR": str(TMP / "var"),
-            "PRIVATE_MEDIA_ROOT": str(TMP / "private"),
-            "CACHE_URL": CACHE_URL,
-            "EMAIL_URL": "dummy://",
-            "DEBUG": "0",
-            "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
-            "API_RATE_PER_TOKEN": rate,
-            "API_RATE_PER_IP": rate,
-            "BENCH_CEILING_PRACTICE": SLUG,
-            "BENCH_CEILING_CLINICIAN": CLINICIAN_EMAIL,
-        }
+    _common.configure(
+        DB_NAME,
+        tmp=TMP,
+        CACHE_URL=CACHE_URL,
+        API_RATE_PER_TOKEN=rate,
+        API_RATE_PER_IP=rate,
+        BENCH_CEILING_PRACTICE=SLUG,
+        BENCH_CEILING_CLINICIAN=CLINICIAN_EMAIL,
     )
-    (TMP / "var" / "static").mkdir(parents=True, exist_ok=True)
-
-
-def code_state() -> str:
-    """Which code was measured: the commit, plus a digest of uncommitted changes."""
-
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False
-        ).stdout
-
-    import hashlib
-
-    diff = git("diff", "HEAD")
-    changed = len([line for line in git("status", "--porcelain").splitlines() if line.strip()])
-    digest = hashlib.sha256(diff.encode()).hexdigest()[:12]
-    return (
-        f"{git('rev-parse', '--short', 'HEAD').strip()} + {changed} changed paths (diff {digest})"
-    )
-
-
-def admin_sql(*statements: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-        for statement in statements:
-            conn.execute(statement)
-
-
-def pct(values: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(1, math.ceil(p / 100 * len(ordered))) - 1]
 
 
 def environment() -> list[tuple[str, str]]:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        server = cursor.fetchone()[0]
     gunicorn = subprocess.run(
         [str(Path(sys.executable).parent / "gunicorn"), "--version"],
         capture_output=True,
@@ -133,103 +81,33 @@ def environment() -> list[tuple[str, str]]:
         check=False,
     ).stdout.strip()
     return [
-        ("date", datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")),
-        ("cpus", str(os.cpu_count())),
-        ("python", platform.python_version()),
-        ("postgres", server),
-        ("gunicorn", gunicorn),
-        ("code", code_state()),
-        ("loadavg", " ".join(f"{x:.2f}" for x in os.getloadavg())),
+        *_common.run_facts(("gunicorn", gunicorn)),
         ("cpu busy", f"{busy_share(1.0) * 100:.0f} % of all CPUs over 1 s before the run"),
     ]
 
 
 def busy_share(seconds: float) -> float:
     """Share of all CPUs busy over the next ``seconds`` (other benchmarks skew numbers)."""
-
-    def sample() -> tuple[int, int]:
-        with open("/proc/stat") as handle:
-            values = [int(v) for v in handle.readline().split()[1:]]
-        idle = values[3] + values[4]
-        return sum(values) - idle, sum(values)
-
-    busy0, total0 = sample()
+    busy0, total0 = _common.machine_busy()
     time.sleep(seconds)
-    busy1, total1 = sample()
+    busy1, total1 = _common.machine_busy()
     return (busy1 - busy0) / max(1, total1 - total0)
 
 
 # --- Data -----------------------------------------------------------------------
 
-SURNAMES = [
-    "Alder",
-    "Brook",
-    "Calder",
-    "Delacroix",
-    "Ellery",
-    "Fairweather",
-    "Finch",
-    "Garnett",
-    "Hart",
-    "Holloway",
-    "Ingram",
-    "Jansen",
-    "Kestrel",
-    "Larkspur",
-    "Lindqvist",
-    "Mapleton",
-    "Marlowe",
-    "Moss",
-    "Nakamura",
-    "Novak",
-    "Oakes",
-    "Okafor",
-    "Pennyworth",
-    "Quillfeather",
-    "Reed",
-    "Rivera",
-    "Chen",
-    "Sorrel",
-    "Thistlewood",
-    "Underhill",
-    "Vale",
-    "Whitlock",
-    "Wrenfield",
-    "Yilmaz",
-]
-FIRST = [
-    "Alex",
-    "Avery",
-    "Blair",
-    "Casey",
-    "Charlie",
-    "Dana",
-    "Drew",
-    "Eden",
-    "Ellis",
-    "Emery",
-    "Finley",
-    "Harper",
-    "Jamie",
-    "Jesse",
-    "Jordan",
-    "Kai",
-    "Lane",
-    "Logan",
-    "Marin",
-    "Morgan",
-    "Noel",
-    "Parker",
-    "Quinn",
-    "Reese",
-    "Remy",
-    "Riley",
-    "Robin",
-    "Rory",
-    "Rowan",
-    "Sage",
-    "Sam",
-]
+# The shared names, the subsets and order this caseload was first measured with.
+SURNAMES = _common.pick(
+    _common.LAST,
+    "Alder Brook Calder Delacroix Ellery Fairweather Finch Garnett Hart Holloway Ingram Jansen"
+    " Kestrel Larkspur Lindqvist Mapleton Marlowe Moss Nakamura Novak Oakes Okafor Pennyworth"
+    " Quillfeather Reed Rivera Chen Sorrel Thistlewood Underhill Vale Whitlock Wrenfield Yilmaz",
+)
+FIRST = _common.pick(
+    _common.FIRST,
+    "Alex Avery Blair Casey Charlie Dana Drew Eden Ellis Emery Finley Harper Jamie Jesse Jordan"
+    " Kai Lane Logan Marin Morgan Noel Parker Quinn Reese Remy Riley Robin Rory Rowan Sage Sam",
+)
 
 
 def build_caseload(n_couples: int, seed: int = 20261125) -> dict[str, Any]:
@@ -241,7 +119,7 @@ def build_caseload(n_couples: int, seed: int = 20261125) -> dict[str, Any]:
     started) and, for about a fifth of the couples, open or resolved alerts. A
     tenth of the couples have a second clinician. Bulk-created.
     """
-    from django.db import connection, transaction
+    from django.db import transaction
     from django.utils import timezone
     from django_scopes import scopes_disabled
 
@@ -253,12 +131,8 @@ def build_caseload(n_couples: int, seed: int = 20261125) -> dict[str, Any]:
         AlertStatus,
         Assignment,
         Occurrence,
-        Response,
-        ResponseState,
-        Score,
     )
     from assessments.services.instruments import latest_published
-    from assessments.services.scoring import score_rows
     from clients.models import Couple, CoupleStatus, Partner, PortalState
     from practice import tokens
     from practice.models import Membership, Practice, Role, User
@@ -267,7 +141,7 @@ def build_caseload(n_couples: int, seed: int = 20261125) -> dict[str, Any]:
     today = timezone.localdate()
 
     def at(day: date, hour: int) -> datetime:
-        return datetime.combine(day, dtime(hour, rng.randint(0, 59)), tzinfo=UTC)
+        return _common.aware(day, hour, rng.randint(0, 59))
 
     with scopes_disabled(), transaction.atomic():
         practice = Practice.objects.create(
@@ -350,14 +224,10 @@ def build_caseload(n_couples: int, seed: int = 20261125) -> dict[str, Any]:
             for sequence in range(1, count + 1):
                 due = today - timedelta(days=every * (count - sequence + 1) + 5)
                 occurrences.append(
-                    Occurrence(
-                        practice=practice,
-                        assignment=assignment,
-                        couple_id=assignment.couple_id,
-                        instrument=assignment.instrument,
-                        sequence=sequence,
-                        due_date=due,
-                        expected=2,
+                    _common.occurrence_row(
+                        assignment,
+                        sequence,
+                        due,
                         submitted=2,
                         created_at=at(due - timedelta(days=2), 8),
                     )
@@ -370,14 +240,10 @@ def build_caseload(n_couples: int, seed: int = 20261125) -> dict[str, Any]:
                     else today + timedelta(days=rng.randint(0, 10))
                 )
                 occurrences.append(
-                    Occurrence(
-                        practice=practice,
-                        assignment=assignment,
-                        couple_id=assignment.couple_id,
-                        instrument=assignment.instrument,
-                        sequence=count + 1,
-                        due_date=due,
-                        expected=2,
+                    _common.occurrence_row(
+                        assignment,
+                        count + 1,
+                        due,
                         submitted=[rng.choice([0, 1]), 1, 0][kind],
                         created_at=at(due - timedelta(days=2), 8),
                     )
@@ -389,31 +255,22 @@ def build_caseload(n_couples: int, seed: int = 20261125) -> dict[str, Any]:
                 when = at(occurrence.due_date, 18 + position)
                 fraction = 1 - (today - occurrence.due_date).days / 130
                 responses.append(
-                    Response(
-                        practice=practice,
-                        occurrence=occurrence,
-                        partner=partners[(occurrence.couple_id, position)],
-                        couple_id=occurrence.couple_id,
-                        instrument=occurrence.instrument,
-                        state=ResponseState.SUBMITTED,
-                        answers=simulate(
+                    _common.response_row(
+                        occurrence,
+                        partners[(occurrence.couple_id, position)],
+                        simulate(
                             occurrence.instrument,
                             people[(occurrence.couple_id, position)],
                             max(0.0, fraction),
                             rng,
                         ),
-                        started_at=when - timedelta(minutes=4),
-                        updated_at=when,
-                        submitted_at=when,
+                        when,
+                        started_before=timedelta(minutes=4),
                         scored_at=when + timedelta(seconds=2),
                         scoring_version="1",
                     )
                 )
-        responses = Response.objects.bulk_create(responses, batch_size=2000)
-        scores = []
-        for response in responses:
-            scores.extend(score_rows(response, response.instrument.plan.score(response.answers)))
-        Score.objects.bulk_create(scores, batch_size=5000)
+        responses, scores = _common.save_scored(responses)
         alerts = []
         kinds = [AlertKind.DETERIORATION, AlertKind.DISAGREEMENT, AlertKind.OVERDUE]
         for number, couple in enumerate(c for c in couples if rng.random() < 0.2):
@@ -435,8 +292,7 @@ def build_caseload(n_couples: int, seed: int = 20261125) -> dict[str, Any]:
                 )
         Alert.objects.bulk_create(alerts)
         _token, secret = tokens.create(practice=practice, user=clinician, name="bench")
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+    _common.analyze()
     return {
         "practice": practice,
         "clinician": clinician,
@@ -452,49 +308,6 @@ def build_caseload(n_couples: int, seed: int = 20261125) -> dict[str, Any]:
 
 
 # --- In-process breakdown ----------------------------------------------------------
-
-
-class Parts:
-    """Wall time of named parts of a request, by wrapping the functions that do them."""
-
-    def __init__(self) -> None:
-        self.current: dict[str, float] = {}
-        self.runs: dict[str, list[float]] = {}
-        self._undo: list[tuple[Any, str, Any]] = []
-        self.queries = 0
-
-    def wrap(self, owner: Any, attr: str, name: str) -> None:
-        real = getattr(owner, attr, None)
-        if real is None:
-            return  # not in this version of the code
-        own = attr in vars(owner)
-
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return real(*args, **kwargs)
-            finally:
-                self.current[name] = self.current.get(name, 0.0) + time.perf_counter() - started
-
-        setattr(owner, attr, timed)
-        self._undo.append((owner, attr, real if own else None))
-
-    def query(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            self.queries += 1
-            self.current["SQL (all queries)"] = (
-                self.current.get("SQL (all queries)", 0.0) + time.perf_counter() - started
-            )
-
-    def restore(self) -> None:
-        for owner, attr, real in reversed(self._undo):
-            if real is None:
-                delattr(owner, attr)  # it was inherited
-            else:
-                setattr(owner, attr, real)
 
 
 def in_process(world: dict[str, Any], n: int) -> dict[str, Any]:
@@ -514,7 +327,7 @@ def in_process(world: dict[str, Any], n: int) -> dict[str, Any]:
     ceiling_url = "/bench/ceiling/?limit=50"
     out: dict[str, Any] = {}
     for name, url, extra in (("API", api_url, headers), ("ceiling", ceiling_url, {})):
-        parts = Parts()
+        parts = _common.PartTimer("SQL (all queries)")
         parts.wrap(tokens, "authenticate", "token lookup (middleware)")
         parts.wrap(middleware, "membership_in", "membership lookup (middleware)")
         parts.wrap(views.APIView, "check_throttles", "throttles (2, cache)")
@@ -528,8 +341,7 @@ def in_process(world: dict[str, Any], n: int) -> dict[str, Any]:
         queries = []
         try:
             for i in range(n + 5):
-                parts.current = {}
-                parts.queries = 0
+                parts.begin()
                 with connection.execute_wrapper(parts.query):
                     started = time.perf_counter()
                     response = client.get(url, **extra)
@@ -538,7 +350,7 @@ def in_process(world: dict[str, Any], n: int) -> dict[str, Any]:
                 if i < 5:
                     continue  # warm-up
                 totals.append(took)
-                queries.append(parts.queries)
+                queries.append(parts.statements)
                 for key, value in parts.current.items():
                     per_run.setdefault(key, []).append(value)
         finally:
@@ -601,27 +413,18 @@ def start_gunicorn(port: int, workers: int) -> subprocess.Popen[bytes]:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            break
+
+    def up() -> bool:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/bench/ceiling/", timeout=5):
-                return process
+                return True
         except OSError:
-            time.sleep(0.3)
-    stop(process)
+            return False
+
+    if _common.wait_until(up, process, 60, 0.3):
+        return process
+    _common.stop_process(process)
     raise SystemExit("gunicorn did not start:\n" + (TMP / "gunicorn.log").read_text()[-3000:])
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)  # our own gunicorn master: graceful stop
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)  # its own session: only its workers
-            process.wait()
 
 
 def fetch(port: int, path: str, token: str | None) -> tuple[int, bytes]:
@@ -630,111 +433,6 @@ def fetch(port: int, path: str, token: str | None) -> tuple[int, bytes]:
         request.add_header("Authorization", f"Token {token}")
     with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - our own http server
         return response.status, response.read()
-
-
-def _cpu_ticks(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-        return int(fields[11]) + int(fields[12])  # utime + stime
-    except OSError:
-        return 0
-
-
-def _pids(match: Any) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                cmdline = handle.read().replace(b"\0", b" ").decode(errors="replace")
-            with open(f"/proc/{entry}/stat") as handle:
-                ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
-        except OSError:
-            continue
-        if match(int(entry), ppid, cmdline):
-            found.append(int(entry))
-    return found
-
-
-class CpuMeter(threading.Thread):
-    """CPUs used during a load run by gunicorn, by this database's PostgreSQL backends, by
-    the load generator (wrk, or this script's client threads) and by everything else.
-
-    /proc is sampled every 0.25 s so that a process that ends inside the window (Django
-    reopens its connection once CONN_MAX_AGE has passed) still counts up to its last sample.
-    """
-
-    def __init__(self, master: int) -> None:
-        super().__init__(daemon=True)
-        self.master = master
-        self.first: dict[str, dict[int, int]] = {}
-        self.last: dict[str, dict[int, int]] = {}
-        self.halt = threading.Event()
-
-    def groups(self) -> dict[str, list[int]]:
-        return {
-            "gunicorn": _pids(lambda p, pp, c: p == self.master or pp == self.master),
-            "postgres (this db)": _pids(lambda p, pp, c: DB_NAME in c and "postgres" in c),
-        }
-
-    def sample(self, starting: bool = False) -> None:
-        for name, pids in self.groups().items():
-            first = self.first.setdefault(name, {})
-            last = self.last.setdefault(name, {})
-            for pid in pids:
-                ticks = _cpu_ticks(pid)
-                first.setdefault(pid, ticks if starting else 0)
-                last[pid] = max(last.get(pid, 0), ticks)
-
-    def run(self) -> None:
-        while not self.halt.wait(0.25):
-            self.sample()
-
-    def begin(self) -> None:
-        import resource
-
-        self.sample(starting=True)
-        self.rusage = (
-            resource.getrusage(resource.RUSAGE_CHILDREN),
-            resource.getrusage(resource.RUSAGE_SELF),
-        )
-        self.started = time.monotonic()
-        self.total0 = self._total()
-        self.start()
-
-    def _total(self) -> tuple[int, int]:
-        with open("/proc/stat") as handle:
-            values = [int(v) for v in handle.readline().split()[1:]]
-        return sum(values) - values[3] - values[4], sum(values)
-
-    def end(self) -> dict[str, float]:
-        import resource
-
-        self.halt.set()
-        self.join()
-        self.sample()
-        wall = time.monotonic() - self.started
-        tick = os.sysconf("SC_CLK_TCK")
-        used: dict[str, float] = {}
-        for name, last in self.last.items():
-            first = self.first[name]
-            used[name] = sum(ticks - first.get(pid, 0) for pid, ticks in last.items()) / tick / wall
-        children = resource.getrusage(resource.RUSAGE_CHILDREN)
-        own = resource.getrusage(resource.RUSAGE_SELF)
-        used["load generator + this script"] = (
-            sum(
-                (now.ru_utime + now.ru_stime) - (then.ru_utime + then.ru_stime)
-                for now, then in zip((children, own), self.rusage, strict=True)
-            )
-            / wall
-        )
-        busy1, total1 = self._total()
-        whole = (busy1 - self.total0[0]) / max(1, total1 - self.total0[1]) * (os.cpu_count() or 1)
-        used["anything else"] = max(0.0, whole - sum(used.values()))
-        used["whole machine"] = whole
-        return used  # in CPUs (1.0 = one core busy all the time)
 
 
 _UNIT = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
@@ -804,9 +502,9 @@ def run_python(port: int, path: str, token: str | None, seconds: int, conns: int
     every = [x for one in latencies for x in one]
     return {
         "rps": len(every) / wall,
-        "p50": pct(every, 50),
-        "p90": pct(every, 90),
-        "p99": pct(every, 99),
+        "p50": _common.percentile(every, 50),
+        "p90": _common.percentile(every, 90),
+        "p99": _common.percentile(every, 99),
         "requests": len(every),
         "non_2xx": sum(failures),
         "socket_errors": "none",
@@ -837,23 +535,13 @@ def main() -> None:
     # A plain `kill` still drops the database and stops gunicorn (finally blocks run).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     configure(args.rate)
-    admin_sql(
-        f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)',
-        f'CREATE DATABASE "{DB_NAME}"',
-    )
+    _common.create_database(DB_NAME)
     server = None
     try:
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0, interactive=False)
-        for key, value in environment():
-            print(f"  {key:10} {value}")
-        started = time.perf_counter()
-        world = build_caseload(N_COUPLES)
-        print(f"built {world['counts']} in {time.perf_counter() - started:.1f} s")
+        _common.migrate()
+        _common.print_facts(environment())
+        seconds, world = _common.timed(lambda: build_caseload(N_COUPLES))
+        print(f"built {world['counts']} in {seconds:.1f} s")
         token = world["token"]
         api_path = f"/api/v1/p/{SLUG}/couples/?limit=50"
         ceiling_path = "/bench/ceiling/?limit=50"
@@ -883,11 +571,15 @@ def main() -> None:
             f"\n== gunicorn -w {args.workers} (sync), {tool}, {args.connections} connections, "
             f"{args.warmup} s warm-up + {args.duration} s per endpoint =="
         )
+        master = server.pid
+        groups = {
+            "gunicorn": lambda p, pp, c: p == master or pp == master,
+            "postgres (this db)": lambda p, pp, c: DB_NAME in c and "postgres" in c,
+        }
         results = {}
         for name, path, auth in (("API", api_path, token), ("ceiling", ceiling_path, None)):
             load(port, path, auth, args.warmup, args.connections)
-            meter = CpuMeter(server.pid)
-            meter.begin()
+            meter = _common.CpuMeter(groups, own_usage="load generator + this script").begin()
             results[name] = load(port, path, auth, args.duration, args.connections)
             results[name]["cpu"] = meter.end()
         for name, r in results.items():
@@ -897,13 +589,7 @@ def main() -> None:
                 f"({r['requests']} requests, non-2xx {r['non_2xx']}, "
                 f"socket errors {r['socket_errors']})"
             )
-            cpu = ", ".join(f"{k} {v:.2f}" for k, v in r["cpu"].items())
-            print(f"           CPUs used (of {os.cpu_count()}): {cpu}")
-            if r["cpu"]["anything else"] > 0.1:
-                print(
-                    f"           WARNING: other processes used {r['cpu']['anything else']:.2f} "
-                    "CPUs during this run: the figures are skewed, run again on a quiet machine"
-                )
+            _common.print_cpu(r["cpu"], " " * 11, "during this run")
         ratio = results["ceiling"]["rps"] / results["API"]["rps"]
         print(f"  ratio ceiling rps / API rps: {ratio:.2f}x")
         print(
@@ -912,20 +598,11 @@ def main() -> None:
         )
         if any(r["non_2xx"] for r in results.values()):
             raise SystemExit("some requests failed: the figures above are not valid")
-        # Others may edit the tree while this runs: say if the code changed under us.
-        print(f"  code at the end {code_state()}")
-        print("  loadavg at the end " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+        _common.print_end_state()
     finally:
         if server is not None:
-            stop(server)
-        from django.db import connections
-
-        connections.close_all()
-        if args.keep_db:
-            print(f"kept database {DB_NAME}")
-        else:
-            admin_sql(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-            print(f"dropped database {DB_NAME}")
+            _common.stop_process(server)
+        _common.release_database(DB_NAME, args.keep_db)
         # The throttle histories in the cache expire by themselves after their window.
         print(f"gunicorn log in {TMP}")
 

@@ -17,7 +17,6 @@ import random
 import re
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -43,39 +42,18 @@ def worker(
 
     assert settings.QUEUE_PREFIX == PREFIX
     queues = [settings.CELERY_TASK_DEFAULT_QUEUE, settings.REPORTS_QUEUE]
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "practice",
-        "worker",
-        "--queues",
-        ",".join(queues),
-        "--pool",
-        pool,
-        "--concurrency",
-        str(concurrency),
-        "--loglevel",
-        "INFO",
-        "--without-gossip",
-        "--without-mingle",
-        "--hostname",
-        f"bench-latency-{os.getpid()}@%h",
-        *extra,
-    ]
-    # Same settings as this process (database, broker, queue prefix); INFO so it says "ready.".
-    env = {**os.environ, "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"}
     log_file = log_path.open("wb")
-    process = subprocess.Popen(
-        command, cwd=_common.ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT
+    process = _common.celery_worker(
+        log_file,
+        queues,
+        hostname=f"bench-latency-{os.getpid()}@%h",
+        pool=pool,
+        concurrency=concurrency,
+        extra=extra,
     )
     try:
-        deadline = time.monotonic() + 60
-        while b"ready." not in log_path.read_bytes():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("worker did not start:\n" + log_path.read_text()[-4000:])
-            time.sleep(0.1)
+        if not _common.wait_until(lambda: b"ready." in log_path.read_bytes(), process, 60, 0.1):
+            raise RuntimeError("worker did not start:\n" + log_path.read_text()[-4000:])
         yield process
     finally:
         process.terminate()

@@ -31,7 +31,6 @@ import cProfile
 import io
 import math
 import os
-import platform
 import pstats
 import random
 import shutil
@@ -44,20 +43,16 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-HERE = Path(__file__).resolve().parent
-# Run as a script, this file's folder comes first on sys.path, and this file is
-# called reports.py: the app's ``reports`` package must win.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import _common
+
+# Run as a script, bench/ comes first on sys.path, and this file is called
+# reports.py: the app's ``reports`` package must win.
+_common.hide_bench_folder()
 
 DB_NAME = "attune_bench_reports"
-PG_SERVER = os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432").rstrip("/")
 BROKER = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/0")
 QUEUE_PREFIX = f"bench-reports-{os.getpid()}-"
 TMP = Path(tempfile.mkdtemp(prefix="attune-bench-reports-"))
@@ -71,126 +66,35 @@ PERIOD_DAYS = 365
 
 def configure() -> None:
     """Environment for practice.settings: must run before django.setup()."""
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "practice.settings",
-            "DATABASE_URL": f"{PG_SERVER}/{DB_NAME}",
-            "CELERY_BROKER_URL": BROKER,
-            "CELERY_QUEUE_PREFIX": QUEUE_PREFIX,
-            "CELERY_TASK_ALWAYS_EAGER": "0",
-            "SECRET_KEY": "bench-not-a-secret-" + "r" * 40,
-            "ATTUNE_VAR_DIR": str(TMP / "var"),
-            "PRIVATE_MEDIA_ROOT": str(TMP / "private"),
-            "CACHE_URL": "locmem://",
-            "EMAIL_URL": "dummy://",
-            "DEBUG": "0",
-            "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
-        }
-    )
-    (TMP / "var" / "static").mkdir(parents=True, exist_ok=True)
-
-
-def code_state() -> str:
-    """Which code was measured: the commit, plus a digest of uncommitted changes."""
-
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False
-        ).stdout
-
-    import hashlib
-
-    diff = git("diff", "HEAD")
-    changed = len([line for line in git("status", "--porcelain").splitlines() if line.strip()])
-    digest = hashlib.sha256(diff.encode()).hexdigest()[:12]
-    return (
-        f"{git('rev-parse', '--short', 'HEAD').strip()} + {changed} changed paths (diff {digest})"
-    )
-
-
-def admin_sql(*statements: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-        for statement in statements:
-            conn.execute(statement)
-
-
-# --- Statistics -------------------------------------------------------------------
-
-
-def pct(values: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(1, math.ceil(p / 100 * len(ordered))) - 1]
+    _common.configure(DB_NAME, broker=BROKER, tmp=TMP, CELERY_QUEUE_PREFIX=QUEUE_PREFIX)
 
 
 def summary(values: list[float]) -> str:
+    p95 = _common.percentile(values, 95)
     return (
-        f"median {statistics.median(values) * 1000:8.1f} ms  p95 {pct(values, 95) * 1000:8.1f} ms"
+        f"median {statistics.median(values) * 1000:8.1f} ms  p95 {p95 * 1000:8.1f} ms"
         f"  min {min(values) * 1000:8.1f}  max {max(values) * 1000:8.1f}  (n={len(values)})"
     )
 
 
 def environment() -> list[tuple[str, str]]:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        server = cursor.fetchone()[0]
     import weasyprint
 
-    return [
-        ("date", datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")),
-        ("cpus", str(os.cpu_count())),
-        ("python", platform.python_version()),
-        ("postgres", server),
-        ("weasyprint", weasyprint.__version__),
-        ("code", code_state()),
-        ("loadavg", " ".join(f"{x:.2f}" for x in os.getloadavg())),
-    ]
+    return _common.run_facts(("weasyprint", weasyprint.__version__))
 
 
 # --- Data -----------------------------------------------------------------------
 
-FIRST = [
-    "Robin",
-    "Sam",
-    "Avery",
-    "Morgan",
-    "Harper",
-    "Quinn",
-    "Reese",
-    "Blair",
-    "Jordan",
-    "Casey",
-    "Toby",
-    "Lane",
-    "Sasha",
-    "Noel",
-]
-LAST = [
-    "Alder",
-    "Brook",
-    "Fairweather",
-    "Quillfeather",
-    "Hart",
-    "Marlowe",
-    "Pennyworth",
-    "Vale",
-    "Thistlewood",
-    "Larkspur",
-    "Moss",
-    "Kestrel",
-    "Ashgrove",
-    "Finch",
-    "Brightwater",
-    "Copperfield",
-    "Reed",
-    "Holloway",
-    "Wrenfield",
-    "Oakes",
-]
+# The shared names, the subsets and order this practice was first measured with.
+FIRST = _common.pick(
+    _common.FIRST,
+    "Robin Sam Avery Morgan Harper Quinn Reese Blair Jordan Casey Toby Lane Sasha Noel",
+)
+LAST = _common.pick(
+    _common.LAST,
+    "Alder Brook Fairweather Quillfeather Hart Marlowe Pennyworth Vale Thistlewood Larkspur Moss"
+    " Kestrel Ashgrove Finch Brightwater Copperfield Reed Holloway Wrenfield Oakes",
+)
 
 
 def _person_class() -> type:
@@ -242,13 +146,9 @@ def build_world(n_couples: int, seed: int = 20261125) -> dict[str, Any]:
         Assignment,
         AssignmentStatus,
         Occurrence,
-        Response,
-        ResponseState,
-        Score,
     )
     from assessments.services import alerts, change
     from assessments.services.instruments import latest_published
-    from assessments.services.scoring import score_rows
     from clients.models import Couple, Partner, PortalState
     from practice.models import Membership, Practice, Role, User
 
@@ -260,7 +160,7 @@ def build_world(n_couples: int, seed: int = 20261125) -> dict[str, Any]:
     tz = timezone.get_current_timezone()
 
     def at(day: date, hour: int) -> datetime:
-        return datetime.combine(day, dtime(hour, rng.randint(0, 59)), tzinfo=tz)
+        return _common.aware(day, hour, rng.randint(0, 59), tz)
 
     with scopes_disabled(), transaction.atomic():
         practice = Practice.objects.create(
@@ -338,14 +238,10 @@ def build_world(n_couples: int, seed: int = 20261125) -> dict[str, Any]:
         )
         occurrences = Occurrence.objects.bulk_create(
             [
-                Occurrence(
-                    practice=practice,
-                    assignment=assignment,
-                    couple_id=assignment.couple_id,
-                    instrument=assignment.instrument,
-                    sequence=sequence,
-                    due_date=due,
-                    expected=2,
+                _common.occurrence_row(
+                    assignment,
+                    sequence,
+                    due,
                     submitted=2,
                     created_at=at(due - timedelta(days=2), 8),
                 )
@@ -365,29 +261,17 @@ def build_world(n_couples: int, seed: int = 20261125) -> dict[str, Any]:
                     instrument, people[(occurrence.couple_id, position)], fraction, rng
                 )
                 responses.append(
-                    Response(
-                        practice=practice,
-                        occurrence=occurrence,
-                        partner=partners[(occurrence.couple_id, position)],
-                        couple_id=occurrence.couple_id,
-                        instrument=instrument,
-                        state=ResponseState.SUBMITTED,
-                        answers=answers,
-                        language="en",
-                        started_at=when - timedelta(minutes=6),
-                        updated_at=when,
-                        submitted_at=when,
+                    _common.response_row(
+                        occurrence,
+                        partners[(occurrence.couple_id, position)],
+                        answers,
+                        when,
+                        started_before=timedelta(minutes=6),
                         scored_at=when + timedelta(seconds=3),
                         scoring_version="1",
                     )
                 )
-        responses = Response.objects.bulk_create(responses, batch_size=2000)
-        scores = []
-        for response in responses:
-            result = response.instrument.plan.score(response.answers)
-            response.scoring_version = result.version
-            scores.extend(score_rows(response, result))
-        Score.objects.bulk_create(scores, batch_size=5000)
+        responses, scores = _common.save_scored(responses)
         for response in responses:
             if response.instrument.is_private and any(response.answers.values()):
                 alerts.raise_item_alerts(response)
@@ -400,10 +284,7 @@ def build_world(n_couples: int, seed: int = 20261125) -> dict[str, Any]:
                 latest[(response.partner_id, response.instrument.key)] = response
         for response in latest.values():
             alerts.after_scoring(response)
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+    _common.analyze()
     return {
         "practice": practice,
         "clinician": clinician,
@@ -452,140 +333,27 @@ def pdf_pages(pdf: bytes) -> str:
     return "?"
 
 
-class CpuMeter(threading.Thread):
-    """CPUs used during a phase by named process groups, and by anything else.
-
-    /proc is sampled every 0.25 s so that processes that end inside the window
-    (recycled pool children) still count up to their last sample.
-    """
-
-    def __init__(self, groups: dict[str, Any]) -> None:
-        super().__init__(daemon=True)
-        self.match = groups  # name -> function(pid, ppid, cmdline) -> bool
-        self.first: dict[str, dict[int, int]] = {}
-        self.last: dict[str, dict[int, int]] = {}
-        self.halt = threading.Event()
-
-    def sample(self, starting: bool = False) -> None:
-        table = _process_table()
-        for name, match in self.match.items():
-            first = self.first.setdefault(name, {})
-            last = self.last.setdefault(name, {})
-            for pid, (ppid, cmdline, ticks) in table.items():
-                if match(pid, ppid, cmdline):
-                    first.setdefault(pid, ticks if starting else 0)
-                    last[pid] = max(last.get(pid, 0), ticks)
-
-    def run(self) -> None:
-        while not self.halt.wait(0.25):
-            self.sample()
-
-    def begin(self) -> CpuMeter:
-        self.sample(starting=True)
-        self.started = time.monotonic()
-        self.total0 = _machine_busy()
-        self.start()
-        return self
-
-    def end(self) -> dict[str, float]:
-        self.halt.set()
-        self.join()
-        self.sample()
-        wall = time.monotonic() - self.started
-        tick = os.sysconf("SC_CLK_TCK")
-        used = {
-            name: sum(t - self.first[name].get(pid, 0) for pid, t in last.items()) / tick / wall
-            for name, last in self.last.items()
-        }
-        busy, total = _machine_busy()
-        whole = (busy - self.total0[0]) / max(1, total - self.total0[1]) * (os.cpu_count() or 1)
-        used["anything else"] = max(0.0, whole - sum(used.values()))
-        used["whole machine"] = whole
-        return used
-
-
-def _machine_busy() -> tuple[int, int]:
-    with open("/proc/stat") as handle:
-        values = [int(v) for v in handle.readline().split()[1:]]
-    return sum(values) - values[3] - values[4], sum(values)
-
-
-def _process_table() -> dict[int, tuple[int, str, int]]:
-    """pid -> (ppid, cmdline, utime + stime ticks) for every process."""
-    table = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                cmdline = handle.read().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        table[int(entry)] = (int(fields[1]), cmdline, int(fields[11]) + int(fields[12]))
-    return table
-
-
-def print_cpu(used: dict[str, float]) -> None:
-    cpu = ", ".join(f"{k} {v:.2f}" for k, v in used.items())
-    print(f"  CPUs used (of {os.cpu_count()}): {cpu}")
-    if used["anything else"] > 0.1:
-        print(
-            f"  WARNING: other processes used {used['anything else']:.2f} CPUs meanwhile: "
-            "the figures are skewed, run again on a quiet machine"
-        )
-
-
-class Stages:
+class Stages(_common.PartTimer):
     """Times the parts of generate() from inside, by wrapping the functions it calls.
 
-    The wrappers cost a few microseconds; nested parts (charts inside
-    report_html, SQL inside snapshot.build) are reported as nested.
+    Nested parts (charts inside report_html, SQL inside snapshot.build) are
+    reported as nested.
     """
 
     def __init__(self) -> None:
-        self.current: dict[str, float] = {}
+        super().__init__()
         self.runs: dict[str, list[float]] = {}
         self.queries: list[int] = []
-        self._count = 0
-        self._undo: list[tuple[Any, str, Any]] = []
 
     def wrap(self, owner: Any, attr: str, name: str) -> None:
-        real = getattr(owner, attr)
+        super().wrap(owner, attr, name)
         self.runs[name] = []
-
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return real(*args, **kwargs)
-            finally:
-                self.current[name] = self.current.get(name, 0.0) + time.perf_counter() - started
-
-        setattr(owner, attr, timed)
-        self._undo.append((owner, attr, real))
-
-    def query(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            self._count += 1
-            self.current["SQL"] = self.current.get("SQL", 0.0) + time.perf_counter() - started
-
-    def begin(self) -> None:
-        self.current = {}
-        self._count = 0
 
     def end(self) -> None:
         self.runs.setdefault("SQL", [])
         for name, values in self.runs.items():
             values.append(self.current.get(name, 0.0))
-        self.queries.append(self._count)
-
-    def restore(self) -> None:
-        for owner, attr, real in reversed(self._undo):
-            setattr(owner, attr, real)
+        self.queries.append(self.statements)
 
 
 def in_process(world: dict[str, Any], runs: int, profile: bool) -> dict[str, Any]:
@@ -630,7 +398,7 @@ def in_process(world: dict[str, Any], runs: int, profile: bool) -> dict[str, Any
         stages.wrap(render, "html_to_pdf", "html_to_pdf")
         stages.wrap(weasyprint.HTML, "write_pdf", "HTML.write_pdf")
         stages.wrap(FieldFile, "save", "file save")
-        meter = CpuMeter(
+        meter = _common.CpuMeter(
             {
                 "this script": lambda p, pp, c: p == os.getpid(),
                 "postgres (this db)": lambda p, pp, c: DB_NAME in c and "postgres" in c,
@@ -726,18 +494,7 @@ def _proc_status(pid: int) -> dict[str, int]:
 
 
 def _children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(entry))
-    return found
+    return [child for child, fields in _common.proc_stats() if int(fields[1]) == pid]
 
 
 class RssSampler(threading.Thread):
@@ -774,53 +531,18 @@ class RssSampler(threading.Thread):
 def start_worker(log_path: Path) -> subprocess.Popen[bytes]:
     from django.conf import settings
 
-    env = dict(os.environ)
-    env["LOG_LEVEL"] = "INFO"  # the worker logs "ready." at INFO
-    env["PYTHONUNBUFFERED"] = "1"
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "practice",
-        "worker",
-        "--queues",
-        settings.REPORTS_QUEUE,
-        "--concurrency",
-        "2",
-        "--pool",
-        "prefork",
-        "--loglevel",
-        "INFO",
-        "--without-gossip",
-        "--without-mingle",
-        "--without-heartbeat",
-        "--hostname",
-        f"{QUEUE_PREFIX}worker@%h",
-    ]
-    log = log_path.open("wb")
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    process = _common.celery_worker(
+        log_path.open("wb"),
+        [settings.REPORTS_QUEUE],
+        hostname=f"{QUEUE_PREFIX}worker@%h",
+        concurrency=2,
+        extra=["--without-heartbeat"],
+        own_session=True,
     )
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if b"ready." in log_path.read_bytes():
-            return process
-        if process.poll() is not None:
-            break
-        time.sleep(0.2)
-    stop_worker(process)
+    if _common.wait_until(lambda: b"ready." in log_path.read_bytes(), process, 90, 0.2):
+        return process
+    _common.stop_process(process)
     raise SystemExit("worker did not start:\n" + log_path.read_text(errors="replace")[-3000:])
-
-
-def stop_worker(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)  # warm shutdown of our own worker
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)  # its own session: only our processes
-            process.wait()
 
 
 def bulk(world: dict[str, Any], n_reports: int) -> dict[str, Any]:
@@ -844,7 +566,7 @@ def bulk(world: dict[str, Any], n_reports: int) -> dict[str, Any]:
     initial_children = set(_children(worker.pid))
     sampler.start()
     main_pid = worker.pid
-    meter = CpuMeter(
+    meter = _common.CpuMeter(
         {
             "celery worker": lambda p, pp, c: p == main_pid or pp == main_pid,
             "postgres (this db)": lambda p, pp, c: DB_NAME in c and "postgres" in c,
@@ -881,7 +603,7 @@ def bulk(world: dict[str, Any], n_reports: int) -> dict[str, Any]:
     finally:
         cpu = meter.end()
         sampler.stop()
-        stop_worker(worker)
+        _common.stop_process(worker)
     if finished != n_reports:
         raise SystemExit(f"only {finished} of {n_reports} reports finished in time")
     failed = sum(1 for r in reports if r["status"] != ReportStatus.READY)
@@ -955,7 +677,7 @@ def print_stages(stages: Stages, e2e: list[float], raw: list[float]) -> None:
         share = statistics.median(values) / middle * 100
         print(
             f"    {name:46} median {statistics.median(values) * 1000:7.1f} ms"
-            f"  p95 {pct(values, 95) * 1000:7.1f} ms  {share:5.1f} %"
+            f"  p95 {_common.percentile(values, 95) * 1000:7.1f} ms  {share:5.1f} %"
         )
     print(f"    SQL queries per generate(): {statistics.median(stages.queries):.0f}")
     outside = [t - w for t, w in zip(e2e, runs["HTML.write_pdf"], strict=True)]
@@ -981,22 +703,12 @@ def main() -> None:
     # A plain `kill` still drops the database and stops the worker (finally blocks run).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     configure()
-    admin_sql(
-        f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)',
-        f'CREATE DATABASE "{DB_NAME}"',
-    )
+    _common.create_database(DB_NAME)
     try:
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0, interactive=False)
-        for key, value in environment():
-            print(f"  {key:10} {value}")
-        started = time.perf_counter()
-        world = build_world(max(args.bulk, 1))
-        print(f"built {world['counts']} in {time.perf_counter() - started:.1f} s")
+        _common.migrate()
+        _common.print_facts(environment())
+        seconds, world = _common.timed(lambda: build_world(max(args.bulk, 1)))
+        print(f"built {world['counts']} in {seconds:.1f} s")
 
         result = in_process(world, args.runs, args.profile)
         e2e, raw = result["e2e"], result["raw"]
@@ -1006,9 +718,11 @@ def main() -> None:
         ratio = statistics.median(e2e) / statistics.median(raw)
         verdict = "met" if ratio <= 1.25 else "MISSED"
         print(f"  ratio of medians {ratio:.3f}x  (target <= 1.25x: {verdict})")
-        print(f"  ratio of p95s    {pct(e2e, 95) / pct(raw, 95):.3f}x")
+        print(
+            f"  ratio of p95s    {_common.percentile(e2e, 95) / _common.percentile(raw, 95):.3f}x"
+        )
         print_stages(result["stages"], e2e, raw)
-        print_cpu(result["cpu"])
+        _common.print_cpu(result["cpu"])
 
         if not args.skip_bulk:
             print(f"\n== Bulk run: {args.bulk} reports, 1 worker --concurrency 2 (prefork) ==")
@@ -1034,19 +748,10 @@ def main() -> None:
                 f"max memory/child {b['max_memory_per_child']} KiB"
             )
             print(f"  WorkerLostError in log: {b['worker_lost']}; log {b['log']}")
-            print_cpu(b["cpu"])
-        # Others may edit the tree while this runs: say if the code changed under us.
-        print(f"  code at the end {code_state()}")
-        print("  loadavg at the end " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+            _common.print_cpu(b["cpu"])
+        _common.print_end_state()
     finally:
-        from django.db import connections
-
-        connections.close_all()
-        if args.keep_db:
-            print(f"kept database {DB_NAME}")
-        else:
-            admin_sql(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-            print(f"dropped database {DB_NAME}")
+        _common.release_database(DB_NAME, args.keep_db)
         # Our queues (reports, and default where building the data queued alert mails).
         _clean_redis()
         # The PDFs go; the worker log and any profiles stay for a look afterwards.

@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -93,3 +95,37 @@ class ScopedTask(DjangoTask):
         practice = Practice.objects.get(pk=practice_id)
         with scope(practice=practice):
             return super().__call__(*args, **kwargs)
+
+
+def worker_command(
+    queues: Sequence[str],
+    *,
+    hostname: str,
+    concurrency: int = 1,
+    extra: Sequence[str] = (),
+) -> list[str]:
+    """The command line that starts a worker of this app on ``queues``.
+
+    One place for ``runstack``, the test harness and the benchmarks, so they
+    all start the worker the same way. Logs at INFO, where the worker says
+    "ready." once it consumes.
+    """
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "practice",
+        "worker",
+        "--queues",
+        ",".join(queues),
+        "--concurrency",
+        str(concurrency),
+        "--loglevel",
+        "INFO",
+        "--without-gossip",
+        "--without-mingle",
+        "--hostname",
+        hostname,
+        *extra,
+    ]

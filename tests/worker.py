@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -15,6 +14,7 @@ from django.conf import settings
 from django.db import connection
 
 from practice.celery import app as celery_app
+from practice.celery import worker_command
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,25 +63,7 @@ def running_worker(
     while this runs go through the real broker to this process.
     """
     queues = queues or [settings.CELERY_TASK_DEFAULT_QUEUE, settings.REPORTS_QUEUE]
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "practice",
-        "worker",
-        "--queues",
-        ",".join(queues),
-        "--concurrency",
-        "1",
-        "--loglevel",
-        "INFO",
-        "--without-gossip",
-        "--without-mingle",
-        "--hostname",
-        f"test-{os.getpid()}@%h",
-        *extra,
-    ]
+    command = worker_command(queues, hostname=f"test-{os.getpid()}@%h", extra=extra)
     log_file = log_path.open("wb")
     process = subprocess.Popen(
         command, cwd=ROOT, env=worker_env(), stdout=log_file, stderr=subprocess.STDOUT

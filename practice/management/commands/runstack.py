@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
+from practice.celery import worker_command
 from practice.models import Heartbeat
 from practice.tasks import heartbeat
 
@@ -27,18 +28,11 @@ class Command(BaseCommand):
         python = sys.executable
         celery = [python, "-m", "celery", "-A", "practice"]
         processes = {
-            "worker": [
-                *celery,
-                "worker",
-                "--queues",
-                f"{settings.CELERY_TASK_DEFAULT_QUEUE},{settings.REPORTS_QUEUE}",
-                "--concurrency",
-                "2",
-                "--loglevel",
-                "INFO",
-                "--hostname",
-                "local@%h",
-            ],
+            "worker": worker_command(
+                [settings.CELERY_TASK_DEFAULT_QUEUE, settings.REPORTS_QUEUE],
+                hostname="local@%h",
+                concurrency=2,
+            ),
             "beat": [
                 *celery,
                 "beat",
