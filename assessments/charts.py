@@ -22,6 +22,7 @@ PARTNER_STYLES = (
     {"color": "#0072B2", "marker": "o", "linestyle": "-"},
     {"color": "#D55E00", "marker": "s", "linestyle": "--"},
 )
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 BAND_SHADES = ("#f3e3e1", "#f6f0dc", "#e3efe6", "#e1ebf3", "#ece6f2")
 FONT = "DejaVu Sans"
 # rcParams are global; they are applied around each drawing, one drawing at a time.
@@ -100,11 +101,13 @@ def history_svg(
     width: float = 7.0,
     height: float = 3.4,
     numeric_axis: bool = True,
+    months: Sequence[str] = MONTHS,
 ) -> str:
     """A line per partner over time, with band shading and reliable-change markers.
 
     Without ``numeric_axis`` the y axis has no numbers: points sit in the middle
-    of their band and only the band names say where they are.
+    of their band and only the band names say where they are. ``months`` are the
+    twelve month abbreviations of the reader's language, for the date axis.
     """
     with _style():
         fig, ax = _figure(width, height)
@@ -176,9 +179,8 @@ def history_svg(
             if len(dates) == 1:
                 # One date: centre it in a month-wide window instead of a multi-year axis.
                 ax.set_xlim(dates[0] - timedelta(days=15), dates[0] + timedelta(days=15))
-            locator = _date_locator()
-            ax.xaxis.set_major_locator(locator)
-            ax.xaxis.set_major_formatter(_date_formatter(locator))
+            ax.xaxis.set_major_locator(_date_locator())
+            ax.xaxis.set_major_formatter(_date_formatter(months))
             if any(line.points for line in series):
                 ax.legend(
                     loc="upper left",
@@ -265,7 +267,31 @@ def _date_locator() -> Any:
     return mdates.AutoDateLocator(minticks=3, maxticks=7)  # type: ignore[no-untyped-call]
 
 
-def _date_formatter(locator: Any) -> Any:
-    import matplotlib.dates as mdates
+def date_labels(days: Sequence[date], months: Sequence[str]) -> list[str]:
+    """Tick labels for dates in order: day and month, or only the month when ticks
+    are whole months apart; the year under the first tick and wherever it changes."""
+    by_month = len(days) > 1 and all(day.day == 1 for day in days)
+    labels = []
+    for index, day in enumerate(days):
+        label = months[day.month - 1] if by_month else f"{day.day} {months[day.month - 1]}"
+        if index == 0 or day.year != days[index - 1].year:
+            label = f"{label}\n{day.year}"
+        labels.append(label)
+    return labels
 
-    return mdates.ConciseDateFormatter(locator)  # type: ignore[no-untyped-call]
+
+def _date_formatter(months: Sequence[str]) -> Any:
+    """A matplotlib tick formatter that writes dates with :func:`date_labels`."""
+    import matplotlib.dates as mdates
+    from matplotlib.ticker import Formatter
+
+    class DateLabels(Formatter):
+        def format_ticks(self, values: Sequence[float]) -> list[str]:
+            days = [mdates.num2date(v).date() for v in values]  # type: ignore[no-untyped-call]
+            return date_labels(days, months)
+
+        def __call__(self, x: float, pos: int | None = None) -> str:
+            day = mdates.num2date(x).date()  # type: ignore[no-untyped-call]
+            return date_labels([day], months)[0]
+
+    return DateLabels()

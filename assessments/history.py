@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from django.core.cache import cache
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from assessments import charts
@@ -29,6 +31,11 @@ class History:
     @property
     def has_data(self) -> bool:
         return any(change.points for change in self.changes)
+
+
+def month_abbreviations() -> list[str]:
+    """The twelve short month names in the active language, for chart axes."""
+    return [date_format(date(2000, month, 1), "M") for month in range(1, 13)]
 
 
 def instruments_with_scores(couple: Couple, include_private: bool = False) -> list[Instrument]:
@@ -111,7 +118,17 @@ def chart_svg(history: History, language: str = "en") -> str:
         title = f"{title}: {history.scale_label}"
     fingerprint = hashlib.sha256(
         repr(
-            (instrument.pk, instrument.digest, history.scale, title, series, bands, language)
+            (
+                instrument.pk,
+                instrument.digest,
+                history.scale,
+                title,
+                series,
+                bands,
+                language,
+                # Axis labels and month names follow the reader's interface language.
+                get_language(),
+            )
         ).encode()
     ).hexdigest()
     key = f"chart:history:{fingerprint}"
@@ -125,6 +142,7 @@ def chart_svg(history: History, language: str = "en") -> str:
             x_label=_("Date answered"),
             bands=bands,
             reliable_label=_("reliable change from the previous score"),
+            months=month_abbreviations(),
         )
         cache.set(key, svg, CHART_CACHE_SECONDS)
     return svg

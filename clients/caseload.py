@@ -70,10 +70,12 @@ class Filters:
     attention: bool = False
     sort: str = "label"
     descending: bool = False
+    # The order when none is asked for; the page puts urgent alerts first.
+    default_sort: str = "label"
 
     @classmethod
-    def from_query(cls, params: Any) -> Filters:
-        sort = params.get("sort", "label")
+    def from_query(cls, params: Any, default_sort: str = "label") -> Filters:
+        sort = params.get("sort") or default_sort
         descending = sort.startswith("-")
         sort = sort.lstrip("-")
         status = params.get("status", "")
@@ -83,8 +85,9 @@ class Filters:
             status=status if status in CoupleStatus.values or status == "all" else "",
             clinician=clinician if _is_uuid(clinician) else "",
             attention=params.get("attention") == "1",
-            sort=sort if sort in SORTS else "label",
+            sort=sort if sort in SORTS else default_sort,
             descending=descending,
+            default_sort=default_sort,
         )
 
 

@@ -14,9 +14,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from assessments.models import Alert, AlertKind, AlertStatus
 from clients import caseload as caseload_query
 from clients import services
-from clients.access import get_couple, get_partner
+from clients.access import couples_for, get_couple, get_partner
 from clients.forms import CoupleForm, NewCoupleForm, NoteForm, PartnerForm, clinician_choices
 from clients.models import CoupleStatus, Partner
 from practice import audit
@@ -38,7 +39,10 @@ def _form_errors_from(exc: ValidationError, form: PartnerForm) -> None:
 def caseload(request: HttpRequest, practice_slug: str) -> HttpResponse:
     """The clinician's home page: one row per couple."""
     membership = request.membership  # type: ignore[attr-defined]
-    filters = caseload_query.Filters.from_query(request.GET)
+    # Clinical staff see the couples with the most urgent open alert (safety first)
+    # at the top unless they sort otherwise.
+    default_sort = "alerts" if can(membership, Can.VIEW_CLINICAL) else "label"
+    filters = caseload_query.Filters.from_query(request.GET, default_sort=default_sort)
     today = timezone.localdate()
     couples = caseload_query.caseload(membership, filters, today)
     page = Paginator(couples, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -62,6 +66,18 @@ def caseload(request: HttpRequest, practice_slug: str) -> HttpResponse:
     query.pop("page", None)
     sort_query = query.copy()
     sort_query.pop("sort", None)
+    unacknowledged_safety = 0
+    if can(membership, Can.VIEW_CLINICAL):
+        unacknowledged_safety = (
+            Alert.objects.filter(
+                couple__in=couples_for(membership),
+                kind=AlertKind.SAFETY,
+                status=AlertStatus.OPEN,
+            )
+            .values("couple")
+            .distinct()
+            .count()
+        )
     worker_stale = False
     if membership.is_owner:
         beat = Heartbeat.objects.filter(name="worker").first()
@@ -80,13 +96,12 @@ def caseload(request: HttpRequest, practice_slug: str) -> HttpResponse:
             "clinicians": clinician_choices(request.practice),  # type: ignore[attr-defined]
             "has_any_couple": page.paginator.count > 0 or _practice_has_couples(membership),
             "worker_stale": worker_stale,
+            "unacknowledged_safety": unacknowledged_safety,
         },
     )
 
 
 def _practice_has_couples(membership: object) -> bool:
-    from clients.access import couples_for
-
     return couples_for(membership).exists()  # type: ignore[arg-type]
 
 

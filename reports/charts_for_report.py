@@ -8,6 +8,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from assessments import charts
+from assessments.history import month_abbreviations
 
 
 def _points(series: list[dict[str, Any]]) -> list[tuple[Any, float]]:
@@ -18,6 +19,7 @@ def build(snapshot: dict[str, Any]) -> dict[str, dict[str, str]]:
     """SVGs per instrument key: ``trend`` (partners or couple), ``profile`` (subscales)."""
     drawn: dict[str, dict[str, str]] = {}
     names = snapshot.get("partners", [])
+    months = month_abbreviations()
     for instrument in snapshot["instruments"]:
         bands = [charts.Band(b["low"], b["high"], b["label"]) for b in instrument["bands"]]
         if "partners" in instrument:
@@ -43,6 +45,7 @@ def build(snapshot: dict[str, Any]) -> dict[str, dict[str, str]]:
             reliable_label=_("reliable change from the previous score"),
             width=6.6,
             height=3.3,
+            months=months,
         )
         drawn[instrument["key"]] = {"trend": trend}
         subscales = instrument.get("subscales") or instrument["couple"].get("subscales") or []

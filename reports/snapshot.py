@@ -169,7 +169,7 @@ def _agreement(
         instrument__key=instrument.key,
         cancelled=False,
         submitted__gte=2,
-    ).order_by("-due_date")
+    ).order_by("-due_date", "-created_at", "-pk")
     for occurrence in occurrences:
         pair = list(
             Response.objects.filter(

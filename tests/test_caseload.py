@@ -118,8 +118,9 @@ def test_filters_search_and_sorting(world):
     def labels(query=""):
         return [r["couple"].label for r in client.get(base + query).context["rows"]]
 
-    assert labels() == ["Alpha", "Beta"]  # active by default
-    assert labels("?status=all") == ["Alpha", "Beta", "Gamma"]
+    assert labels() == ["Beta", "Alpha"]  # active only; open alerts first by default
+    assert labels("?sort=label") == ["Alpha", "Beta"]
+    assert labels("?status=all&sort=label") == ["Alpha", "Beta", "Gamma"]
     assert labels("?status=closed") == ["Gamma"]
     assert labels("?q=partner one 2") == ["Beta"]  # partner names are searched
     assert labels(f"?q=one1.{practice.slug}") == ["Alpha"]  # and their emails
@@ -130,7 +131,7 @@ def test_filters_search_and_sorting(world):
     for key in ("partners", "clinician", "progress", "connection", "due", "status", "nonsense"):
         assert client.get(base + f"?sort={key}").status_code == 200
         assert client.get(base + f"?sort=-{key}").status_code == 200
-    assert labels("?page=99") == ["Alpha", "Beta"]  # out of range: last page
+    assert labels("?page=99&sort=label") == ["Alpha", "Beta"]  # out of range: last page
     del alpha
 
 
@@ -153,3 +154,41 @@ def test_owners_are_warned_when_the_worker_is_silent(world):
     Heartbeat.objects.create(name="worker", at=timezone.now())
     page = signed_in(world.a.owner).get(f"/p/{world.a.practice.slug}/").content.decode()
     assert "background worker has not checked in" not in page
+
+
+@pytest.mark.django_db
+def test_a_couple_with_a_safety_alert_comes_first_with_a_banner_for_clinical_staff(world):
+    practice = world.a.practice
+    make_couple(practice, world.a.clinician, label="Alder", n=1)
+    overdue = make_couple(practice, world.a.clinician, label="Birch", n=2)
+    safety = make_couple(practice, world.a.clinician, label="Zelkova", n=3)
+    with scope(practice=practice):
+        Alert.objects.create(
+            practice=practice, couple=overdue, kind=AlertKind.OVERDUE, severity=4, dedupe_key="o"
+        )
+        partner = safety.partners.get(position=2)
+    occurrence = open_form(safety, "safety-screen", partner=partner)
+    answer(occurrence, partner, {**SAFE_ANSWERS, "ss01": 1})
+    url = f"/p/{practice.slug}/"
+    clinician = signed_in(world.a.clinician)
+
+    page = clinician.get(url)
+    assert [r["couple"].label for r in page.context["rows"]] == ["Zelkova", "Birch", "Alder"]
+    banner = "1 couple has a safety alert that nobody has acknowledged yet."
+    assert banner in page.content.decode()
+    # Any other order is one click away, and the banner stays until someone acknowledges.
+    by_name = clinician.get(url + "?sort=label")
+    assert [r["couple"].label for r in by_name.context["rows"]] == ["Alder", "Birch", "Zelkova"]
+    assert banner in by_name.content.decode()
+
+    # Assistants see no clinical information: names in order, no banner.
+    assistant = signed_in(world.a.assistant).get(url)
+    assert [r["couple"].label for r in assistant.context["rows"]] == ["Alder", "Birch", "Zelkova"]
+    assert "safety alert" not in assistant.content.decode()
+
+    with scope(practice=practice):
+        alert = Alert.objects.get(couple=safety)
+    clinician.post(f"/p/{practice.slug}/alerts/{alert.uuid}/acknowledge/")
+    page = clinician.get(url)
+    assert banner not in page.content.decode()
+    assert page.context["rows"][0]["couple"].label == "Zelkova"  # still open, still first

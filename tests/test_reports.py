@@ -108,7 +108,20 @@ def test_clinician_report_renders_for_real_with_scores_charts_and_safety(world, 
         "I have felt afraid of my partner",
     ):
         assert expected in text, expected
-    assert re.search(r"Connection\s+Pulse.*\n(.*\n)*?.*\b7\b", text)  # the latest pulse score
+    # Summary rows: each partner's latest score and band, then the couple mean. The
+    # pulse went 4→7 and 6→7; the signs totals are 3.5 (all 4s, three reversed
+    # items to 2) and 2.5 (all 2s, reversed to 4), a couple mean of 3.
+    assert re.search(r"Connection Pulse\s+7\s+Strong\s+7\s+Strong\s+7\s+Strong", text)
+    assert re.search(
+        r"Connection Signs Inventory\s+3\.5\s+Many signs\s+2\.5\s+Some signs\s+3\s+Some signs",
+        text,
+    )
+    # First and latest pulse per partner in the trend table.
+    assert re.search(r"Partner\s+4\s+7\s+–", text)
+    assert re.search(r"Partner\s+6\s+7\s+–", text)
+    # The agreement table compares the latest form both answered (7 and 7), not the
+    # first (4 and 6), though all three were due the same day.
+    assert re.search(r"emotional connection between\s+7\s+7\s", text)
     # The private free-text answer is never printed, even in the clinician version.
     assert "A private note" not in text
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from datetime import timedelta
 
@@ -13,14 +14,30 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from assessments import stats
-from assessments.models import Alert, AlertKind, AlertStatus, NormEstimate, Response, Score
+from assessments.models import (
+    ALERT_SEVERITY,
+    Alert,
+    AlertKind,
+    AlertStatus,
+    NormEstimate,
+    Response,
+    Score,
+)
 from assessments.services import alerts as alert_services
 from assessments.services import change, scoring
+from assessments.services import instruments as instrument_services
 from assessments.services import responses as services
 from assessments.tasks import sweep_unscored
 from practice.models import AuditEvent
 from tests.conftest import signed_in
-from tests.factories import SAFE_ANSWERS, answer, assign, make_couple, open_form
+from tests.factories import (
+    CUSTOM_DEFINITION,
+    SAFE_ANSWERS,
+    answer,
+    assign,
+    make_couple,
+    open_form,
+)
 
 SIGNS = {f"cs{i:02d}": 4 for i in range(1, 13)}
 
@@ -150,9 +167,24 @@ def test_a_positive_safety_answer_raises_the_top_alert_and_emails_without_conten
     for secret in ("broke", couple.label, one.display_name, "ss02", "safety"):
         assert secret not in body
     assert re.search(r"/p/alpha-practice/alerts/", body)
-    # The dashboard shows it first, to clinicians only.
+    with scope(practice=world.a.practice):
+        # Audited, with the alert as its target and no answer in the record.
+        event = AuditEvent.objects.get(action="alert.raise", target_id=str(alert.uuid))
+        assert event.details == {"kind": "safety"}
+    # The inbox shows it first, ahead of older and newer alerts of other kinds, and to
+    # clinicians only.
+    with scope(practice=world.a.practice):
+        for kind, key in ((AlertKind.OVERDUE, "older"), (AlertKind.DETERIORATION, "newer")):
+            Alert.objects.create(
+                practice=world.a.practice,
+                couple=couple,
+                kind=kind,
+                severity=ALERT_SEVERITY[kind],
+                dedupe_key=key,
+            )
     alerts_page = signed_in(world.a.clinician).get(f"/p/{world.a.practice.slug}/alerts/")
-    assert alerts_page.context["alerts"][0] == alert
+    kinds = [a.kind for a in alerts_page.context["alerts"]]
+    assert kinds == [AlertKind.SAFETY, AlertKind.DETERIORATION, AlertKind.OVERDUE]
     assert (
         signed_in(world.a.assistant).get(f"/p/{world.a.practice.slug}/alerts/").status_code == 404
     )
@@ -285,6 +317,56 @@ def test_no_rci_below_thirty_or_for_a_single_item_and_the_page_says_why(world, p
         f"/p/{world.a.practice.slug}/couples/{couple.uuid}/history/connection-pulse/"
     )
     assert "single-item scale" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_published_norms_give_a_cutoff_and_a_recovery(world, pair):
+    couple, one, two = pair
+    definition = copy.deepcopy(CUSTOM_DEFINITION)
+    definition["norms"] = {
+        "total": {
+            "mean": 6,
+            "sd": 1.5,
+            "reliability": 0.8,
+            "n": 120,
+            "source": "published",
+            "clinical": {"mean": 4, "sd": 1.0},
+            "functional": {"mean": 7, "sd": 2.0},
+        }
+    }
+    with scope(practice=world.a.practice):
+        custom = instrument_services.upload(
+            practice=world.a.practice, actor=world.a.owner, definition=definition
+        )
+        instrument_services.publish(custom, actor=world.a.owner)
+        info = change.norms_for(custom, "total")
+    # c = (SD_clin * M_func + SD_func * M_clin) / (SD_clin + SD_func) = (7 + 8) / 3 = 5
+    assert info.norms is not None and info.norms.source == "published"
+    assert info.norms.cutoff == pytest.approx(5.0) and info.n == 120
+    rounds = (({"q1": 3, "q2": 4}, {"q1": 6, "q2": 6}), ({"q1": 8, "q2": 7}, {"q1": 6, "q2": 7}))
+    for one_answers, two_answers in rounds:
+        occurrence = open_form(couple, "check-in")
+        with scope(practice=world.a.practice):
+            answer(occurrence, one, one_answers)
+            answer(occurrence, two, two_answers)
+    with scope(practice=world.a.practice):
+        recovered = change.partner_change(one, custom, "total")
+        unchanged = change.partner_change(two, custom, "total")
+    # 3.5 -> 7.5 with SD 1.5, r 0.8: S_diff = sqrt(2) * 1.5 * sqrt(0.2) = 0.9487; RCI = 4.22,
+    # from below the cut-off of 5 to above it.
+    assert recovered.change_class is stats.ChangeClass.RECOVERED
+    assert recovered.rci == pytest.approx(4.216, abs=0.001)
+    # 6 -> 6.5: RCI 0.53, not reliable.
+    assert unchanged.change_class is stats.ChangeClass.UNCHANGED
+    assert unchanged.rci == pytest.approx(0.527, abs=0.001)
+    page = signed_in(world.a.clinician).get(
+        f"/p/{world.a.practice.slug}/couples/{couple.uuid}/history/check-in/"
+    )
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", page.content.decode()))
+    assert "Recovered from the first to the latest score (RCI 4.22)" in text
+    assert "No reliable change from the first to the latest score (RCI 0.53)" in text
+    assert "Published norms: SD 1.50, reliability 0.80 (n = 120)." in text
+    assert "past the cut-off of 5 is nearer the functional group" in text
 
 
 @pytest.mark.django_db(transaction=True)

@@ -7,6 +7,8 @@ answers drawn from each instrument's real option values.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -484,3 +486,19 @@ def test_safety_alert_lists_exactly_the_yes_answers(answers):
         assert [(h.key, h.items) for h in result.alerts] == [("safety-any", yes)]
     else:
         assert result.alerts == ()
+
+
+def test_scoring_arithmetic_imports_no_django():
+    """The pure modules stay usable (and fast) outside Django: a fresh interpreter
+    imports them and no django module comes along."""
+    pure = "assessments.definition, assessments.scoring, assessments.stats, assessments.results"
+    probe = (
+        f"import sys, {pure}\n"
+        "loaded = sorted(m for m in sys.modules if m == 'django' or m.startswith('django.'))\n"
+        "print(','.join(loaded))"
+    )
+    root = Path(defn.__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == ""

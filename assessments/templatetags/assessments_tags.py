@@ -29,4 +29,5 @@ def score(value: float | None) -> str:
     """A score for display: up to two decimals, no trailing zeros, in the active locale."""
     if value is None:
         return "–"
-    return floatformat(value, -2)
+    places = next(p for p in (0, 1, 2) if round(value, p) == round(value, 2))
+    return floatformat(value, places)
