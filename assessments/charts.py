@@ -21,6 +21,8 @@ from xml.sax.saxutils import escape
 PARTNER_STYLES = (
     {"color": "#0072B2", "marker": "o", "linestyle": "-"},
     {"color": "#D55E00", "marker": "s", "linestyle": "--"},
+    # A third line (the couple average beside both partners) in its own grey and dots.
+    {"color": "#4D4D4D", "marker": "D", "linestyle": ":"},
 )
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 BAND_SHADES = ("#f3e3e1", "#f6f0dc", "#e3efe6", "#e1ebf3", "#ece6f2")
@@ -56,7 +58,12 @@ _STYLE = {
 
 
 def _figure(width: float, height: float) -> tuple[Any, Any]:
-    """A bare Figure with an SVG canvas: no pyplot, so no global state to guard."""
+    """A bare Figure with an SVG canvas: no pyplot, so no global state to guard.
+
+    Nothing registers the figure anywhere, so there is nothing to close: it is
+    freed with its last reference. (``fig.clear()`` would only rebuild empty
+    axes, which cost as much as drawing the chart.)
+    """
     from matplotlib.backends.backend_svg import FigureCanvasSVG
     from matplotlib.figure import Figure
 
@@ -80,7 +87,10 @@ def _svg(fig: Any, title: str) -> str:
     fig.savefig(buffer, format="svg", metadata={"Date": None})
     svg = buffer.getvalue()
     svg = svg[svg.index("<svg") :]
-    # Name the picture for assistive technology.
+    # Name the picture for assistive technology: aria-label for browsers, and a
+    # <title> first inside, which WeasyPrint turns into the PDF figure's alt text.
+    opening_end = svg.index(">") + 1
+    svg = f"{svg[:opening_end]}<title>{escape(title)}</title>{svg[opening_end:]}"
     return re.sub(
         r"<svg ",
         f'<svg role="img" aria-label="{escape(title, {chr(34): "&quot;"})}" ',
@@ -119,78 +129,68 @@ def history_svg(
             top=1 - 0.4 / height,
             bottom=1.0 / height,
         )
-        try:
-            for index, band in enumerate(bands):
-                ax.axhspan(
-                    band.low, band.high, color=BAND_SHADES[index % len(BAND_SHADES)], zorder=0
-                )
-                ax.text(
-                    1.01,
-                    (band.low + band.high) / 2,
-                    band.label,
-                    transform=ax.get_yaxis_transform(),
-                    va="center",
-                    ha="left",
-                    fontsize=8,
-                    color="#5b646b",
-                )
-            marked = False
-            for index, line in enumerate(series):
-                marked = marked or bool(line.reliable)
-                if not line.points:
-                    continue
-                style = PARTNER_STYLES[index % len(PARTNER_STYLES)]
-                xs = [p[0] for p in line.points]
-                ys = [p[1] for p in line.points]
-                ax.plot(xs, ys, label=line.label, linewidth=2, markersize=5, **style)
-                for point in sorted(line.reliable):
-                    if 0 <= point < len(xs):
-                        ax.plot(
-                            [xs[point]],
-                            [ys[point]],
-                            marker="*",
-                            markersize=13,
-                            color=style["color"],
-                            markeredgecolor="#1d2327",
-                            linestyle="none",
-                        )
-            if marked:
-                # One neutral legend entry explains the stars of both partners.
-                ax.plot(
-                    [],
-                    [],
-                    marker="*",
-                    markersize=11,
-                    color="#ffffff",
-                    markeredgecolor="#1d2327",
-                    linestyle="none",
-                    label=reliable_label,
-                )
-            low, high = y_range
-            pad = (high - low) * 0.05
-            ax.set_ylim(low - pad, high + pad)
-            ax.set_title(title, loc="left", fontsize=12, fontweight="bold")
-            ax.set_ylabel(y_label)
-            if not numeric_axis:
-                ax.set_yticks([])
-            ax.set_xlabel(x_label)
-            ax.grid(axis="y", color="#d9dee2", linewidth=0.6)
-            dates = sorted({p[0] for line in series for p in line.points})
-            if len(dates) == 1:
-                # One date: centre it in a month-wide window instead of a multi-year axis.
-                ax.set_xlim(dates[0] - timedelta(days=15), dates[0] + timedelta(days=15))
-            ax.xaxis.set_major_locator(_date_locator())
-            ax.xaxis.set_major_formatter(_date_formatter(months))
-            if any(line.points for line in series):
-                ax.legend(
-                    loc="upper left",
-                    bbox_to_anchor=(0, -_below(0.55, height, 0.4, 1.0)),
-                    ncols=2,
-                    frameon=False,
-                )
-            return _svg(fig, title)
-        finally:
-            fig.clear()
+        for index, band in enumerate(bands):
+            ax.axhspan(band.low, band.high, color=BAND_SHADES[index % len(BAND_SHADES)], zorder=0)
+            ax.text(
+                1.01,
+                (band.low + band.high) / 2,
+                band.label,
+                transform=ax.get_yaxis_transform(),
+                va="center",
+                ha="left",
+                fontsize=8,
+                color="#5b646b",
+            )
+        marked = False
+        for index, line in enumerate(series):
+            marked = marked or bool(line.reliable)
+            if not line.points:
+                continue
+            style = PARTNER_STYLES[index % len(PARTNER_STYLES)]
+            xs = [p[0] for p in line.points]
+            ys = [p[1] for p in line.points]
+            ax.plot(xs, ys, label=line.label, linewidth=2, markersize=5, **style)
+            for point in sorted(line.reliable):
+                if 0 <= point < len(xs):
+                    ax.plot(
+                        [xs[point]],
+                        [ys[point]],
+                        marker="*",
+                        markersize=13,
+                        color=style["color"],
+                        markeredgecolor="#1d2327",
+                        linestyle="none",
+                    )
+        if marked:
+            # One neutral legend entry explains the stars of both partners.
+            ax.plot(
+                [],
+                [],
+                marker="*",
+                markersize=11,
+                color="#ffffff",
+                markeredgecolor="#1d2327",
+                linestyle="none",
+                label=reliable_label,
+            )
+        low, high = y_range
+        pad = (high - low) * 0.05
+        ax.set_ylim(low - pad, high + pad)
+        ax.set_title(title, loc="left", fontsize=12, fontweight="bold")
+        ax.set_ylabel(y_label)
+        if not numeric_axis:
+            ax.set_yticks([])
+        ax.set_xlabel(x_label)
+        ax.grid(axis="y", color="#d9dee2", linewidth=0.6)
+        dates = sorted({p[0] for line in series for p in line.points})
+        if len(dates) == 1:
+            # One date: centre it in a month-wide window instead of a multi-year axis.
+            ax.set_xlim(dates[0] - timedelta(days=15), dates[0] + timedelta(days=15))
+        ax.xaxis.set_major_locator(_date_locator())
+        ax.xaxis.set_major_formatter(_date_formatter(months))
+        if any(line.points for line in series):
+            _legend_below(ax, 0.55, height, bottom=1.0)
+        return _svg(fig, title)
 
 
 def profile_svg(
@@ -214,46 +214,48 @@ def profile_svg(
             top=1 - 0.4 / height,
             bottom=0.95 / height,
         )
-        try:
-            bar = 0.8 / max(1, len(values))
-            positions = list(range(len(scales)))
-            for index, (name, row) in enumerate(zip(names, values, strict=True)):
-                style = PARTNER_STYLES[index % len(PARTNER_STYLES)]
-                ys = [p + index * bar for p in positions]
-                widths = [(v if v is not None else 0) - x_range[0] for v in row]
-                ax.barh(
-                    ys,
-                    widths,
-                    height=bar * 0.9,
-                    left=x_range[0],
-                    label=name,
-                    color=style["color"],
-                    hatch=None if index == 0 else "//",
-                    edgecolor="white",
-                )
-                for y, v in zip(ys, row, strict=True):
-                    text = "–" if v is None else f"{v:.1f}"
-                    ax.text(
-                        (v or x_range[0]) + 0.02 * (x_range[1] - x_range[0]),
-                        y,
-                        text,
-                        va="center",
-                        fontsize=8,
-                    )
-            ax.set_yticks([p + bar * (len(values) - 1) / 2 for p in positions], labels=scales)
-            ax.invert_yaxis()
-            ax.set_xlim(*x_range)
-            ax.set_xlabel(x_label)
-            ax.set_title(title, loc="left", fontsize=12, fontweight="bold")
-            ax.legend(
-                loc="upper left",
-                bbox_to_anchor=(0, -_below(0.5, height, 0.4, 0.95)),
-                ncols=2,
-                frameon=False,
+        bar = 0.8 / max(1, len(values))
+        positions = list(range(len(scales)))
+        for index, (name, row) in enumerate(zip(names, values, strict=True)):
+            style = PARTNER_STYLES[index % len(PARTNER_STYLES)]
+            ys = [p + index * bar for p in positions]
+            widths = [(v if v is not None else 0) - x_range[0] for v in row]
+            ax.barh(
+                ys,
+                widths,
+                height=bar * 0.9,
+                left=x_range[0],
+                label=name,
+                color=style["color"],
+                hatch=None if index == 0 else "//",
+                edgecolor="white",
             )
-            return _svg(fig, title)
-        finally:
-            fig.clear()
+            for y, v in zip(ys, row, strict=True):
+                text = "–" if v is None else f"{v:.1f}"
+                ax.text(
+                    (v or x_range[0]) + 0.02 * (x_range[1] - x_range[0]),
+                    y,
+                    text,
+                    va="center",
+                    fontsize=8,
+                )
+        ax.set_yticks([p + bar * (len(values) - 1) / 2 for p in positions], labels=scales)
+        ax.invert_yaxis()
+        ax.set_xlim(*x_range)
+        ax.set_xlabel(x_label)
+        ax.set_title(title, loc="left", fontsize=12, fontweight="bold")
+        _legend_below(ax, 0.5, height, bottom=0.95)
+        return _svg(fig, title)
+
+
+def _legend_below(ax: Any, gap: float, height: float, bottom: float) -> None:
+    """The legend in two columns, ``gap`` inches under the axes (top margin 0.4 in)."""
+    ax.legend(
+        loc="upper left",
+        bbox_to_anchor=(0, -_below(gap, height, 0.4, bottom)),
+        ncols=2,
+        frameon=False,
+    )
 
 
 def _below(inches: float, height: float, top: float, bottom: float) -> float:

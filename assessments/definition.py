@@ -257,10 +257,25 @@ def _band_problems(
 
 def problems(definition: Any) -> list[Problem]:
     """Everything wrong with a definition; an empty list means it can be used."""
-    found = list(_schema_problems(definition))
+    found = list(_nul_problems(definition, [])) + list(_schema_problems(definition))
     if found:
         return found
     return list(_semantic_problems(definition))
+
+
+def _nul_problems(node: Any, path: list[str | int]) -> Iterator[Problem]:
+    """NUL characters anywhere (keys or text): no database stores them in text."""
+    if isinstance(node, str):
+        if "\x00" in node:
+            yield Problem(format_path(path), "contains a NUL character (\\u0000)")
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(key, str) and "\x00" in key:
+                yield Problem(format_path(path), "has a key with a NUL character (\\u0000)")
+            yield from _nul_problems(value, [*path, key])
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _nul_problems(value, [*path, index])
 
 
 def validate(definition: Any) -> dict[str, Any]:
@@ -306,7 +321,7 @@ def answer_problems(
         if value is None:
             continue
         if item["type"] == "text":
-            if not isinstance(value, str):
+            if not isinstance(value, str) or "\x00" in value:
                 found[link_id] = NOT_TEXT
             elif len(value) > item.get("max_length", DEFAULT_TEXT_LENGTH):
                 found[link_id] = TOO_LONG

@@ -8,7 +8,10 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_scopes import scopes_disabled
 
@@ -21,6 +24,17 @@ class SuperuserAdminSite(admin.AdminSite):
 
     def has_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.is_active and request.user.is_superuser)
+
+    def login(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        """Sign in through the staff sign-in page only: it has the lockout and the audit.
+
+        Signed-in staff who are not superusers are refused here, not sent round again.
+        """
+        if request.user.is_authenticated:
+            raise PermissionDenied
+        return redirect_to_login(
+            request.GET.get("next") or reverse("admin:index", current_app=self.name)
+        )
 
     def admin_view(self, view: Callable[..., HttpResponse], cacheable: bool = False) -> Any:
         """Run admin views unscoped: the admin manages practices and staff across tenants."""

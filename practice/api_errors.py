@@ -37,14 +37,35 @@ def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     return fields
 
 
+def has_nul(value: Any) -> bool:
+    """Whether a parsed JSON value holds a NUL character in any key or string."""
+    pending = [value]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, str):
+            if "\x00" in node:
+                return True
+        elif isinstance(node, dict):
+            if any(isinstance(key, str) and "\x00" in key for key in node):
+                return True
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return False
+
+
 class SafeJSONParser(JSONParser):
-    """JSON, but a body nested deeply enough to exhaust the stack is a 400, not a 500."""
+    """JSON, but a body nested deeply enough to exhaust the stack is a 400, not a 500,
+    and so is a NUL character (``\\u0000``), which no text column can store."""
 
     def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
         try:
-            return super().parse(stream, media_type, parser_context)
+            data = super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise exceptions.ParseError("JSON parse error - nested too deeply.") from None
+        if has_nul(data):
+            raise exceptions.ParseError("JSON parse error - text may not contain \\u0000.")
+        return data
 
 
 class Conflict(exceptions.APIException):

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
@@ -35,6 +35,41 @@ def is_api_request(request: HttpRequest) -> bool:
 def api_error(status: int, code: str, message: str) -> JsonResponse:
     """A JSON error in the API's error format, for middleware that answers before DRF."""
     return JsonResponse({"error": {"code": code, "message": message, "fields": {}}}, status=status)
+
+
+class RejectNulMiddleware:
+    """A NUL character in the query string or a submitted form is a clear 400.
+
+    No text column stores one (PostgreSQL refuses it), so letting it through would
+    turn a search box or a filter into a server error.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self._has_nul(request):
+            message = _("The request contains a NUL character, which is not allowed.")
+            if is_api_request(request):
+                return api_error(400, "parse_error", message)
+            return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
+
+    @staticmethod
+    def _has_nul(request: HttpRequest) -> bool:
+        if "\x00" in request.path:
+            return True
+        sources = [request.GET]
+        if request.method == "POST" and request.content_type in {
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        }:
+            sources.append(request.POST)
+        return any(
+            "\x00" in key or any("\x00" in value for value in values)
+            for source in sources
+            for key, values in source.lists()
+        )
 
 
 class ApiTokenMiddleware:

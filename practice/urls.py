@@ -49,3 +49,6 @@ urlpatterns = [
     path("admin/", admin_site.urls),
     path("healthz", views.healthz, name="healthz"),
 ]
+
+handler404 = views.not_found
+handler500 = views.server_error

@@ -13,11 +13,14 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from practice import audit
 from practice.forms import SignInForm
+from practice.middleware import api_error, is_api_request
 from practice.models import AuditEvent, Membership, User
 from practice.roles import Can, require
 from practice.tenancy import memberships_of
@@ -131,3 +134,21 @@ def healthz(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The 404 page: the API's error format under /api/, the portal's own page (with its
+    quick exit) under /portal/, else the staff page."""
+    if is_api_request(request):
+        return api_error(404, "not_found", _("Not found."))
+    template = (
+        "clients/portal/not_found.html" if request.path.startswith("/portal/") else "404.html"
+    )
+    return render(request, template, status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """A 500 in the API's error format under /api/, else Django's plain error page."""
+    if is_api_request(request):
+        return api_error(500, "server_error", _("Something went wrong on our side."))
+    return defaults.server_error(request)

@@ -13,6 +13,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from assessments import definition as defn
@@ -116,6 +117,13 @@ def _movement(first: int, last: int, higher_is_better: bool) -> str:
     return "better" if better else "worse"
 
 
+def _submitted(since: datetime, until: datetime, **filters: Any) -> QuerySet[Response]:
+    """Submitted responses in the report's period."""
+    return Response.objects.filter(
+        state=ResponseState.SUBMITTED, submitted_at__gte=since, submitted_at__lte=until, **filters
+    )
+
+
 def _latest_subscales(
     couple: Couple,
     partners: list[Partner],
@@ -130,13 +138,7 @@ def _latest_subscales(
     values: list[dict[str, float | None]] = []
     for partner in partners:
         latest = (
-            Response.objects.filter(
-                partner=partner,
-                instrument__key=instrument.key,
-                state=ResponseState.SUBMITTED,
-                submitted_at__gte=since,
-                submitted_at__lte=until,
-            )
+            _submitted(since, until, partner=partner, instrument__key=instrument.key)
             .order_by("-submitted_at")
             .first()
         )
@@ -172,12 +174,7 @@ def _agreement(
     ).order_by("-due_date", "-created_at", "-pk")
     for occurrence in occurrences:
         pair = list(
-            Response.objects.filter(
-                occurrence=occurrence,
-                state=ResponseState.SUBMITTED,
-                submitted_at__gte=since,
-                submitted_at__lte=until,
-            )
+            _submitted(since, until, occurrence=occurrence)
             .select_related("partner")
             .order_by("partner__position")
         )
@@ -225,27 +222,54 @@ def _agreement(
     return None
 
 
-def _couple_series(
+def _pairs(
     couple: Couple, instrument: Instrument, since: datetime, until: datetime
 ) -> list[dict[str, Any]]:
-    """The couple mean of each occurrence both partners completed in the period."""
-    totals: dict[int, list[tuple[datetime, float]]] = {}
-    rows = Score.objects.filter(
-        couple=couple,
-        instrument_key=instrument.key,
-        is_total=True,
-        value__isnull=False,
-        submitted_at__gte=since,
-        submitted_at__lte=until,
-    ).values_list("response__occurrence_id", "submitted_at", "value")
-    for occurrence_id, at, value in rows:
-        totals.setdefault(occurrence_id, []).append((at, value))
-    points = [
-        {"at": _iso(max(at for at, _ in pair)), "value": sum(v for _, v in pair) / 2}
-        for pair in totals.values()
-        if len(pair) == 2
+    """Each occurrence both partners completed in the period, compared on shared items.
+
+    Couple-level numbers come from here, never from the stored scores: those count
+    private items, and a private answer must not move anything the couple sees.
+    """
+    by_occurrence: dict[int, list[tuple[int, datetime, dict[str, Any]]]] = {}
+    rows = (
+        _submitted(since, until, couple=couple, instrument__key=instrument.key)
+        .order_by("occurrence_id", "partner__position")
+        .values_list("occurrence_id", "instrument_id", "submitted_at", "answers")
+    )
+    for occurrence_id, version_id, at, answers in rows:
+        by_occurrence.setdefault(occurrence_id, []).append((version_id, at, answers))
+    complete = [pair for pair in by_occurrence.values() if len(pair) == 2]
+    versions = Instrument.objects.in_bulk({pair[0][0] for pair in complete})
+    pairs = []
+    for (version_id, one_at, one), (_, two_at, two) in complete:
+        version = versions[version_id]
+        result = results.couple_result(version.definition, version.plan, one, two)
+        if result is not None:
+            pairs.append(
+                {"at": max(one_at, two_at), "one_at": one_at, "two_at": two_at, "result": result}
+            )
+    return sorted(pairs, key=lambda pair: pair["at"])
+
+
+def _couple_series(pairs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The couple mean of the total at each occurrence both partners completed."""
+    return [
+        {"at": _iso(pair["at"]), "value": pair["result"].total.mean}
+        for pair in pairs
+        if pair["result"].total.mean is not None
     ]
-    return sorted(points, key=lambda p: p["at"])
+
+
+def _shared_partner_series(pairs: list[dict[str, Any]], position: int) -> list[dict[str, Any]]:
+    """One partner's total on shared items only, at each occurrence both completed."""
+    points = []
+    for pair in pairs:
+        value = pair["result"].total.one if position == 1 else pair["result"].total.two
+        if value is not None:
+            points.append(
+                {"at": _iso(pair["one_at" if position == 1 else "two_at"]), "value": value}
+            )
+    return points
 
 
 def _instrument(
@@ -264,7 +288,9 @@ def _instrument(
         next(s for s in instrument.definition["scales"] if s["key"] == total)["items"]
     )
     has_bands = any(s.bands for s in instrument.plan.scales if s.key == total)
-    if not numbers and (total_items < COUPLE_MIN_ITEMS or not has_bands):
+    # The couple version never shows a scale this short, even with partners' totals
+    # on: a one-item total is that partner's answer.
+    if not clinician and (total_items < COUPLE_MIN_ITEMS or not (numbers or has_bands)):
         return None
     history = couple_history(couple, partners, instrument, since=since, until=until)
     if not history.has_data:
@@ -298,11 +324,13 @@ def _instrument(
             "reason": str(norms.reason),
         },
     }
-    couple_points = _couple_series(couple, instrument, since, until)
+    pairs = _pairs(couple, instrument, since, until)
+    couple_points = _couple_series(pairs)
     latest_mean = couple_points[-1]["value"] if couple_points else None
     frozen["couple"] = {
         "series": couple_points,
         "latest_mean": latest_mean,
+        "latest_at": couple_points[-1]["at"] if couple_points else None,
         "band": _band_for(instrument, total, latest_mean, language),
         "banded": not numbers,
     }
@@ -324,14 +352,13 @@ def _instrument(
         frozen["couple"]["subscales"] = [
             {**s, "mean": s["mean"] if numbers else None}
             for s in (agreement or {}).get("scales", [])
-            if not s["total"] and (numbers or s["n_items"] >= COUPLE_MIN_ITEMS)
+            if not s["total"] and s["n_items"] >= COUPLE_MIN_ITEMS
         ]
-    show_partners = clinician or report.practice.couple_report_partner_totals
-    if show_partners:
+    if clinician:
         frozen["partners"] = [
             {
                 "series": [{"at": _iso(p.at), "value": p.value} for p in change.points],
-                "reliable": sorted(change.reliable_points) if clinician else [],
+                "reliable": sorted(change.reliable_points),
                 "latest": change.points[-1].value if change.points else None,
                 "band": _band_for(
                     instrument,
@@ -340,11 +367,28 @@ def _instrument(
                     language,
                 ),
                 "first": change.points[0].value if change.points else None,
-                "rci": change.rci if clinician else None,
-                "change_class": str(change.change_class or "") if clinician else "",
+                "rci": change.rci,
+                "change_class": str(change.change_class or ""),
             }
             for change in history.changes
         ]
+    elif numbers:
+        # Partners' own totals on shared items, from the forms both answered.
+        frozen["partners"] = []
+        for position in (1, 2):
+            series = _shared_partner_series(pairs, position)
+            latest = series[-1]["value"] if series else None
+            frozen["partners"].append(
+                {
+                    "series": series,
+                    "reliable": [],
+                    "latest": latest,
+                    "band": _band_for(instrument, total, latest, language),
+                    "first": series[0]["value"] if series else None,
+                    "rci": None,
+                    "change_class": "",
+                }
+            )
     if clinician:
         frozen["subscales"] = _latest_subscales(
             couple, partners, instrument, until, since, language
@@ -353,16 +397,25 @@ def _instrument(
     return frozen
 
 
-def _alerts(couple: Couple, partners: list[Partner], since: datetime) -> list[dict[str, Any]]:
+def _alerts(
+    couple: Couple, partners: list[Partner], since: datetime, until: datetime, language: str
+) -> list[dict[str, Any]]:
+    """Alerts raised by the end of the period and not resolved before it began."""
     names = {p.pk: p.display_name for p in partners}
-    alerts = (
-        Alert.objects.filter(couple=couple)
+    alerts = list(
+        Alert.objects.filter(couple=couple, created_at__lte=until)
         .exclude(status="resolved", resolved_at__lt=since)
         .order_by("severity", "-created_at")
     )
+    keys = {alert.details.get("instrument") for alert in alerts} - {None}
+    titles = {
+        instrument.key: instrument.text("title", language)
+        for instrument in Instrument.objects.filter(key__in=keys).order_by("version")
+    }
     return [
         {
             "kind": alert.kind,
+            "instrument": titles.get(alert.details.get("instrument"), ""),
             "created": _iso(alert.created_at),
             "status": alert.status,
             "partner": names.get(alert.partner_id, ""),
@@ -380,24 +433,23 @@ def _safety(
     # Only private instruments' answers are read (a year of weekly forms is many rows).
     private = [i.pk for i in Instrument.objects.only("pk", "definition") if i.is_private]
     responses = (
-        Response.objects.filter(
-            couple=couple,
-            state=ResponseState.SUBMITTED,
-            submitted_at__gte=since,
-            submitted_at__lte=until,
-            instrument_id__in=private,
-        )
+        _submitted(since, until, couple=couple, instrument_id__in=private)
         .select_related("instrument")
         .order_by("submitted_at")
     )
     for response in responses:
         instrument = response.instrument
-        watched = {i for rule in instrument.definition.get("alerts", []) for i in rule["items"]}
+        # The items the instrument's own alert rules matched: what raised an alert.
+        matched = {
+            link_id
+            for hit in instrument.plan.score(response.answers).alerts
+            for link_id in hit.items
+        }
         default = instrument.definition["default_language"]
         positive = [
             defn.localized(item["text"], language, default)
             for item in instrument.definition["items"]
-            if item["link_id"] in watched and (response.answers.get(item["link_id"]) or 0) >= 1
+            if item["link_id"] in matched
         ]
         rows.append(
             {
@@ -443,6 +495,6 @@ def build(report: Report) -> dict[str, Any]:
     if snapshot["show_partners"]:
         snapshot["partners"] = [p.display_name for p in partners]
     if clinician:
-        snapshot["alerts"] = _alerts(couple, partners, since)
+        snapshot["alerts"] = _alerts(couple, partners, since, until, report.language)
         snapshot["safety"] = _safety(couple, partners, since, until, report.language)
     return snapshot

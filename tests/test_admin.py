@@ -11,9 +11,26 @@ from tests.factories import TEST_PASSWORD
 def test_practice_owner_cannot_open_the_admin(world):
     world.a.owner.is_staff = True  # even with the flag, owners are not superusers
     world.a.owner.save()
-    response = signed_in(world.a.owner).get("/admin/")
+    client = signed_in(world.a.owner)
+    response = client.get("/admin/")
     assert response.status_code == 302
     assert "/admin/login/" in response.url
+    assert client.get(response.url).status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_admin_has_no_sign_in_form_of_its_own(client):
+    """Its own form would skip the lockout and the audit: it sends to the staff sign-in."""
+    User.objects.create_superuser("root@example.test", TEST_PASSWORD, full_name="Root")
+    page = client.get("/admin/login/?next=/admin/practice/practice/")
+    assert page.status_code == 302
+    assert page.url == "/accounts/sign-in/?next=/admin/practice/practice/"
+    for _ in range(3):
+        refused = client.post(
+            "/admin/login/", {"username": "root@example.test", "password": "wrong"}
+        )
+        assert refused.status_code == 302 and refused.url.startswith("/accounts/sign-in/")
+    assert client.get("/admin/").status_code == 302  # never signed in that way
 
 
 @pytest.mark.django_db

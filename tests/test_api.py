@@ -17,12 +17,15 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
+from assessments import definition as defn
+from assessments.models import Instrument, Response
 from clients.models import Couple, Partner
 from practice import tokens
 from practice.models import ApiToken, AuditEvent
 from tests.conftest import signed_in
-from tests.factories import answer, open_form
+from tests.factories import CUSTOM_DEFINITION, answer, open_form
 from tests.test_caseload import bulk_couples
+from tests.test_portal import portal_client
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -493,3 +496,70 @@ def test_deeply_nested_json_and_bad_filters_are_400_not_500(world, cases, base):
         signed_in(world.a.owner).get(f"/p/{world.a.practice.slug}/?clinician=nope").status_code
         == 200
     )
+
+
+@pytest.mark.django_db
+def test_a_nul_character_anywhere_is_a_clear_400_and_stores_nothing(world, cases, base):
+    """PostgreSQL cannot store U+0000 in text; every way in answers 400, never 500."""
+    client = api(cases.a.token_secret)
+    slug = world.a.practice.slug
+    assert_error(client.get(base + "/couples/?q=%00"), 400, "parse_error")
+    assert_error(client.get(base + "/audit/?action=a%00b"), 400, "parse_error")
+    owner = signed_in(world.a.owner)
+    for url in (f"/p/{slug}/?q=%00", f"/p/{slug}/audit/?action=%00"):
+        page = owner.get(url)
+        assert page.status_code == 400
+        assert "NUL character" in page.content.decode()
+    with scope(practice=world.a.practice):
+        couples_before = Couple.objects.count()
+    created = client.post(
+        base + "/couples/", couple_body(label="Nul\u0000Label"), content_type="application/json"
+    )
+    assert_error(created, 400, "parse_error")
+    definition = {**CUSTOM_DEFINITION, "key": "nul-check", "title": {"en": "x\u0000"}}
+    upload = client.post(
+        base + "/instruments/", {"definition": definition}, content_type="application/json"
+    )
+    assert_error(upload, 400, "parse_error")
+    with scope(practice=world.a.practice):
+        assert Couple.objects.count() == couples_before
+        assert not Instrument.objects.filter(key="nul-check").exists()
+    # The pure layer refuses it too, naming the place, whatever the way in.
+    assert defn.problems(definition)[0] == defn.Problem(
+        "title.en", "contains a NUL character (\\u0000)"
+    )
+    # The partner's autosave and the no-JavaScript form.
+    screen = open_form(cases.a.couple, "safety-screen", partner=cases.a.partner_one)
+    partner = portal_client(cases.a.partner_one)
+    url = f"/api/v1/portal/forms/{screen.uuid}/answers/"
+    saved = partner.patch(url, {"answers": {"ss06": "a\u0000b"}}, content_type="application/json")
+    assert_error(saved, 400, "parse_error")
+    form = partner.post(f"/portal/forms/{screen.uuid}/", {"a-ss06": "a\x00b", "save": "1"})
+    assert form.status_code == 400
+    assert (
+        partner.post(f"/portal/forms/{screen.uuid}/", {"a-ss06": "fine", "save": "1"}).status_code
+        == 302
+    )
+    with scope(practice=world.a.practice):
+        assert Response.objects.get(partner=cases.a.partner_one, occurrence=screen).answers == {
+            "ss06": "fine"
+        }
+
+
+@pytest.mark.django_db
+def test_unknown_api_paths_answer_in_the_error_format(world, cases, base):
+    client = api(cases.a.token_secret)
+    for url in (base + "/couples/123/", "/api/v1/nope/", base + "/couples/not-a-uuid/partners/"):
+        assert_error(client.get(url), 404, "not_found")
+    # Outside the API the staff page stays HTML.
+    page = signed_in(world.a.owner).get("/no-such-page/")
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
+
+
+def test_a_server_error_under_the_api_is_json_too(rf):
+    from practice.views import server_error
+
+    response = server_error(rf.get("/api/v1/p/x/couples/"))
+    assert response.status_code == 500
+    assert json.loads(response.content)["error"]["code"] == "server_error"
+    assert server_error(rf.get("/p/x/"))["Content-Type"].startswith("text/html")

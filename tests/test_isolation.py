@@ -118,3 +118,78 @@ def test_anonymous_visitor_is_sent_to_sign_in(client, world, cases, route):
         else:
             assert response.status_code == 302
             assert response["Location"].startswith("/accounts/sign-in/?next=")
+
+
+WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("route", tenant_routes(), ids=lambda r: r.name or r.template)
+def test_members_of_another_practice_cannot_write_either(world, cases, route):
+    """Every write method a route has, sent by practice B with practice A's ids, is a 404.
+
+    The read matrix above stops at GET for routes that answer GET; a view that looked
+    objects up without the scope only on its write path would slip past it.
+    """
+    insider = signed_in(world.a.owner)
+    outsider = signed_in(world.b.owner)
+    foreign_url = route.url(url_values(world, cases, world.a.practice))
+    own_slug_foreign_ids = route.url(url_values(world, cases, world.b.practice))
+    methods = (set(route.methods()) | set(methods_for(insider, foreign_url))) & WRITES
+    is_api = foreign_url.startswith("/api/")
+    for method in sorted(methods):
+        urls = [foreign_url]
+        if any(p != "practice_slug" for p in route.params):
+            urls.append(own_slug_foreign_ids)
+        for url in urls:
+            send = getattr(outsider, method.lower())
+            response = send(url, {}, content_type="application/json") if is_api else send(url)
+            assert response.status_code == 404, f"{method} {url} -> {response.status_code}"
+
+
+def test_the_write_matrix_sees_write_routes():
+    writable = [r for r in tenant_routes() if set(r.methods()) & WRITES]
+    assert len(writable) >= 10
+
+
+COUPLE_PARAMS = {
+    "couple_id",
+    "partner_id",
+    "occurrence_id",
+    "assignment_id",
+    "response_id",
+    "alert_id",
+    "report_id",
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "route",
+    [r for r in tenant_routes() if COUPLE_PARAMS & set(r.params)],
+    ids=lambda r: r.name or r.template,
+)
+def test_a_clinician_opening_a_colleagues_couple_gets_404(world, cases, route):
+    """Inside one practice: a clinician not assigned to the couple, on every route that
+    names one of its objects, reading or writing, gets 404 like an outsider."""
+    from practice.models import Role
+    from tests.factories import MembershipFactory
+
+    colleague = MembershipFactory(
+        practice=world.a.practice,
+        role=Role.CLINICIAN,
+        user__full_name="Alpha Colleague",
+        user__email="colleague@alpha.test",
+    ).user
+    assigned = signed_in(world.a.clinician)
+    other = signed_in(colleague)
+    url = route.url(url_values(world, cases, world.a.practice))
+    is_api = url.startswith("/api/")
+    methods = set(methods_for(assigned, url)) | (set(route.methods()) & WRITES)
+    if "GET" in methods:
+        control = assigned.get(url)
+        assert control.status_code != 404, f"GET {url}: the control could not reach it"
+    for method in sorted(methods):
+        send = getattr(other, method.lower())
+        response = send(url, {}, content_type="application/json") if is_api else send(url)
+        assert response.status_code == 404, f"{method} {url} -> {response.status_code}"

@@ -92,7 +92,23 @@ def test_answer_save_and_continue_without_javascript_then_review_and_submit(coup
     assert "10 questions still need an answer." in review_page
     refused = other_device.post(review.url)
     assert refused.status_code == 400
-    assert "Please answer this question." in refused.content.decode()
+    refused_page = refused.content.decode()
+    assert "Please answer this question." in refused_page
+    # The page shown after a refused send saves through the form's own address, so
+    # "save and continue later" there keeps the new answers and sends nothing.
+    action = re.search(r'<form method="post" action="([^"]+)" class="portal-form"', refused_page)
+    assert action and action.group(1) == url
+    more = {f"a-cs{i:02d}": "4" for i in range(3, 8)}
+    kept = other_device.post(action.group(1), {**more, "save": "1"})
+    assert kept.status_code == 302 and kept.url == "/portal/"
+    with scope(practice=couple.practice):
+        draft = Response.objects.get(partner=partners[0])
+        assert not draft.is_submitted
+        assert {k: draft.answers[k] for k in ("cs01", "cs03", "cs07")} == {
+            "cs01": 5,
+            "cs03": 4,
+            "cs07": 4,
+        }
     everything = {f"a-cs{i:02d}": "3" for i in range(1, 13)}
     other_device.post(url, {**everything, "review": "1"})
     done = other_device.post(review.url)

@@ -153,3 +153,19 @@ def test_a_partner_never_sees_the_other_partners_answers(scene):
     assert partner_a.get(f"/portal/forms/{scene['only_b'].uuid}/done/").status_code == 404
     for url in ("/portal/", f"/portal/forms/{scene['shared'].uuid}/"):
         assert "private words" not in partner_a.get(url).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_portal_not_found_page_keeps_the_quick_exit_and_leads_home(scene):
+    partner_a = portal_client(scene["a"])
+    response = partner_a.get(f"/portal/forms/{scene['only_b'].uuid}/")
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert 'href="/portal/exit/"' in html and "data-quick-exit" in html
+    assert 'href="/portal/">Back to your questionnaires' in html
+    assert "no-store" in response["Cache-Control"]
+    # Staff pages keep the staff page, which knows nothing of the portal.
+    staff = Client().get("/p/nowhere/couples/")
+    assert staff.status_code in (302, 404)
+    assert "data-quick-exit" not in staff.content.decode()
+    assert "data-quick-exit" not in Client().get("/no-such-page/").content.decode()

@@ -3,10 +3,12 @@ machine, safe fetching, downloads, release to the portal, batches and monthly re
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 import shutil
 import subprocess
+import zlib
 from datetime import date, timedelta
 
 import pytest
@@ -16,12 +18,14 @@ from django.test import TestCase
 from django.utils import timezone
 from django_scopes import scope
 
+from assessments.models import Score
+from assessments.services import instruments as instrument_services
 from practice.celery import app as celery_app
 from practice.models import AuditEvent
 from reports import render, services, snapshot
 from reports.models import Report, ReportKind, ReportStatus
 from tests.conftest import signed_in
-from tests.factories import SAFE_ANSWERS, answer, make_couple, open_form
+from tests.factories import CUSTOM_DEFINITION, SAFE_ANSWERS, answer, make_couple, open_form
 from tests.test_portal import portal_client
 
 pdf = pytest.mark.pdf
@@ -50,6 +54,24 @@ def image_count(data: bytes, tmp_path) -> int:
         ["pdfimages", "-list", str(path)], capture_output=True, text=True, check=True
     ).stdout.splitlines()[2:]
     return sum(1 for row in listing if row.split()[2] == "image")  # soft masks are not images
+
+
+def figure_alt_texts(data: bytes) -> tuple[int, list[str]]:
+    """How many Figure structure elements the PDF has, and their /Alt texts.
+
+    WeasyPrint writes the structure tree into compressed object streams, so each
+    Flate stream is inflated before looking (pdfinfo does not print /Alt).
+    """
+    inflated = [data]
+    for match in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
+        try:
+            inflated.append(zlib.decompress(match.group(1)))
+        except zlib.error:
+            continue  # not Flate, or an image
+    blob = b"\n".join(inflated)
+    figures = len(re.findall(rb"/S\s*/Figure\b", blob))
+    alts = [m.decode() for m in re.findall(rb"/Alt\s*\(([^)]*)\)", blob)]
+    return figures, alts
 
 
 @pytest.fixture
@@ -93,6 +115,14 @@ def test_clinician_report_renders_for_real_with_scores_charts_and_safety(world, 
     info = pdfinfo(data, tmp_path)
     assert re.search(r"Tagged:\s+yes", info)
     assert "Clinician progress report: Juniper & Quill" in info
+    # PDF/UA: every chart is a Figure with alternative text (the chart's title).
+    figures, alts = figure_alt_texts(data)
+    assert figures == 3
+    assert sorted(alts) == [
+        "Connection Pulse",
+        "Connection Signs Inventory",
+        "Connection Signs Inventory: areas",
+    ]
     text = pdftotext(data, tmp_path)
     for expected in (
         "Juniper & Quill",
@@ -190,8 +220,9 @@ def test_couple_report_has_no_item_answers_private_items_safety_or_partner_numbe
         assert instrument["key"] != "safety-screen"
 
 
+@pdf
 @pytest.mark.django_db
-def test_couple_report_shows_partner_totals_only_when_the_practice_allows(world, history):
+def test_couple_report_shows_partner_totals_only_when_the_practice_allows(world, history, tmp_path):
     couple, one, _ = history
     world.a.practice.couple_report_partner_totals = True
     world.a.practice.save()
@@ -205,10 +236,78 @@ def test_couple_report_shows_partner_totals_only_when_the_practice_allows(world,
         )
         frozen = snapshot.build(Report.objects.select_related("practice").get(pk=report.pk))
     assert frozen["partners"] == [one.display_name, "Partner Two 0"]
-    pulse = next(i for i in frozen["instruments"] if i["key"] == "connection-pulse")
-    assert [p["latest"] for p in pulse["partners"]] == [7.0, 7.0]
-    assert all(p["rci"] is None and p["change_class"] == "" for p in pulse["partners"])
-    assert "agreement" not in pulse
+    # A one-item measure never appears, totals or not: its total is the answer itself.
+    assert [i["key"] for i in frozen["instruments"]] == ["connection-signs"]
+    signs = frozen["instruments"][0]
+    # All 4s and all 2s with three reverse-keyed items: 3.5 and 2.5, a couple mean of 3.
+    assert [p["latest"] for p in signs["partners"]] == [3.5, 2.5]
+    assert signs["couple"]["latest_mean"] == 3.0
+    assert all(p["rci"] is None and p["change_class"] == "" for p in signs["partners"])
+    assert "agreement" not in signs
+    # Subscales of one item (conflict, self-awareness) stay out even with numbers on.
+    assert [s["label"] for s in signs["couple"]["subscales"]] == [
+        "Responsiveness",
+        "Openness",
+        "Engagement",
+    ]
+    report = make_report(couple, ReportKind.COUPLE, world.a.clinician)
+    with scope(practice=couple.practice):
+        data = report.file.read()
+    text = " ".join(pdftotext(data, tmp_path).split())
+    # Couple average, its band, then each partner (pdftotext wraps the long title).
+    assert "Connection Signs 3 Some signs 3.5 2.5" in text
+    assert "Connection Pulse" not in text
+    assert "Handling disagreement" not in text
+    info = pdfinfo(data, tmp_path)
+    assert re.search(r"Tagged:\s+yes", info)
+    assert "Our progress together: Juniper & Quill" in info
+
+
+@pdf
+@pytest.mark.django_db
+def test_private_items_never_move_a_couple_number(world, tmp_path):
+    """A practice's own form with one private item: the couple version leaves it out of
+    every number, and the clinician report's couple average matches the results page."""
+    definition = copy.deepcopy(CUSTOM_DEFINITION)
+    definition["items"].append(
+        {"link_id": "q3", "type": "rating", "private": True, "text": {"en": "A private one"}}
+    )
+    definition["scales"][0]["items"] = ["q1", "q2", "q3"]
+    definition["scales"][0]["min_answered"] = 2
+    definition["scales"][0]["bands"] = [
+        {"key": "low", "min": 1, "max": 5.5, "label": {"en": "Low"}},
+        {"key": "high", "min": 5.5, "max": 10, "label": {"en": "High"}},
+    ]
+    practice = world.a.practice
+    practice.couple_report_partner_totals = True
+    practice.save()
+    couple = make_couple(practice, world.a.clinician, label="Private & Shared")
+    with scope(practice=practice):
+        custom = instrument_services.upload(
+            practice=practice, actor=world.a.owner, definition=definition
+        )
+        instrument_services.publish(custom, actor=world.a.owner)
+        one, two = couple.partners.order_by("position")
+    form = open_form(couple, "check-in")
+    answer(form, one, {"q1": 6, "q2": 6, "q3": 1})
+    answer(form, two, {"q1": 4, "q2": 4, "q3": 10})
+    with scope(practice=practice):
+        # The stored totals count the private item: 13/3 and 6.
+        assert sorted(
+            Score.objects.filter(couple=couple, is_total=True).values_list("value", flat=True)
+        ) == [pytest.approx(13 / 3), pytest.approx(6.0)]
+    couple_version = make_report(couple, ReportKind.COUPLE, world.a.clinician)
+    clinician_version = make_report(couple, ReportKind.CLINICIAN, world.a.clinician)
+    frozen = couple_version.snapshot["instruments"][0]
+    # Shared items only: 6 and 4, a couple mean of 5.
+    assert [p["latest"] for p in frozen["partners"]] == [6.0, 4.0]
+    assert frozen["couple"]["latest_mean"] == 5.0
+    assert frozen["couple"]["series"][0]["value"] == 5.0
+    assert clinician_version.snapshot["instruments"][0]["couple"]["latest_mean"] == 5.0
+    with scope(practice=practice):
+        text = " ".join(pdftotext(couple_version.file.read(), tmp_path).split())
+    assert re.search(r"Weekly check-in\s+5 Low 6 4", text)
+    assert "private one" not in text
 
 
 @pdf

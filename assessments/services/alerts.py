@@ -19,6 +19,7 @@ from assessments.models import (
     Alert,
     AlertKind,
     AlertStatus,
+    AssignmentStatus,
     Occurrence,
     Response,
     ResponseState,
@@ -180,6 +181,8 @@ def raise_overdue_alerts(today: date) -> int:
                 submitted__lt=F("expected"),
                 due_date__lte=today - OVERDUE_ALERT_AFTER,
                 couple__status="active",
+                # A paused or cancelled assignment is not waiting on anyone (as for reminders).
+                assignment__status__in=[AssignmentStatus.ACTIVE, AssignmentStatus.FINISHED],
             ).select_related("practice")
         )
     for occurrence in late:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from django_scopes import scope
 from playwright.sync_api import Page, expect
@@ -118,6 +120,11 @@ def test_every_portal_page_passes_axe(new_context, live_server, world, device):
     expect(page.get_by_text("0808 2000 247")).to_be_visible()
     axe.scan("done (safety screen, support resources)")
 
+    page.goto(f"{base}/portal/forms/{uuid.uuid4()}/")
+    expect(page.get_by_role("heading", name="Not found")).to_be_visible()
+    expect(page.get_by_role("link", name="Quick exit")).to_be_visible()
+    axe.scan("not found")
+
     page.goto(f"{base}/portal/support/")
     axe.scan("support")
     page.goto(f"{base}/portal/account/")
@@ -126,7 +133,7 @@ def test_every_portal_page_passes_axe(new_context, live_server, world, device):
     expect(page.get_by_role("heading", name="You are signed out")).to_be_visible()
     axe.scan("signed out")
 
-    assert len(axe.scanned) == 16
+    assert len(axe.scanned) == 17
     axe.print_reported()
     assert not axe.failures, "axe found serious or critical problems:\n" + axe.report()
 
