@@ -151,7 +151,10 @@ class CoupleAssignmentsView(StaffAPIView):
     )
     def get(self, request: Request, practice_slug: str, couple_id: Any) -> Response:
         couple = get_couple(self.membership, couple_id)
-        assignments = _assignments(self.membership).filter(couple=couple)
+        assignments = list(_assignments(self.membership).filter(couple=couple))
+        audit.record(
+            "assignment.view", request=request._request, target=couple, count=len(assignments)
+        )
         return Response(AssignmentSerializer(assignments, many=True).data)
 
     @extend_schema(
@@ -199,6 +202,7 @@ class AssignmentView(StaffAPIView):
     )
     def get(self, request: Request, practice_slug: str, assignment_id: Any) -> Response:
         assignment = _get(_assignments(self.membership), uuid=assignment_id)
+        audit.record("assignment.view", request=request._request, target=assignment)
         return Response(AssignmentSerializer(assignment).data)
 
 

@@ -23,6 +23,7 @@ class AssessmentsConfig(AppConfig):
         register_actions(
             {
                 "assignment.create": _("Assigned a form"),
+                "assignment.view": _("Viewed assignments"),
                 "assignment.paused": _("Paused an assignment"),
                 "assignment.active": _("Resumed an assignment"),
                 "assignment.cancelled": _("Cancelled an assignment"),

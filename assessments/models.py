@@ -159,7 +159,8 @@ class AssignmentStatus(models.TextChoices):
     ACTIVE = "active", _("Active")
     PAUSED = "paused", _("Paused")
     CANCELLED = "cancelled", _("Cancelled")
-    FINISHED = "finished", _("Finished")
+    # Every form it will ever open is open (a one-off assignment, or a series at its end).
+    FINISHED = "finished", _("No more scheduled")
 
 
 class Assignment(models.Model):

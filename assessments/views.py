@@ -69,6 +69,7 @@ def assign(request: HttpRequest, practice_slug: str, couple_id: str) -> HttpResp
         else:
             messages.success(request, _("Form assigned. It is waiting in each partner's portal."))
             return redirect("couple_detail", practice_slug=practice_slug, couple_id=couple.uuid)
+    audit.record("couple.view", request=request, target=couple, page="assign")
     return render(
         request, "assessments/assign.html", {"form": form, "couple": couple, "nav": "caseload"}
     )

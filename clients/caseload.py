@@ -27,10 +27,17 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Least
 from django.utils.translation import gettext_lazy as _
 
-from assessments.models import Alert, AlertStatus, Occurrence, Score
+from assessments.models import (
+    Alert,
+    AlertStatus,
+    Assignment,
+    AssignmentStatus,
+    Occurrence,
+    Score,
+)
 from clients.access import couples_for
 from clients.models import Couple, CoupleStatus, Partner
 from practice.models import Membership, User
@@ -156,8 +163,18 @@ def caseload(
         done_forms=_count(
             Occurrence.objects.filter(couple=OuterRef("pk"), submitted__gte=F("expected"))
         ),
-        next_due=Subquery(
+        next_open=Subquery(
             open_occurrences.order_by().values("couple").annotate(d=Min("due_date")).values("d")
+        ),
+        # The next form of a repeating assignment that has not opened yet.
+        next_scheduled=Subquery(
+            Assignment.objects.filter(
+                couple=OuterRef("pk"), status=AssignmentStatus.ACTIVE, next_due__isnull=False
+            )
+            .order_by()
+            .values("couple")
+            .annotate(d=Min("next_due"))
+            .values("d")
         ),
         partner_one_name=Subquery(
             Partner.objects.filter(couple=OuterRef("pk"), position=1).values("display_name")[:1]
@@ -168,6 +185,10 @@ def caseload(
             .values("full_name")[:1]
         ),
     ).annotate(
+        # The earlier of the two; Least alone is NULL on SQLite when either side is.
+        next_due=Least(
+            Coalesce("next_open", "next_scheduled"), Coalesce("next_scheduled", "next_open")
+        ),
         progress=Case(
             When(overdue__gt=0, then=Value(PROGRESS_OVERDUE)),
             When(open_started__gt=0, then=Value(PROGRESS_PARTIAL)),
@@ -175,7 +196,7 @@ def caseload(
             When(done_forms__gt=0, then=Value(PROGRESS_DONE)),
             default=Value(PROGRESS_NONE),
             output_field=IntegerField(),
-        )
+        ),
     )
     if clinical:
         open_alerts = Alert.objects.filter(couple=OuterRef("pk")).exclude(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scope, scopes_disabled
+from kombu.exceptions import OperationalError
 
 from clients.models import (
     AccessLink,
@@ -391,26 +393,50 @@ def request_sign_in_link(email: str, request: HttpRequest | None = None) -> None
         )
     for partner in partners:
         with scope(practice=partner.practice):
-            _link, token = new_access_link(
-                partner, AccessLinkPurpose.SIGN_IN, SIGN_IN_LINK_LIFETIME
-            )
-            audit.record_for_partner(
-                "portal.link_requested",
-                partner,
-                request=request,
-            )
+            audit.record_for_partner("portal.link_requested", partner, request=request)
+        # The link is made and mailed by the worker, so a known address answers as fast
+        # as an unknown one (an SMTP round trip in the request would tell them apart).
+        transaction.on_commit(functools.partial(_queue_sign_in_link, partner))
+
+
+def _queue_sign_in_link(partner: Partner) -> None:
+    from clients.tasks import send_sign_in_link
+
+    try:
+        send_sign_in_link.apply_async(
+            kwargs={"practice_id": partner.practice_id, "partner_id": partner.pk}
+        )
+    except (OperationalError, OSError):
+        # No broker: sending now is slower to answer, but the partner gets their link.
+        log.warning("broker unavailable; sending sign-in link %s inline", partner.uuid)
+        with scope(practice=partner.practice):
             try:
-                mail.send(
-                    to=partner.email,
-                    template="clients/email/sign_in_link",
-                    context={"partner": partner, "url": portal_url(token)},
-                    language=partner.language,
-                    practice=partner.practice,
-                )
+                send_sign_in_link_now(partner.pk)
             except Exception as exc:
                 log.warning(
                     "sign-in link email failed for %s: %s", partner.uuid, type(exc).__name__
                 )
+
+
+def send_sign_in_link_now(partner_id: int) -> bool:
+    """Make a fresh sign-in link for a partner whose portal is open, and email it.
+
+    Runs inside the partner's practice scope. Mail errors propagate (the task retries).
+    """
+    partner = Partner.objects.filter(
+        pk=partner_id, portal_state__in=[PortalState.INVITED, PortalState.ACTIVE]
+    ).first()
+    if partner is None:
+        return False  # revoked since the request: no link
+    _link, token = new_access_link(partner, AccessLinkPurpose.SIGN_IN, SIGN_IN_LINK_LIFETIME)
+    mail.send(
+        to=partner.email,
+        template="clients/email/sign_in_link",
+        context={"partner": partner, "url": portal_url(token)},
+        language=partner.language,
+        practice=partner.practice,
+    )
+    return True
 
 
 @transaction.atomic

@@ -192,6 +192,7 @@ def couple_edit(request: HttpRequest, practice_slug: str, couple_id: str) -> Htt
         )
         messages.success(request, _("Saved."))
         return redirect("couple_detail", practice_slug=practice_slug, couple_id=couple.uuid)
+    audit.record("couple.view", request=request, target=couple, page="edit")
     return render(
         request,
         "clients/couple_form.html",

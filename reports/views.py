@@ -63,6 +63,8 @@ def report_list(request: HttpRequest, practice_slug: str) -> HttpResponse:
                 _add_errors(form, exc)
             else:
                 return redirect("report_batch", practice_slug=practice_slug, batch_id=batch.uuid)
+    if request.method == "GET":
+        audit.record("report.view", request=request, count=len(reports))
     batches = ReportBatch.objects.filter(created_by=request.user).annotate(
         total=Count("reports"),
         done=Count("reports", filter=Q(reports__status=ReportStatus.READY)),
@@ -115,6 +117,7 @@ def report_batch(request: HttpRequest, practice_slug: str, batch_id: str) -> Htt
     except (ReportBatch.DoesNotExist, ValueError, ValidationError):
         raise Http404 from None
     reports = list(visible_reports(request).filter(batch=batch))  # type: ignore[attr-defined]
+    audit.record("report.view", request=request, target=batch, count=len(reports))
     counts = {status: sum(r.status == status for r in reports) for status in ReportStatus.values}
     total = len(reports)
     finished = counts["ready"] + counts["failed"]

@@ -15,7 +15,7 @@ from assessments.models import AssignmentStatus, Occurrence
 from assessments.services import assignments as services
 from clients.models import CoupleStatus, PortalState
 from tests.conftest import signed_in
-from tests.factories import answer, assign, instrument, make_couple
+from tests.factories import answer, assign, instrument, make_couple, open_form
 
 TODAY = date(2026, 11, 25)
 
@@ -60,6 +60,16 @@ def test_assign_through_the_page_opens_the_first_occurrence(world, couple):
         occurrence = assignment.occurrences.get()
         assert (occurrence.sequence, occurrence.expected) == (1, 2)
         assert assignment.next_due == timezone.localdate() + timedelta(weeks=2)
+
+
+@pytest.mark.django_db
+def test_a_one_off_assignment_says_nothing_more_is_scheduled_not_finished(world, couple):
+    """Its only form is open at once; the badge must not read as if it were done."""
+    open_form(couple)
+    page = signed_in(world.a.clinician).get(f"/p/{world.a.practice.slug}/couples/{couple.uuid}/")
+    html = page.content.decode()
+    assert "No more scheduled" in html
+    assert ">Finished<" not in html
 
 
 @pytest.mark.django_db

@@ -10,19 +10,33 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_scopes import scope
 
-from assessments.models import Alert, AlertKind
+from assessments.models import (
+    ALERT_SEVERITY,
+    Alert,
+    AlertKind,
+    Assignment,
+    Occurrence,
+    Response,
+    ResponseState,
+    Score,
+)
+from assessments.services.assignments import Recurrence
 from clients.models import Couple, CoupleStatus, Partner
 from tests.conftest import signed_in
-from tests.factories import SAFE_ANSWERS, answer, make_couple, open_form
+from tests.factories import SAFE_ANSWERS, answer, instrument, make_couple, open_form
 
 
 def bulk_couples(practice, clinician, count, start=0):
-    """Many couples quickly, each with two partners, a pulse score history and an open form."""
+    """Many couples quickly, each with data in every caseload column: two partners, a
+    scored pulse both answered, a repeating assignment with an open form, an alert."""
+    now = timezone.now()
+    today = timezone.localdate()
     with scope(practice=practice):
+        pulse = instrument("connection-pulse")
         couples = Couple.objects.bulk_create(
             [Couple(practice=practice, label=f"Bulk {i:04d}") for i in range(start, start + count)]
         )
-        Partner.objects.bulk_create(
+        partners = Partner.objects.bulk_create(
             [
                 Partner(
                     practice=practice,
@@ -38,6 +52,90 @@ def bulk_couples(practice, clinician, count, start=0):
         through = Couple.clinicians.through
         through.objects.bulk_create(
             [through(couple_id=c.pk, user_id=clinician.pk) for c in couples]
+        )
+        assignments = Assignment.objects.bulk_create(
+            [
+                Assignment(
+                    practice=practice,
+                    couple=c,
+                    instrument=pulse,
+                    first_due=today - timedelta(days=7),
+                    repeat_every=7,
+                    repeat_unit="days",
+                    next_due=today + timedelta(days=7 + n % 5),
+                    created_by=clinician,
+                )
+                for n, c in enumerate(couples)
+            ]
+        )
+        done, _open = (
+            Occurrence.objects.bulk_create(
+                [
+                    Occurrence(
+                        practice=practice,
+                        assignment=a,
+                        couple=a.couple,
+                        instrument=pulse,
+                        sequence=sequence,
+                        due_date=due,
+                        expected=2,
+                        submitted=submitted,
+                    )
+                    for a in assignments
+                ]
+            )
+            for sequence, due, submitted in ((1, today - timedelta(days=7), 2), (2, today, 0))
+        )
+        responses = Response.objects.bulk_create(
+            [
+                Response(
+                    practice=practice,
+                    occurrence=o,
+                    partner=p,
+                    couple=o.couple,
+                    instrument=pulse,
+                    state=ResponseState.SUBMITTED,
+                    answers={"pulse": 3 + p.position},
+                    submitted_at=now - timedelta(days=6),
+                    scored_at=now - timedelta(days=6),
+                )
+                for o, pair in zip(
+                    done, zip(partners[::2], partners[1::2], strict=True), strict=True
+                )
+                for p in pair
+            ]
+        )
+        Score.objects.bulk_create(
+            [
+                Score(
+                    practice=practice,
+                    response=r,
+                    partner=r.partner,
+                    couple=r.couple,
+                    instrument=pulse,
+                    instrument_key=pulse.key,
+                    submitted_at=r.submitted_at,
+                    scale="connection",
+                    is_total=True,
+                    value=r.answers["pulse"],
+                    answered=1,
+                    n_items=1,
+                    scoring_version="test",
+                )
+                for r in responses
+            ]
+        )
+        Alert.objects.bulk_create(
+            [
+                Alert(
+                    practice=practice,
+                    couple=c,
+                    kind=AlertKind.DISAGREEMENT,
+                    severity=ALERT_SEVERITY[AlertKind.DISAGREEMENT],
+                    dedupe_key=f"bulk:{c.pk}",
+                )
+                for c in couples
+            ]
         )
     return couples
 
@@ -69,6 +167,11 @@ def test_caseload_and_its_rows_run_a_constant_number_of_queries(world):
     assert len(response.context["rows"]) == 25
     assert response.context["page"].paginator.count == 300
     assert many == few, (few, many)
+    # The bulk rows really carry data in every column the count covers.
+    bulk = next(r for r in response.context["rows"] if r["couple"].label.startswith("Bulk"))
+    assert [v for _, v, _ in bulk["scores"]] == [4.0, 5.0]
+    assert bulk["couple"].alert_count == 1
+    assert bulk["couple"].next_due == timezone.localdate()
     # Sorting by a computed column and filtering keep the count too.
     sorted_count, _ = caseload_queries(client, url + "?sort=-connection&q=bulk&status=all")
     assert sorted_count == few
@@ -98,6 +201,24 @@ def test_row_shows_progress_latest_scores_with_direction_alerts_and_next_due(wor
     assert row["couple"].alert_count == 1  # 4 vs 8 on the first pulse: a large disagreement
     html = response.content.decode()
     assert "One partner done" in html
+
+
+@pytest.mark.django_db
+def test_next_due_counts_the_next_form_of_a_repeating_assignment_not_yet_open(world):
+    practice = world.a.practice
+    couple = make_couple(practice, world.a.clinician, label="Weekly & Co")
+    with scope(practice=practice):
+        one, two = couple.partners.order_by("position")
+    today = timezone.localdate()
+    form = open_form(
+        couple, first_due=today + timedelta(days=3), recurrence=Recurrence(7, "days", count=4)
+    )
+    answer(form, one, {"pulse": 6})
+    answer(form, two, {"pulse": 6})
+    row = signed_in(world.a.clinician).get(f"/p/{practice.slug}/").context["rows"][0]
+    # No form is open; the next one opens on its own, a week after the first.
+    assert row["couple"].open_forms == 0
+    assert row["couple"].next_due == today + timedelta(days=10)
 
 
 @pytest.mark.django_db

@@ -193,3 +193,34 @@ def test_a_clinician_opening_a_colleagues_couple_gets_404(world, cases, route):
         send = getattr(other, method.lower())
         response = send(url, {}, content_type="application/json") if is_api else send(url)
         assert response.status_code == 404, f"{method} {url} -> {response.status_code}"
+
+
+# Tenant pages that show no client data: the practice's own settings, staff and forms.
+NOT_CLIENT_DATA = {
+    "instrument",
+    "member",
+    "token",
+    "settings",
+    "couples/new/",  # an empty form
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("route", tenant_routes(), ids=lambda r: r.name or r.template)
+def test_every_read_of_client_data_is_audited(world, cases, route):
+    """Each tenant route that answers GET with client data writes an audit event."""
+    from practice.models import AuditEvent
+
+    if any(word in route.template for word in NOT_CLIENT_DATA) and not (
+        {"couple_id", "partner_id"} & set(route.params)
+    ):
+        pytest.skip("no client data on this route")
+    owner = signed_in(world.a.owner)
+    url = route.url(url_values(world, cases, world.a.practice))
+    if "GET" not in methods_for(owner, url):
+        pytest.skip("no GET")
+    events = AuditEvent.objects.with_scopes_disabled()
+    before = events.count()
+    response = owner.get(url)
+    assert response.status_code in (200, 302), f"GET {url} -> {response.status_code}"
+    assert events.count() > before, f"GET {url} wrote no audit event"

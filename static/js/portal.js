@@ -48,10 +48,25 @@
     var pending = {};
     var timer = null;
     var inFlight = false;
+    var retryDelay = 3000;
+    var signedOut = false;
 
-    function flush() {
+    function requeue(answers) {
+      Object.keys(answers).forEach(function (k) { if (!(k in pending)) pending[k] = answers[k]; });
+    }
+
+    function retryLater(answers) {
+      // Offline or server trouble: keep the answers queued and try again, less often each time.
+      requeue(answers);
+      if (status) status.textContent = form.dataset.failedText;
+      timer = setTimeout(flush, retryDelay);
+      retryDelay = Math.min(retryDelay * 2, 60000);
+    }
+
+    function flush(leaving) {
       timer = null;
-      if (inFlight) { timer = setTimeout(flush, 300); return; }
+      if (signedOut) return;
+      if (inFlight && leaving !== true) { timer = setTimeout(flush, 300); return; }
       var answers = pending;
       pending = {};
       if (Object.keys(answers).length === 0) return;
@@ -59,6 +74,8 @@
       fetch(url, {
         method: "PATCH",
         credentials: "same-origin",
+        // When the page is being left, let the request outlive it.
+        keepalive: leaving === true,
         headers: {
           "Content-Type": "application/json",
           "Accept": "application/json",
@@ -66,10 +83,16 @@
         },
         body: JSON.stringify({ answers: answers })
       }).then(function (response) {
-        return response.json().then(function (body) { return { ok: response.ok, status: response.status, body: body }; });
+        // An error page from a proxy is not JSON: read it as "no body".
+        return response.text().then(function (text) {
+          var body = null;
+          try { body = JSON.parse(text); } catch (e) { body = null; }
+          return { ok: response.ok, status: response.status, body: body };
+        });
       }).then(function (result) {
         inFlight = false;
-        if (result.ok) {
+        if (result.ok && result.body) {
+          retryDelay = 3000;
           Object.keys(answers).forEach(function (linkId) {
             var fieldset = form.querySelector('[data-link-id="' + CSS.escape(linkId) + '"]');
             if (fieldset) setItemError(fieldset, "");
@@ -78,7 +101,17 @@
           if (status) status.textContent = form.dataset.savedText;
           return;
         }
-        if (result.status === 401) { window.location.reload(); return; }
+        if (result.status === 401 || result.status === 403) {
+          // Signed out (idle, or from another device): say so and keep the page as it is,
+          // so the partner can see what was not saved before signing in again.
+          signedOut = true;
+          if (status) status.textContent = form.dataset.signedOutText;
+          return;
+        }
+        if (!result.body || result.status >= 500 || result.status === 429) {
+          retryLater(answers);
+          return;
+        }
         var fields = (result.body.error && result.body.error.fields) || {};
         Object.keys(fields).forEach(function (name) {
           var linkId = name.replace(/^answers\./, "");
@@ -88,10 +121,7 @@
         if (status) status.textContent = form.dataset.failedText;
       }).catch(function () {
         inFlight = false;
-        // Offline or server trouble: keep the answers queued and try again.
-        Object.keys(answers).forEach(function (k) { if (!(k in pending)) pending[k] = answers[k]; });
-        if (status) status.textContent = form.dataset.failedText;
-        timer = setTimeout(flush, 3000);
+        retryLater(answers);
       });
     }
 
@@ -107,7 +137,7 @@
     form.addEventListener("input", function (event) {
       if (event.target.tagName === "TEXTAREA") queue(event.target);
     });
-    window.addEventListener("pagehide", flush);
+    window.addEventListener("pagehide", function () { flush(true); });
   }
 
   function setupQuickExit(link) {

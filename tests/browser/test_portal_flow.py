@@ -251,3 +251,68 @@ def test_on_a_phone_nothing_scrolls_sideways(
     assert no_horizontal_scroll(page), "the safety screen's done page scrolls sideways"
     page.goto(f"{base}/portal/support/")
     assert no_horizontal_scroll(page), "the support page scrolls sideways on a phone"
+
+
+def test_on_a_phone_every_built_in_form_can_be_answered_and_sent(
+    new_context, live_server, couple, partners
+):
+    """Every question of every built-in form, tapped on a phone-sized screen, then sent."""
+    one = partners[0]
+    occurrences = {key: open_form(couple, key, partner=one) for key in BUILT_IN}
+    base = live_server.url
+    page = new_context(**PHONE)
+    portal_sign_in(page, base, one)
+    for key, occurrence in occurrences.items():
+        page.goto(f"{base}/portal/forms/{occurrence.uuid}/")
+        questions = page.locator("fieldset.question")
+        total = questions.count()
+        answered = 0
+        for index in range(total):
+            question = questions.nth(index)
+            radios = question.locator("input[type=radio]")
+            if radios.count():
+                # The middle option, by tapping its visible label.
+                radio_id = radios.nth(radios.count() // 2).get_attribute("id")
+                label = page.locator(f"label[for='{radio_id}']")
+                label.scroll_into_view_if_needed()
+                label.tap()
+                expect(page.locator(f"#{radio_id}")).to_be_checked()
+                answered += 1
+            else:
+                question.locator("textarea").fill("Typed on a phone")
+                answered += 1
+        expect(page.locator("#progress-text")).to_have_text(f"{answered} of {total} answered")
+        assert no_horizontal_scroll(page), f"the {key} form scrolls sideways on a phone"
+        page.get_by_role("button", name="Review my answers").tap()
+        expect(page.get_by_role("heading", name="Review your answers")).to_be_visible()
+        page.get_by_role("button", name="Send my answers").tap()
+        expect(page).to_have_url(f"{base}/portal/forms/{occurrence.uuid}/done/")
+    with scope(practice=couple.practice):
+        sent = Response.objects.filter(partner=one, state=ResponseState.SUBMITTED)
+        assert sorted(sent.values_list("instrument__key", flat=True)) == sorted(BUILT_IN)
+
+
+def test_a_partner_signed_out_elsewhere_is_told_and_keeps_the_page(
+    new_context, live_server, couple, partners
+):
+    one = partners[0]
+    occurrence = open_form(couple, "connection-signs")
+    base = live_server.url
+    page = new_context()
+    portal_sign_in(page, base, one)
+    form_url = f"{base}/portal/forms/{occurrence.uuid}/"
+    page.goto(form_url)
+    choose(page, "cs01", 4)
+    expect_saved(page, 1, 12)
+    # Signed out in another tab of the same browser (a shared device, say).
+    other = page.context.new_page()
+    other.goto(f"{base}/portal/account/")
+    other.get_by_role("button", name="Sign out on this device").click()
+    expect(other.get_by_role("heading", name="You are signed out")).to_be_visible()
+    choose(page, "cs02", 2)
+    expect(page.locator("#save-status")).to_contain_text("You have been signed out")
+    # The page stays as it was (no reload that would wipe the unsaved answer).
+    assert page.url == form_url
+    expect(page.locator("#a-cs02-2")).to_be_checked()
+    with scope(practice=couple.practice):
+        assert Response.objects.get(partner=one, occurrence=occurrence).answers == {"cs01": 4}
