@@ -37,15 +37,15 @@ class Scenario:
 
 def scenarios(q: str, clinician_last: int, owner_last: int) -> list[Scenario]:
     clinician = [
-        ("default (label)", ""),
+        ("default (alerts first)", ""),
+        ("?sort=label", "sort=label"),
         ("?sort=-connection", "sort=-connection"),
         ("?attention=1", "attention=1"),
         (f"?q={q}", f"q={q}"),
-        ("?sort=alerts", "sort=alerts"),
         (f"?page={clinician_last} (last)", f"page={clinician_last}"),
     ]
     owner = [
-        ("default (active, label)", ""),
+        ("default (active, alerts first)", ""),
         ("?status=all", "status=all"),
         ("?status=all&sort=-connection", "status=all&sort=-connection"),
         ("?status=all&sort=due", "status=all&sort=due"),

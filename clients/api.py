@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import FloatField, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -60,6 +63,27 @@ def couple_payload(request: Request, couple: Couple) -> dict[str, Any]:
     return CoupleSerializer(one, context={"clinical": can(membership, Can.VIEW_CLINICAL)}).data
 
 
+# Cursor paging needs a total order without NULLs: empty values sort to the far end.
+ORDERINGS: dict[str, tuple[str, ...]] = {
+    "label": ("label", "id"),
+    "-label": ("-label", "-id"),
+    "due": ("due_key", "label", "id"),
+    "alerts": ("alert_rank", "label", "id"),
+    "-connection": ("-connection_key", "label", "id"),
+}
+CLINICAL_ORDERINGS = {"alerts", "-connection"}
+
+
+def _ordered(couples: QuerySet[Couple], ordering: str) -> QuerySet[Couple]:
+    if ordering == "due":
+        couples = couples.annotate(due_key=Coalesce("next_due", Value(date.max)))
+    elif ordering == "-connection":
+        couples = couples.annotate(
+            connection_key=Coalesce("connection_mean", Value(-1.0), output_field=FloatField())
+        )
+    return couples.order_by(*ORDERINGS[ordering])
+
+
 LIST_PARAMETERS = [
     OpenApiParameter("q", str, description="Search couple labels, partner names and emails."),
     OpenApiParameter(
@@ -70,6 +94,16 @@ LIST_PARAMETERS = [
     ),
     OpenApiParameter("clinician", OpenApiTypes.UUID, description="Only this clinician's couples."),
     OpenApiParameter("attention", bool, description="Only couples with overdue forms or alerts."),
+    OpenApiParameter(
+        "ordering",
+        str,
+        enum=list(ORDERINGS),
+        description=(
+            "label (default) or -label; due: next due date first, none last; alerts: most "
+            "urgent open alert first; -connection: highest latest couple connection first, "
+            "none last (alerts and -connection need clinical access)."
+        ),
+    ),
     OpenApiParameter("limit", int, description="Page size, at most 200."),
 ]
 
@@ -91,12 +125,19 @@ class CoupleListView(StaffAPIView):
         filters = caseload.Filters.from_query(params)
         if params.get("clinician") and not filters.clinician:
             raise ValidationError({"clinician": ["Must be a UUID."]})
+        if params.get("status") and not filters.status:
+            raise ValidationError({"status": ["Must be one of: active, paused, closed, all."]})
+        ordering = params.get("ordering") or "label"
+        clinical = can(self.membership, Can.VIEW_CLINICAL)
+        if ordering not in ORDERINGS or (ordering in CLINICAL_ORDERINGS and not clinical):
+            allowed = [o for o in ORDERINGS if clinical or o not in CLINICAL_ORDERINGS]
+            raise ValidationError({"ordering": [f"Must be one of: {', '.join(allowed)}."]})
         couples = caseload.caseload(self.membership, filters, timezone.localdate())
-        couples = couples.order_by("label", "id")
-        paginator = self.pagination()
+        couples = _ordered(couples, ordering)
+        paginator = type("Ordered", (self.pagination,), {"ordering": ORDERINGS[ordering]})()
         page = paginator.paginate_queryset(couples, request, view=self)
         audit.record("caseload.view", request=request._request, rows=len(page), via="api")
-        context = {"clinical": can(self.membership, Can.VIEW_CLINICAL)}
+        context = {"clinical": clinical}
         return paginator.get_paginated_response(
             CoupleSerializer(page, many=True, context=context).data
         )

@@ -8,11 +8,12 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -58,7 +59,8 @@ class ReportSerializer(serializers.Serializer):
 
 
 def signed_download_url(request: Request, report: Report) -> str:
-    token = signing.dumps({"r": str(report.uuid), "u": request.user.pk}, salt=_SALT)
+    # UUIDs only: the payload is signed, not hidden, and URLs never carry sequential ids.
+    token = signing.dumps({"r": str(report.uuid), "u": str(request.user.uuid)}, salt=_SALT)
     path = reverse("api:report-file", kwargs={"token": token})
     return request.build_absolute_uri(path)
 
@@ -85,11 +87,28 @@ class ReportListView(StaffAPIView):
         responses=paged(ReportSerializer, "Report"),
         tags=["reports"],
         operation_id="reports_list",
-        parameters=[OpenApiParameter("limit", int)],
+        parameters=[
+            OpenApiParameter("couple", OpenApiTypes.UUID, description="Only this couple's."),
+            OpenApiParameter("status", str, enum=ReportStatus.values),
+            OpenApiParameter("kind", str, enum=ReportKind.values),
+            OpenApiParameter("limit", int),
+        ],
     )
     def get(self, request: Request, practice_slug: str) -> Response:
+        reports = _reports(self.membership)
+        params = request.query_params
+        for name, allowed in (("status", ReportStatus.values), ("kind", ReportKind.values)):
+            if params.get(name):
+                if params[name] not in allowed:
+                    raise ValidationError({name: [f"Must be one of: {', '.join(allowed)}."]})
+                reports = reports.filter(**{name: params[name]})
+        if params.get("couple"):
+            try:
+                reports = reports.filter(couple=get_couple(self.membership, params["couple"]))
+            except Http404:
+                raise ValidationError({"couple": ["No such couple."]}) from None
         paginator = NewestFirst()
-        page = paginator.paginate_queryset(_reports(self.membership), request, view=self)
+        page = paginator.paginate_queryset(reports, request, view=self)
         audit.record("report.view", request=request._request, count=len(page), via="api")
         return paginator.get_paginated_response(
             ReportSerializer(page, many=True, context={"request": request}).data
@@ -184,7 +203,10 @@ def download_by_link(request: HttpRequest, token: str) -> HttpResponse:
         report = (
             Report.objects.select_related("practice", "couple").filter(uuid=claims["r"]).first()
         )
-        user = User.objects.filter(pk=claims["u"], is_active=True).first()
+        try:
+            user = User.objects.filter(uuid=claims["u"], is_active=True).first()
+        except (DjangoValidationError, ValueError):
+            user = None  # not a UUID: a link signed before links named users by UUID
     if report is None or user is None or not report.is_ready:
         return api_error(404, "not_found", "Not found.")
     membership = next(

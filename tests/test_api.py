@@ -21,9 +21,10 @@ from assessments import definition as defn
 from assessments.models import Instrument, Response
 from clients.models import Couple, Partner
 from practice import tokens
-from practice.models import ApiToken, AuditEvent
+from practice.models import ApiToken, AuditEvent, User
+from reports.models import Report
 from tests.conftest import signed_in
-from tests.factories import CUSTOM_DEFINITION, answer, open_form
+from tests.factories import CUSTOM_DEFINITION, answer, make_couple, open_form
 from tests.test_caseload import bulk_couples
 from tests.test_portal import portal_client
 
@@ -337,6 +338,12 @@ def test_report_create_poll_and_download_by_a_short_lived_link(world, cases, bas
     assert pdf.status_code == 200
     assert b"".join(pdf.streaming_content).startswith(b"%PDF")
     assert "no-store" in pdf["Cache-Control"]
+    # The signed payload is readable: it names report and user by UUID only.
+    from django.core import signing
+
+    claims = signing.loads(path.rstrip("/").rsplit("/", 1)[1], salt="reports.download")
+    assert claims["r"] == polled["uuid"]
+    assert User.objects.filter(uuid=claims["u"]).exists()  # a UUID, not a row number
     assert_error(Client().get(path[:-5] + "xxxx/"), 404)
     with time_machine.travel(timezone.now() + timedelta(minutes=6)):
         assert_error(Client().get(path), 410, "expired")
@@ -385,6 +392,73 @@ def test_couple_list_pages_by_cursor_without_counting_and_in_constant_queries(wo
         page = client.get(page["next"].removeprefix("http://testserver")).json()
         seen += [r["uuid"] for r in page["results"]]
     assert len(seen) == len(set(seen)) == 300
+
+
+@pytest.mark.django_db
+def test_the_couple_list_orders_by_what_a_caseload_needs_across_cursor_pages(world, cases, base):
+    client = api(cases.a.token_secret)
+    bulk_couples(world.a.practice, world.a.owner, 12)
+
+    def walk(ordering):
+        page = client.get(base + f"/couples/?ordering={ordering}&limit=5").json()
+        rows = list(page["results"])
+        while page["next"]:
+            page = client.get(page["next"].removeprefix("http://testserver")).json()
+            rows += page["results"]
+        assert len(rows) == len({r["uuid"] for r in rows}) == 13
+        return rows
+
+    labels = [r["label"] for r in walk("label")]
+    assert labels == sorted(labels)
+    assert [r["label"] for r in walk("-label")] == labels[::-1]
+    # The case file's couple has a safety alert: most urgent first.
+    assert walk("alerts")[0]["uuid"] == str(cases.a.couple.uuid)
+    due = [r["next_due"] for r in walk("due")]
+    known = [d for d in due if d is not None]
+    assert known == sorted(known) and due[: len(known)] == known  # none last
+    means = [
+        sum(s["latest"] for s in r["connection"]) / 2
+        if all(s["latest"] is not None for s in r["connection"])
+        else None
+        for r in walk("-connection")
+    ]
+    known_means = [m for m in means if m is not None]
+    assert (
+        known_means == sorted(known_means, reverse=True)
+        and means[: len(known_means)] == known_means
+    )
+    assert_error(client.get(base + "/couples/?ordering=colour"), 400, fields={"ordering"})
+    assert_error(client.get(base + "/couples/?status=bogus"), 400, fields={"status"})
+    assistant = api(token_for(world.a.assistant, world.a.practice))
+    assert_error(assistant.get(base + "/couples/?ordering=alerts"), 400, fields={"ordering"})
+    assert assistant.get(base + "/couples/?ordering=due").status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_report_list_filters_by_couple_status_and_kind(world, cases, base):
+    client = api(cases.a.token_secret)
+    other = make_couple(world.a.practice, world.a.owner, label="Other & Co", n=7)
+    with scope(practice=world.a.practice):
+        Report.objects.create(
+            practice=world.a.practice,
+            couple=other,
+            kind="clinician",
+            period_start=timezone.localdate(),
+            period_end=timezone.localdate(),
+        )
+    every = client.get(base + "/reports/").json()["results"]
+    assert {r["couple"] for r in every} == {str(cases.a.couple.uuid), str(other.uuid)}
+    mine = client.get(base + f"/reports/?couple={cases.a.couple.uuid}").json()["results"]
+    assert [r["uuid"] for r in mine] == [str(cases.a.report.uuid)]
+    ready = client.get(base + "/reports/?status=ready&kind=couple").json()["results"]
+    assert [r["uuid"] for r in ready] == [str(cases.a.report.uuid)]
+    assert client.get(base + "/reports/?status=queued").json()["results"][0]["couple"] == (
+        str(other.uuid)
+    )
+    assert_error(client.get(base + "/reports/?status=lost"), 400, fields={"status"})
+    assert_error(
+        client.get(base + f"/reports/?couple={cases.b.couple.uuid}"), 400, fields={"couple"}
+    )
 
 
 @pytest.mark.django_db

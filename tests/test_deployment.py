@@ -46,12 +46,20 @@ def test_compose_file_is_valid_with_the_example_env(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
-def test_compose_file_refuses_to_start_without_a_database_password(tmp_path):
+@pytest.mark.parametrize(
+    ("env", "missing"),
+    [
+        ("SECRET_KEY=x\n", "POSTGRES_PASSWORD"),
+        # Each container (and gunicorn worker) would otherwise make up a key of its own.
+        ("POSTGRES_PASSWORD=x\n", "SECRET_KEY"),
+    ],
+)
+def test_compose_file_refuses_to_start_without_a_required_secret(tmp_path, env, missing):
     shutil.copy(ROOT / "docker-compose.yml", tmp_path)
-    (tmp_path / ".env").write_text("SECRET_KEY=x\n")
+    (tmp_path / ".env").write_text(env)
     result = run_compose_config(tmp_path)
     assert result.returncode != 0
-    assert "POSTGRES_PASSWORD" in result.stderr
+    assert missing in result.stderr
 
 
 def test_compose_stack_has_every_service_with_health_and_volumes():

@@ -76,7 +76,7 @@ def test_every_route_is_classified():
         if not r.template.startswith(TENANT_PREFIXES + PORTAL_PREFIXES)
         and r.template not in PUBLIC
         and not r.template.startswith("admin/")  # superusers only: tests/test_admin.py
-        and not r.template.startswith("api/v1/schema")  # public contract: tests/test_api_schema.py
+        and not r.template.startswith("api/v1/schema")  # public contract: tests/test_api.py
     ]
     assert unclassified == [], "classify these routes in tests/test_isolation.py"
 
