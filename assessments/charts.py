@@ -204,7 +204,7 @@ def profile_svg(
     width: float = 7.0,
 ) -> str:
     """Horizontal bars: each scale's latest score, one bar per partner."""
-    height = 1.35 + 0.32 * len(scales) * max(1, len(values))
+    height = 1.3 + 0.21 * len(scales) * max(1, len(values))
     with _style():
         fig, ax = _figure(width, height)
         longest = max((len(s) for s in scales), default=10)
