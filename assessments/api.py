@@ -9,7 +9,7 @@ from django.db.models import Prefetch
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -43,6 +43,7 @@ from assessments.serializers import (
 from assessments.services import alerts as alert_services
 from assessments.services import assignments as assignment_services
 from assessments.services import instruments as instrument_services
+from assessments.services import responses as response_services
 from clients.access import couples_for, get_couple
 from clients.api import drf_error
 from practice import audit
@@ -498,3 +499,39 @@ class AlertResolveView(AlertActionView):
             request=request._request,
         )
         return Response(AlertSerializer(alert).data)
+
+
+class ReopenResult(serializers.Serializer):
+    uuid = serializers.UUIDField()
+    state = serializers.ChoiceField(choices=ResponseState.choices)
+    reopened_at = serializers.DateTimeField(allow_null=True)
+
+
+class ResponseReopenView(StaffAPIView):
+    """Let the partner change a submitted form (audited); its scores go until resubmitted."""
+
+    permission_classes = [*StaffAPIView.permission_classes, capability(Can.VIEW_CLINICAL)]
+
+    @extend_schema(
+        request=None,
+        responses=ReopenResult,
+        tags=["responses"],
+        operation_id="responses_reopen",
+    )
+    def post(self, request: Request, practice_slug: str, response_id: Any) -> Response:
+        answer_set = _get(
+            AnswerSet.objects.filter(couple__in=couples_for(self.membership)).select_related(
+                "occurrence"
+            ),
+            uuid=response_id,
+        )
+        if answer_set.occurrence.cancelled:
+            raise Conflict("This form was cancelled and cannot be reopened.")
+        if not answer_set.is_submitted:
+            raise Conflict("This form is not submitted, so there is nothing to reopen.")
+        reopened = response_services.reopen(
+            answer_set,
+            actor=request.user,  # type: ignore[arg-type]
+            request=request._request,
+        )
+        return Response(ReopenResult(reopened).data)

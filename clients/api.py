@@ -11,7 +11,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -29,7 +29,7 @@ from clients.serializers import (
     PartnerUpdate,
 )
 from practice import audit
-from practice.api_base import ByLabel, StaffAPIView, capability, paged
+from practice.api_base import ByLabel, StaffAPIView, StrictSerializer, capability, paged
 from practice.api_errors import Conflict
 from practice.roles import Can, can
 
@@ -291,3 +291,45 @@ class RevokeView(StaffAPIView):
         return Response(
             {"partner": partner.uuid, "portal_state": partner.portal_state, "expires_at": None}
         )
+
+
+class NoteSerializer(serializers.Serializer):
+    uuid = serializers.UUIDField(read_only=True)
+    author = serializers.CharField(source="author.full_name", read_only=True)
+    body = serializers.CharField(max_length=10000, trim_whitespace=True)
+    created_at = serializers.DateTimeField(read_only=True)
+
+
+class NoteCreate(StrictSerializer):
+    body = serializers.CharField(max_length=10000, trim_whitespace=True, allow_blank=False)
+
+
+class CoupleNotesView(StaffAPIView):
+    """Private clinician notes on a couple (never for assistants or the couple)."""
+
+    permission_classes = [*StaffAPIView.permission_classes, capability(Can.VIEW_CLINICAL)]
+
+    @extend_schema(responses=NoteSerializer(many=True), tags=["couples"], operation_id="notes_list")
+    def get(self, request: Request, practice_slug: str, couple_id: Any) -> Response:
+        couple = get_couple(self.membership, couple_id)
+        notes = list(couple.notes.select_related("author").order_by("-created_at", "-id"))
+        audit.record("couple.view", request=request._request, target=couple, page="notes")
+        return Response(NoteSerializer(notes, many=True).data)
+
+    @extend_schema(
+        request=NoteCreate,
+        responses={201: NoteSerializer},
+        tags=["couples"],
+        operation_id="notes_create",
+    )
+    def post(self, request: Request, practice_slug: str, couple_id: Any) -> Response:
+        couple = get_couple(self.membership, couple_id)
+        data = NoteCreate(data=request.data)
+        data.is_valid(raise_exception=True)
+        note = services.add_note(
+            couple,
+            actor=request.user,  # type: ignore[arg-type]
+            body=data.validated_data["body"],
+            request=request._request,
+        )
+        return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)

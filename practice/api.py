@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from practice import audit, members
 from practice.api_base import AuditCursor, StaffAPIView, StrictSerializer, capability, paged
 from practice.api_errors import Conflict
-from practice.models import AuditEvent, Membership, Role
+from practice.models import AuditEvent, Membership, Practice, Role
 from practice.roles import Can
 from practice.tenancy import memberships_of
 
@@ -197,3 +197,60 @@ class AuditView(StaffAPIView):
         page = paginator.paginate_queryset(events, request, view=self)
         audit.record("audit.view", request=request._request, via="api")
         return paginator.get_paginated_response(AuditEventSerializer(page, many=True).data)
+
+
+SETTINGS_FIELDS = [
+    "display_name",
+    "accent_colour",
+    "timezone",
+    "session_timeout_minutes",
+    "support_resources",
+    "couple_report_partner_totals",
+    "contribute_to_norms",
+]
+
+
+class PracticeSettingsSerializer(serializers.ModelSerializer):
+    """What an owner can change about the practice (the logo is uploaded on the page)."""
+
+    class Meta:
+        model = Practice
+        fields = ["name", "slug", *SETTINGS_FIELDS]
+        read_only_fields = ["name", "slug"]
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = set(data) - set(SETTINGS_FIELDS)
+            if unknown:
+                raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+        return super().to_internal_value(data)
+
+
+class PracticeSettingsView(StaffAPIView):
+    permission_classes = [*StaffAPIView.permission_classes, capability(Can.MANAGE_PRACTICE)]
+
+    @extend_schema(
+        responses=PracticeSettingsSerializer, tags=["practices"], operation_id="settings_retrieve"
+    )
+    def get(self, request: Request, practice_slug: str) -> Response:
+        return Response(PracticeSettingsSerializer(self.practice).data)
+
+    @extend_schema(
+        request=PracticeSettingsSerializer,
+        responses=PracticeSettingsSerializer,
+        tags=["practices"],
+        operation_id="settings_update",
+    )
+    def patch(self, request: Request, practice_slug: str) -> Response:
+        data = PracticeSettingsSerializer(self.practice, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        changed = sorted(
+            name
+            for name, value in data.validated_data.items()
+            if getattr(self.practice, name) != value
+        )
+        practice = data.save()
+        audit.record(
+            "practice.update", request=request._request, target=practice, fields=changed, via="api"
+        )
+        return Response(PracticeSettingsSerializer(practice).data)

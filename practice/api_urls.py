@@ -23,6 +23,7 @@ portal_patterns = [
 ]
 
 practice_patterns = [
+    path("settings/", practice.PracticeSettingsView.as_view(), name="settings"),
     path("members/", practice.MembersView.as_view(), name="members"),
     path("members/<uuid:membership_id>/", practice.MemberView.as_view(), name="member"),
     path("audit/", practice.AuditView.as_view(), name="audit"),
@@ -43,6 +44,7 @@ practice_patterns = [
         clients.RevokeView.as_view(),
         name="partner-revoke",
     ),
+    path("couples/<uuid:couple_id>/notes/", clients.CoupleNotesView.as_view(), name="notes"),
     path(
         "couples/<uuid:couple_id>/assignments/",
         assessments.CoupleAssignmentsView.as_view(),
@@ -82,6 +84,11 @@ practice_patterns = [
         assessments.AssignmentStatusView.as_view(),
         name="assignment-status",
     ),
+    path(
+        "responses/<uuid:response_id>/reopen/",
+        assessments.ResponseReopenView.as_view(),
+        name="response-reopen",
+    ),
     path("results/<uuid:occurrence_id>/", assessments.ResultsView.as_view(), name="results"),
     path("alerts/", assessments.AlertListView.as_view(), name="alerts"),
     path(
@@ -94,6 +101,8 @@ practice_patterns = [
         assessments.AlertResolveView.as_view(),
         name="alert-resolve",
     ),
+    path("report-batches/", reports.BatchCreateView.as_view(), name="report-batches"),
+    path("report-batches/<uuid:batch_id>/", reports.BatchView.as_view(), name="report-batch"),
     path("reports/", reports.ReportListView.as_view(), name="reports"),
     path("reports/<uuid:report_id>/", reports.ReportDetailView.as_view(), name="report"),
 ]

@@ -19,13 +19,14 @@ from rest_framework.response import Response
 
 from clients.access import couples_for, get_couple
 from clients.api import drf_error
+from clients.models import CoupleStatus
 from practice import audit
 from practice.api_base import NewestFirst, StaffAPIView, StrictSerializer, capability, paged
 from practice.api_errors import Conflict
 from practice.middleware import api_error
 from practice.roles import Can
 from reports import services
-from reports.models import Report, ReportKind, ReportStatus
+from reports.models import Report, ReportBatch, ReportKind, ReportStatus
 from reports.views import pdf_response
 
 DOWNLOAD_LINK_LIFETIME = timedelta(minutes=5)
@@ -226,3 +227,82 @@ def download_by_link(request: HttpRequest, token: str) -> HttpResponse:
             via="signed_link",
         )
         return pdf_response(report)
+
+
+class BatchSerializer(serializers.Serializer):
+    uuid = serializers.UUIDField()
+    kind = serializers.ChoiceField(choices=ReportKind.choices)
+    period_start = serializers.DateField()
+    period_end = serializers.DateField()
+    created_at = serializers.DateTimeField()
+    total = serializers.IntegerField()
+    counts = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Reports by status: queued, rendering, …"
+    )
+    finished = serializers.BooleanField(help_text="Every report is ready or failed.")
+    reports = ReportSerializer(many=True)
+
+
+def _batch_payload(request: Request, batch: Any, reports: list[Report]) -> dict[str, Any]:
+    counts = {value: sum(r.status == value for r in reports) for value in ReportStatus.values}
+    return BatchSerializer(
+        {
+            "uuid": batch.uuid,
+            "kind": batch.kind,
+            "period_start": batch.period_start,
+            "period_end": batch.period_end,
+            "created_at": batch.created_at,
+            "total": len(reports),
+            "counts": counts,
+            "finished": counts["ready"] + counts["failed"] == len(reports),
+            "reports": reports,
+        },
+        context={"request": request},
+    ).data
+
+
+class BatchCreateView(StaffAPIView):
+    """Reports for all my active couples: one report and one task each."""
+
+    permission_classes = [*StaffAPIView.permission_classes, capability(Can.MANAGE_REPORTS)]
+
+    @extend_schema(
+        request=ReportCreate,
+        responses={202: BatchSerializer},
+        tags=["reports"],
+        operation_id="report_batches_create",
+    )
+    def post(self, request: Request, practice_slug: str) -> Response:
+        data = ReportCreate(data=request.data)
+        data.is_valid(raise_exception=True)
+        couples = list(couples_for(self.membership).filter(status=CoupleStatus.ACTIVE))
+        try:
+            batch = services.request_batch(
+                couples=couples,
+                practice=self.practice,
+                actor=request.user,  # type: ignore[arg-type]
+                request=request._request,
+                **data.validated_data,
+            )
+        except DjangoValidationError as exc:
+            raise drf_error(exc) from None
+        reports = list(_reports(self.membership).filter(batch=batch).order_by("couple__label"))
+        return Response(_batch_payload(request, batch, reports), status=status.HTTP_202_ACCEPTED)
+
+
+class BatchView(StaffAPIView):
+    permission_classes = [*StaffAPIView.permission_classes, capability(Can.VIEW_CLINICAL)]
+
+    @extend_schema(
+        responses=BatchSerializer, tags=["reports"], operation_id="report_batches_retrieve"
+    )
+    def get(self, request: Request, practice_slug: str, batch_id: Any) -> Response:
+        try:
+            batch = ReportBatch.objects.get(uuid=batch_id)
+        except (ReportBatch.DoesNotExist, ValueError, DjangoValidationError):
+            raise NotFound from None
+        reports = list(_reports(self.membership).filter(batch=batch).order_by("couple__label"))
+        if not reports:
+            raise NotFound  # none of its couples is yours to see
+        audit.record("report.view", request=request._request, target=batch, count=len(reports))
+        return Response(_batch_payload(request, batch, reports))

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from assessments import definition as defn
-from assessments.models import Instrument, Response
+from assessments.models import Instrument, Response, Score
 from clients.models import Couple, Partner
 from practice import tokens
 from practice.models import ApiToken, AuditEvent, User
@@ -478,28 +478,38 @@ def test_results_endpoint_runs_constant_queries(world, cases, base):
 
 
 @pytest.mark.django_db
-def test_throttling_per_token_answers_429_in_the_error_format(world, cases, base, settings):
-    from rest_framework.settings import api_settings
-
-    rates = {"token": "3/minute", "ip": "1000/minute"}
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
-    api_settings.reload()
+def test_throttling_per_token_answers_429_in_the_error_format(world, cases, base, monkeypatch):
     from practice.api_throttles import IpThrottle, TokenThrottle
 
-    TokenThrottle.THROTTLE_RATES = IpThrottle.THROTTLE_RATES = rates
-    try:
-        client = api(cases.a.token_secret)
-        codes = [client.get(base + "/instruments/").status_code for _ in range(4)]
-        assert codes == [200, 200, 200, 429]
-        limited = client.get(base + "/instruments/")
-        assert_error(limited, 429, "throttled")
-        assert int(limited["Retry-After"]) > 0
-        other = api(token_for(world.a.clinician, world.a.practice))
-        assert other.get(base + "/instruments/").status_code == 200  # per token
-    finally:
-        TokenThrottle.THROTTLE_RATES = IpThrottle.THROTTLE_RATES = (
-            api_settings.DEFAULT_THROTTLE_RATES
-        )
+    # The rates are read when the classes are defined: patch them there, restored after.
+    rates = {"token": "3/minute", "ip": "1000/minute"}
+    monkeypatch.setattr(TokenThrottle, "THROTTLE_RATES", rates)
+    monkeypatch.setattr(IpThrottle, "THROTTLE_RATES", rates)
+    client = api(cases.a.token_secret)
+    codes = [client.get(base + "/instruments/").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    limited = client.get(base + "/instruments/")
+    assert_error(limited, 429, "throttled")
+    assert int(limited["Retry-After"]) > 0
+    other = api(token_for(world.a.clinician, world.a.practice))
+    assert other.get(base + "/instruments/").status_code == 200  # per token
+
+
+def test_the_ip_throttle_counts_every_caller_from_one_address(world, cases, base, monkeypatch):
+    from practice.api_throttles import IpThrottle, TokenThrottle
+
+    rates = {"token": "1000/minute", "ip": "4/minute"}
+    monkeypatch.setattr(TokenThrottle, "THROTTLE_RATES", rates)
+    monkeypatch.setattr(IpThrottle, "THROTTLE_RATES", rates)
+    first = api(cases.a.token_secret)
+    second = api(token_for(world.a.clinician, world.a.practice))
+    codes = [c.get(base + "/instruments/").status_code for c in (first, second) * 2]
+    assert codes == [200, 200, 200, 200]
+    assert_error(second.get(base + "/instruments/"), 429, "throttled")
+    elsewhere = Client(
+        headers={"Authorization": f"Token {cases.a.token_secret}"}, REMOTE_ADDR="198.51.100.7"
+    )
+    assert elsewhere.get(base + "/instruments/").status_code == 200
 
 
 # --- The contract ------------------------------------------------------------------
@@ -637,3 +647,100 @@ def test_a_server_error_under_the_api_is_json_too(rf):
     assert response.status_code == 500
     assert json.loads(response.content)["error"]["code"] == "server_error"
     assert server_error(rf.get("/p/x/"))["Content-Type"].startswith("text/html")
+
+
+# --- What the dashboard does, through the API too -----------------------------------
+
+
+@pytest.mark.django_db
+def test_owners_read_and_change_practice_settings(world, cases, base):
+    owner = api(cases.a.token_secret)
+    settings_url = base + "/settings/"
+    current = owner.get(settings_url).json()
+    assert current["session_timeout_minutes"] == 30 and current["slug"] == "alpha-practice"
+    changed = owner.patch(
+        settings_url,
+        {"session_timeout_minutes": 15, "accent_colour": "#123abc"},
+        content_type="application/json",
+    )
+    assert changed.status_code == 200, changed.content
+    world.a.practice.refresh_from_db()
+    assert (world.a.practice.session_timeout_minutes, world.a.practice.accent_colour) == (
+        15,
+        "#123abc",
+    )
+    with scope(practice=world.a.practice):
+        event = AuditEvent.objects.filter(action="practice.update").latest("at")
+    assert event.details["fields"] == ["accent_colour", "session_timeout_minutes"]
+    bad = owner.patch(
+        settings_url,
+        {"session_timeout_minutes": 1, "accent_colour": "teal", "slug": "mine"},
+        content_type="application/json",
+    )
+    assert_error(bad, 400, fields={"slug"})
+    bad = owner.patch(
+        settings_url,
+        {"session_timeout_minutes": 1, "accent_colour": "teal"},
+        content_type="application/json",
+    )
+    assert_error(bad, 400, fields={"session_timeout_minutes", "accent_colour"})
+    clinician = api(token_for(world.a.clinician, world.a.practice))
+    assert_error(clinician.get(settings_url), 404)
+
+
+@pytest.mark.django_db
+def test_clinicians_add_and_read_notes_assistants_cannot(world, cases, base):
+    url = base + f"/couples/{cases.a.couple.uuid}/notes/"
+    clinician = api(token_for(world.a.clinician, world.a.practice))
+    created = clinician.post(
+        url, {"body": "  Talked about the move.  "}, content_type="application/json"
+    )
+    assert created.status_code == 201
+    assert created.json()["body"] == "Talked about the move."
+    listed = clinician.get(url).json()
+    assert [n["body"] for n in listed] == ["Talked about the move."]
+    assert listed[0]["author"] == world.a.clinician.full_name
+    assert_error(clinician.post(url, {"body": "   "}, content_type="application/json"), 400)
+    assistant = api(token_for(world.a.assistant, world.a.practice))
+    assert_error(assistant.get(url), 404)
+    assert_error(assistant.post(url, {"body": "x"}, content_type="application/json"), 404)
+
+
+@pytest.mark.django_db
+def test_a_submitted_response_is_reopened_once_and_audited(world, cases, base):
+    client = api(token_for(world.a.clinician, world.a.practice))
+    url = base + f"/responses/{cases.a.response.uuid}/reopen/"
+    reopened = client.post(url)
+    assert reopened.status_code == 200
+    assert reopened.json()["state"] == "draft" and reopened.json()["reopened_at"]
+    with scope(practice=world.a.practice):
+        assert not Score.objects.filter(response=cases.a.response).exists()
+        assert AuditEvent.objects.filter(action="response.reopen").count() == 1
+    assert_error(client.post(url), 409, "conflict")  # already a draft
+
+
+@pytest.mark.django_db
+def test_a_batch_of_reports_for_all_active_couples_is_followed_by_its_status(world, cases, base):
+    client = api(cases.a.token_secret)
+    body = {
+        "kind": "couple",
+        "period_start": str(timezone.localdate() - timedelta(days=30)),
+        "period_end": str(timezone.localdate()),
+    }
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        created = client.post(base + "/report-batches/", body, content_type="application/json")
+    assert created.status_code == 202, created.content
+    batch = created.json()
+    assert batch["total"] == 1 and [r["couple"] for r in batch["reports"]] == [
+        str(cases.a.couple.uuid)
+    ]
+    polled = client.get(base + f"/report-batches/{batch['uuid']}/").json()
+    assert polled["finished"] and polled["counts"]["ready"] == 1
+    assert polled["reports"][0]["download_url"]
+    assert_error(
+        client.post(
+            base + "/report-batches/", {**body, "kind": "weekly"}, content_type="application/json"
+        ),
+        400,
+        fields={"kind"},
+    )
