@@ -7,6 +7,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -448,7 +449,7 @@ class AlertListView(StaffAPIView):
             try:
                 alerts = alerts.filter(couple=get_couple(self.membership, couple))
             except Http404:
-                raise ValidationError({"couple": ["No such couple."]}) from None
+                raise ValidationError({"couple": [_("No such couple.")]}) from None
         paginator = UrgentFirst()
         page = paginator.paginate_queryset(alerts, request, view=self)
         audit.record("alert.view", request=request._request, count=len(page), via="api")
@@ -526,9 +527,9 @@ class ResponseReopenView(StaffAPIView):
             uuid=response_id,
         )
         if answer_set.occurrence.cancelled:
-            raise Conflict("This form was cancelled and cannot be reopened.")
+            raise Conflict(_("This form was cancelled and cannot be reopened."))
         if not answer_set.is_submitted:
-            raise Conflict("This form is not submitted, so there is nothing to reopen.")
+            raise Conflict(_("This form is not submitted, so there is nothing to reopen."))
         reopened = response_services.reopen(
             answer_set,
             actor=request.user,  # type: ignore[arg-type]

@@ -7,7 +7,7 @@ a private instrument has no couple result at all.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from assessments.definition import SCORED_TYPES
@@ -84,6 +84,20 @@ def shared_items(definition: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     ]
 
 
+def _shared_plan(plan: Plan, shared: set[str]) -> Plan:
+    """The plan with each scale's missing-data rule capped at its shared items.
+
+    Private answers are never given to a couple result, so a scale that needs more
+    answers than it has shared items would otherwise never have a couple score.
+    Sums are still prorated to the whole scale, so ranges and bands hold.
+    """
+    scales = tuple(
+        replace(scale, min_answered=min(scale.min_answered, max(1, len(shared & set(scale.items)))))
+        for scale in plan.scales
+    )
+    return replace(plan, scales=scales)
+
+
 def couple_result(
     definition: Mapping[str, Any],
     plan: Plan,
@@ -125,8 +139,9 @@ def couple_result(
                 growth=growth,
             )
         )
-    score_one = plan.score(one_shared)
-    score_two = plan.score(two_shared)
+    shared_plan = _shared_plan(plan, shared)
+    score_one = shared_plan.score(one_shared)
+    score_two = shared_plan.score(two_shared)
     scales = tuple(
         ScaleComparison(key, score_one.scales[key].value, score_two.scales[key].value)
         for key in score_one.scales

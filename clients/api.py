@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import FloatField, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -30,7 +31,7 @@ from clients.serializers import (
 )
 from practice import audit
 from practice.api_base import ByLabel, StaffAPIView, StrictSerializer, capability, paged
-from practice.api_errors import Conflict
+from practice.api_errors import Conflict, one_of
 from practice.roles import Can, can
 
 
@@ -124,14 +125,14 @@ class CoupleListView(StaffAPIView):
         params["attention"] = "1" if params.get("attention") in {"1", "true", "True"} else ""
         filters = caseload.Filters.from_query(params)
         if params.get("clinician") and not filters.clinician:
-            raise ValidationError({"clinician": ["Must be a UUID."]})
+            raise ValidationError({"clinician": [_("Must be a UUID.")]})
         if params.get("status") and not filters.status:
-            raise ValidationError({"status": ["Must be one of: active, paused, closed, all."]})
+            raise ValidationError({"status": [one_of(["active", "paused", "closed", "all"])]})
         ordering = params.get("ordering") or "label"
         clinical = can(self.membership, Can.VIEW_CLINICAL)
         if ordering not in ORDERINGS or (ordering in CLINICAL_ORDERINGS and not clinical):
             allowed = [o for o in ORDERINGS if clinical or o not in CLINICAL_ORDERINGS]
-            raise ValidationError({"ordering": [f"Must be one of: {', '.join(allowed)}."]})
+            raise ValidationError({"ordering": [one_of(allowed)]})
         couples = caseload.caseload(self.membership, filters, timezone.localdate())
         couples = _ordered(couples, ordering)
         paginator = type("Ordered", (self.pagination,), {"ordering": ORDERINGS[ordering]})()

@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers, status
@@ -222,7 +223,7 @@ class PracticeSettingsSerializer(serializers.ModelSerializer):
         if isinstance(data, dict):
             unknown = set(data) - set(SETTINGS_FIELDS)
             if unknown:
-                raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+                raise ValidationError({name: [_("Unknown field.")] for name in sorted(unknown)})
         return super().to_internal_value(data)
 
 

@@ -68,6 +68,11 @@ class SafeJSONParser(JSONParser):
         return data
 
 
+def one_of(values: Any) -> str:
+    """The message for a value outside a fixed list, naming the list."""
+    return _("Must be one of: %(values)s.") % {"values": ", ".join(values)}
+
+
 class Conflict(exceptions.APIException):
     """The object's state does not allow this (409), in the one error format."""
 

@@ -142,7 +142,7 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if is_api_request(request):
         return api_error(404, "not_found", _("Not found."))
     template = (
-        "clients/portal/not_found.html" if request.path.startswith("/portal/") else "404.html"
+        "clients/portal/not_found.html" if request.path_info.startswith("/portal/") else "404.html"
     )
     return render(request, template, status=404)
 

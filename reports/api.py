@@ -10,6 +10,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -22,7 +23,7 @@ from clients.api import drf_error
 from clients.models import CoupleStatus
 from practice import audit
 from practice.api_base import NewestFirst, StaffAPIView, StrictSerializer, capability, paged
-from practice.api_errors import Conflict
+from practice.api_errors import Conflict, one_of
 from practice.middleware import api_error
 from practice.roles import Can
 from reports import services
@@ -101,13 +102,13 @@ class ReportListView(StaffAPIView):
         for name, allowed in (("status", ReportStatus.values), ("kind", ReportKind.values)):
             if params.get(name):
                 if params[name] not in allowed:
-                    raise ValidationError({name: [f"Must be one of: {', '.join(allowed)}."]})
+                    raise ValidationError({name: [one_of(allowed)]})
                 reports = reports.filter(**{name: params[name]})
         if params.get("couple"):
             try:
                 reports = reports.filter(couple=get_couple(self.membership, params["couple"]))
             except Http404:
-                raise ValidationError({"couple": ["No such couple."]}) from None
+                raise ValidationError({"couple": [_("No such couple.")]}) from None
         paginator = NewestFirst()
         page = paginator.paginate_queryset(reports, request, view=self)
         audit.record("report.view", request=request._request, count=len(page), via="api")

@@ -33,9 +33,9 @@ from reports.models import Report, ReportKind
 
 SNAPSHOT_VERSION = 1
 MAX_LOGO_BYTES = 512 * 1024
-# Unless the practice shows partners' own totals, the couple version prints no exact
-# number and leaves out scales this short: each partner knows their own answer, so
-# from an exact couple mean they could work out the other's.
+# The couple version leaves out scales with fewer shared items than this: each partner
+# knows their own answers, so from a short scale's couple mean (or, with partners'
+# totals on, from the other's total) they could work out the other's answers.
 COUPLE_MIN_ITEMS = 3
 
 
@@ -157,6 +157,12 @@ def _latest_subscales(
     ]
 
 
+def _shared_sizes(definition: dict[str, Any]) -> dict[str, int]:
+    """Items per scale that may be shown at couple level (private ones do not count)."""
+    shared = {item["link_id"] for item in results.shared_items(definition)}
+    return {s["key"]: len(shared.intersection(s["items"])) for s in definition["scales"]}
+
+
 def _agreement(
     couple: Couple,
     instrument: Instrument,
@@ -191,7 +197,7 @@ def _agreement(
             item["link_id"]: (item, defn.localized(item["text"], language, default))
             for item in version.definition["items"]
         }
-        sizes = {s["key"]: len(s["items"]) for s in version.definition["scales"]}
+        sizes = _shared_sizes(version.definition)
         scales = [
             {
                 "label": version.scale_label(s.key, language),
@@ -216,8 +222,18 @@ def _agreement(
                 }
                 for a in comparison.items
             ]
-            frozen["strengths"] = [texts[i][1] for i in comparison.strengths]
-            frozen["growth"] = [texts[i][1] for i in comparison.growth_areas]
+            # With both answers beside it, a reverse-worded strength ("I keep my hopes
+            # to myself", both disagreeing) reads the right way round.
+            answered = {
+                a.link_id: f"{row['one']} · {row['two']}"
+                for a, row in zip(comparison.items, frozen["items"], strict=True)
+            }
+            frozen["strengths"] = [
+                {"text": texts[i][1], "answers": answered[i]} for i in comparison.strengths
+            ]
+            frozen["growth"] = [
+                {"text": texts[i][1], "answers": answered[i]} for i in comparison.growth_areas
+            ]
         return frozen
     return None
 
@@ -284,9 +300,7 @@ def _instrument(
     clinician = report.kind == ReportKind.CLINICIAN
     numbers = clinician or report.practice.couple_report_partner_totals
     total = instrument.total_key
-    total_items = len(
-        next(s for s in instrument.definition["scales"] if s["key"] == total)["items"]
-    )
+    total_items = _shared_sizes(instrument.definition)[total]
     has_bands = any(s.bands for s in instrument.plan.scales if s.key == total)
     # The couple version never shows a scale this short, even with partners' totals
     # on: a one-item total is that partner's answer.

@@ -264,39 +264,49 @@ def test_couple_report_shows_partner_totals_only_when_the_practice_allows(world,
     assert "Our progress together: Juniper & Quill" in info
 
 
-@pdf
-@pytest.mark.django_db
-def test_private_items_never_move_a_couple_number(world, tmp_path):
-    """A practice's own form with one private item: the couple version leaves it out of
-    every number, and the clinician report's couple average matches the results page."""
-    definition = copy.deepcopy(CUSTOM_DEFINITION)
-    definition["items"].append(
-        {"link_id": "q3", "type": "rating", "private": True, "text": {"en": "A private one"}}
-    )
-    definition["scales"][0]["items"] = ["q1", "q2", "q3"]
-    definition["scales"][0]["min_answered"] = 2
-    definition["scales"][0]["bands"] = [
-        {"key": "low", "min": 1, "max": 5.5, "label": {"en": "Low"}},
-        {"key": "high", "min": 5.5, "max": 10, "label": {"en": "High"}},
-    ]
+def couple_with_totals_shown_on(world, definition, label):
+    """Practice A shows partners' totals in couple reports and publishes ``definition``;
+    a new couple has a form of it open. Returns the couple, its partners and the form."""
     practice = world.a.practice
     practice.couple_report_partner_totals = True
     practice.save()
-    couple = make_couple(practice, world.a.clinician, label="Private & Shared")
+    couple = make_couple(practice, world.a.clinician, label=label)
     with scope(practice=practice):
         custom = instrument_services.upload(
             practice=practice, actor=world.a.owner, definition=definition
         )
         instrument_services.publish(custom, actor=world.a.owner)
         one, two = couple.partners.order_by("position")
-    form = open_form(couple, "check-in")
-    answer(form, one, {"q1": 6, "q2": 6, "q3": 1})
-    answer(form, two, {"q1": 4, "q2": 4, "q3": 10})
+    return couple, one, two, open_form(couple, definition["key"])
+
+
+@pdf
+@pytest.mark.django_db
+def test_private_items_never_move_a_couple_number(world, tmp_path):
+    """A practice's own form with three shared items and a private one that the scale
+    needs all four of: the couple version leaves the private one out of every number
+    (its missing-data rule is capped at the shared items), and the clinician report's
+    couple average matches."""
+    definition = copy.deepcopy(CUSTOM_DEFINITION)
+    definition["items"] += [
+        {"link_id": "q3", "type": "rating", "private": True, "text": {"en": "A private one"}},
+        {"link_id": "q4", "type": "rating", "text": {"en": "How kind were you to each other?"}},
+    ]
+    definition["scales"][0]["items"] = ["q1", "q2", "q3", "q4"]
+    definition["scales"][0]["min_answered"] = 4
+    definition["scales"][0]["bands"] = [
+        {"key": "low", "min": 1, "max": 5.5, "label": {"en": "Low"}},
+        {"key": "high", "min": 5.5, "max": 10, "label": {"en": "High"}},
+    ]
+    practice = world.a.practice
+    couple, one, two, form = couple_with_totals_shown_on(world, definition, "Private & Shared")
+    answer(form, one, {"q1": 6, "q2": 6, "q3": 1, "q4": 6})
+    answer(form, two, {"q1": 4, "q2": 4, "q3": 10, "q4": 4})
     with scope(practice=practice):
-        # The stored totals count the private item: 13/3 and 6.
+        # The stored totals count the private item: 19/4 and 22/4.
         assert sorted(
             Score.objects.filter(couple=couple, is_total=True).values_list("value", flat=True)
-        ) == [pytest.approx(13 / 3), pytest.approx(6.0)]
+        ) == [pytest.approx(4.75), pytest.approx(5.5)]
     couple_version = make_report(couple, ReportKind.COUPLE, world.a.clinician)
     clinician_version = make_report(couple, ReportKind.CLINICIAN, world.a.clinician)
     frozen = couple_version.snapshot["instruments"][0]
@@ -309,6 +319,60 @@ def test_private_items_never_move_a_couple_number(world, tmp_path):
         text = " ".join(pdftotext(couple_version.file.read(), tmp_path).split())
     assert re.search(r"Weekly check-in\s+5 Low 6 4", text)
     assert "private one" not in text
+
+
+@pytest.mark.django_db
+def test_a_scale_short_of_shared_items_stays_out_of_the_couple_version(world):
+    """Three items but only one shared: with partners' totals on, each total would be
+    that partner's answer, so the couple version leaves the scale out."""
+    definition = copy.deepcopy(CUSTOM_DEFINITION)
+    definition["items"][1]["private"] = True
+    definition["items"].append(
+        {"link_id": "q3", "type": "rating", "private": True, "text": {"en": "Another"}}
+    )
+    definition["scales"][0]["items"] = ["q1", "q2", "q3"]
+    practice = world.a.practice
+    couple, one, two, form = couple_with_totals_shown_on(world, definition, "Mostly Private")
+    answer(form, one, {"q1": 7, "q2": 2, "q3": 3})
+    answer(form, two, {"q1": 3, "q2": 9, "q3": 8})
+    with scope(practice=practice):
+        report = Report.objects.create(
+            practice=practice,
+            couple=couple,
+            kind=ReportKind.COUPLE,
+            period_start=START,
+            period_end=END,
+        )
+        frozen = snapshot.build(Report.objects.select_related("practice").get(pk=report.pk))
+    assert frozen["instruments"] == []
+
+
+@pytest.mark.django_db
+def test_strengths_and_growth_areas_carry_both_answers(world):
+    """A reverse-worded strength is only clear with the answers: both disagreed."""
+    couple = make_couple(world.a.practice, world.a.clinician, label="Reverse & Co")
+    with scope(practice=couple.practice):
+        one, two = couple.partners.order_by("position")
+    form = open_form(couple, "connection-signs")
+    answers = {f"cs{i:02d}": 3 for i in range(1, 13)}
+    answer(form, one, {**answers, "cs02": 1, "cs05": 1})
+    answer(form, two, {**answers, "cs02": 1, "cs05": 2})
+    with scope(practice=couple.practice):
+        report = Report.objects.create(
+            practice=couple.practice,
+            couple=couple,
+            kind=ReportKind.CLINICIAN,
+            period_start=START,
+            period_end=END,
+        )
+        frozen = snapshot.build(Report.objects.select_related("practice").get(pk=report.pk))
+    agreement = frozen["instruments"][0]["agreement"]
+    assert [(s["text"][:28], s["answers"]) for s in agreement["strengths"]] == [
+        ("I keep my true beliefs or ho", "Strongly disagree · Strongly disagree")
+    ]
+    assert [(g["text"][:20], g["answers"]) for g in agreement["growth"]] == [
+        ("I show real interest", "Strongly disagree · Disagree")
+    ]
 
 
 @pdf
