@@ -35,7 +35,14 @@ from practice.models import Practice, User
 
 log = logging.getLogger(__name__)
 
-INVITATION_LIFETIME = timedelta(days=7)
+
+def invitation_lifetime() -> timedelta:
+    """How long an invitation link works (``PORTAL_INVITATION_DAYS``, default 7)."""
+    from django.conf import settings
+
+    return timedelta(days=settings.PORTAL_INVITATION_DAYS)
+
+
 SIGN_IN_LINK_LIFETIME = timedelta(minutes=30)
 
 
@@ -252,7 +259,7 @@ def invite_partner(
         )
         AccessLink.objects.filter(pk__in=replaced).update(revoked_at=now)
         link, token = new_access_link(
-            partner, AccessLinkPurpose.INVITATION, INVITATION_LIFETIME, actor
+            partner, AccessLinkPurpose.INVITATION, invitation_lifetime(), actor
         )
         if partner.portal_state != PortalState.ACTIVE:
             partner.portal_state = PortalState.INVITED

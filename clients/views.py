@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -278,10 +279,15 @@ def partner_invite(
             _("The invitation email could not be sent, so nothing changed. Please try again."),
         )
     else:
+        days = services.invitation_lifetime().days
         messages.success(
             request,
-            _("Invitation sent to %(name)s. The link works once and expires in 7 days.")
-            % {"name": partner.display_name},
+            ngettext(
+                "Invitation sent to %(name)s. The link works once and expires in %(days)d day.",
+                "Invitation sent to %(name)s. The link works once and expires in %(days)d days.",
+                days,
+            )
+            % {"name": partner.display_name, "days": days},
         )
     return redirect("couple_detail", practice_slug=practice_slug, couple_id=couple.uuid)
 

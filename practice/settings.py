@@ -147,6 +147,8 @@ LOCKOUT_FAILURES_PER_IP = env_int("LOCKOUT_FAILURES_PER_IP", 20)
 LOCKOUT_WINDOW = timedelta(minutes=env_int("LOCKOUT_WINDOW_MINUTES", 15))
 # Idle staff sessions end after the practice's timeout; this is the default.
 DEFAULT_IDLE_TIMEOUT_MINUTES = 30
+# A partner's invitation link works once, for this many days.
+PORTAL_INVITATION_DAYS = env_int("PORTAL_INVITATION_DAYS", 7)
 
 SESSION_COOKIE_AGE = 60 * 60 * 12
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

@@ -92,6 +92,19 @@ def test_an_expired_invitation_is_refused_with_a_clear_page(setup, client):
 
 
 @pytest.mark.django_db
+def test_the_invitation_lifetime_is_a_setting(setup, client, settings):
+    settings.PORTAL_INVITATION_DAYS = 2
+    world, couple, partner = setup
+    page = invite(signed_in(world.a.clinician), world.a.practice, couple, partner)
+    path = link_in(mail.outbox[0]).group(1)
+    with time_machine.travel(timezone.now() + timedelta(days=1, hours=23)):
+        assert client.get(path).status_code == 200  # the "Continue" page: still good
+    with time_machine.travel(timezone.now() + timedelta(days=2, minutes=1)):
+        assert client.post(path).status_code == 410
+    assert "expires in 2 days" in page.content.decode()
+
+
+@pytest.mark.django_db
 def test_a_tampered_link_is_not_recognised(setup, client):
     world, couple, partner = setup
     invite(signed_in(world.a.clinician), world.a.practice, couple, partner)

@@ -15,7 +15,7 @@ from django_scopes import scope
 
 from assessments.models import Response, Score
 from clients.models import AccessLinkPurpose, PortalState
-from clients.services import INVITATION_LIFETIME, new_access_link
+from clients.services import invitation_lifetime, new_access_link
 from practice.models import AuditEvent
 from tests.factories import SAFE_ANSWERS, answer, make_couple, open_form
 
@@ -25,7 +25,7 @@ def portal_client(partner, **client_kwargs) -> Client:
     with scope(practice=partner.practice):
         partner.portal_state = PortalState.INVITED
         partner.save()
-        _, token = new_access_link(partner, AccessLinkPurpose.INVITATION, INVITATION_LIFETIME)
+        _, token = new_access_link(partner, AccessLinkPurpose.INVITATION, invitation_lifetime())
     client = Client(**client_kwargs)
     page = client.get(f"/portal/enter/{token}/").content.decode()
     csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]

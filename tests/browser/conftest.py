@@ -21,7 +21,7 @@ from django_scopes import scope
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from clients.models import AccessLinkPurpose, Partner, PortalState
-from clients.services import INVITATION_LIFETIME, new_access_link
+from clients.services import invitation_lifetime, new_access_link
 from practice.models import User
 from tests.factories import TEST_PASSWORD
 
@@ -122,7 +122,7 @@ def invitation_path(partner: Partner) -> str:
         if partner.portal_state == PortalState.NOT_INVITED:
             partner.portal_state = PortalState.INVITED
             partner.save(update_fields=["portal_state"])
-        _, token = new_access_link(partner, AccessLinkPurpose.INVITATION, INVITATION_LIFETIME)
+        _, token = new_access_link(partner, AccessLinkPurpose.INVITATION, invitation_lifetime())
     return f"/portal/enter/{token}/"
 
 

@@ -16,7 +16,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         from assessments import demo as assessment_demo
         from clients.models import AccessLinkPurpose, Partner
-        from clients.services import INVITATION_LIFETIME, new_access_link, portal_url
+        from clients.services import invitation_lifetime, new_access_link, portal_url
 
         practice, created = demo.build_practice()
         if created:
@@ -32,12 +32,15 @@ class Command(BaseCommand):
         self.stdout.write(
             "\nClient portal: fresh single-use links for the two partners of “Alder & Brook”"
         )
-        self.stdout.write("(each works once, for 7 days; run `manage.py demo` again for new ones):")
+        self.stdout.write(
+            f"(each works once, for {invitation_lifetime().days} days; "
+            "run `manage.py demo` again for new ones):"
+        )
         with scope(practice=practice):
             for partner in Partner.objects.filter(couple__label="Alder & Brook").order_by(
                 "position"
             ):
                 _, token = new_access_link(
-                    partner, AccessLinkPurpose.INVITATION, INVITATION_LIFETIME
+                    partner, AccessLinkPurpose.INVITATION, invitation_lifetime()
                 )
                 self.stdout.write(f"  {partner.display_name:<12} {portal_url(token)}")
