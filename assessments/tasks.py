@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from django.core.cache import cache
 from django.utils import timezone
 
 from assessments.services import alerts, assignments, change, scoring
-from practice.celery import app
+from practice.celery import REQUEUE_QUIET_SECONDS, app
 
 
 @app.task(acks_late=True)
@@ -26,9 +27,15 @@ def notify_alert(*, practice_id: int, alert_id: int) -> None:
 
 @app.task
 def sweep_unscored() -> int:
-    """Queue scoring again for submissions the broker lost or a dead worker dropped."""
+    """Queue scoring again for submissions the broker lost or a dead worker dropped.
+
+    Each one is queued again at most once per ``REQUEUE_QUIET``, so a backlog (a
+    worker down for an hour) is not re-sent every minute on top of itself.
+    """
     queued = 0
     for practice_id, response_id in scoring.unscored_ids():
+        if not cache.add(f"requeued:response:{response_id}", 1, REQUEUE_QUIET_SECONDS):
+            continue
         score_response.delay(practice_id=practice_id, response_id=response_id)
         queued += 1
     return queued

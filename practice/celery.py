@@ -60,6 +60,10 @@ def _prepare_filesystem_broker(sender: Celery, **kwargs: Any) -> None:
             Path(folder).mkdir(parents=True, exist_ok=True)
 
 
+# Sweepers queue a lost task again at most once in this many seconds.
+REQUEUE_QUIET_SECONDS = 600
+
+
 class ScopedTask(DjangoTask):
     """Base for every task.
 

@@ -6,6 +6,7 @@ import hashlib
 import logging
 from datetime import date, timedelta
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -17,6 +18,7 @@ from django_scopes import scope, scopes_disabled
 
 from clients.models import Couple, CoupleStatus, PortalState
 from practice import audit, mail
+from practice.celery import REQUEUE_QUIET_SECONDS
 from practice.models import Practice, User
 from reports import render, snapshot
 from reports.models import Report, ReportBatch, ReportKind, ReportStatus
@@ -268,6 +270,9 @@ def requeue_stale(now: timezone.datetime | None = None) -> int:
     from reports.tasks import render_report
 
     for practice_id, report_id in lost:
+        # Once per quiet period each, so a long queue is not re-sent on every run.
+        if not cache.add(f"requeued:report:{report_id}", 1, REQUEUE_QUIET_SECONDS):
+            continue
         render_report.delay(practice_id=practice_id, report_id=report_id)
         count += 1
     return count

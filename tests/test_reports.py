@@ -511,6 +511,32 @@ def test_stale_renders_are_requeued_then_failed_after_three_attempts(world, hist
 
 
 @pytest.mark.django_db
+def test_a_report_whose_task_was_lost_is_requeued_once_per_quiet_period(
+    world, history, monkeypatch
+):
+    from practice.celery import REQUEUE_QUIET_SECONDS
+    from reports import tasks
+
+    couple, _, _ = history
+    sent = []
+    monkeypatch.setattr(tasks.render_report, "apply_async", lambda *a, **k: sent.append(k))
+    with scope(practice=couple.practice):
+        Report.objects.create(
+            practice=couple.practice,
+            couple=couple,
+            kind=ReportKind.COUPLE,
+            period_start=START,
+            period_end=END,
+            created_at=timezone.now() - timedelta(minutes=30),
+        )
+    assert services.requeue_stale() == 1
+    assert services.requeue_stale() == 0
+    with time_machine.travel(timezone.now() + timedelta(seconds=REQUEUE_QUIET_SECONDS + 1)):
+        assert services.requeue_stale() == 1
+    assert len(sent) == 2
+
+
+@pytest.mark.django_db
 def test_downloads_are_authorised_audited_named_and_not_cached(world, history):
     couple, _, _ = history
     report = make_report(couple, ReportKind.CLINICIAN, world.a.clinician)

@@ -390,3 +390,23 @@ def test_the_sweeper_requeues_submissions_the_broker_lost(world, pair, monkeypat
         assert Score.objects.get(response=response).value == 4
         assert Response.objects.get(pk=response.pk).scored_at is not None
     assert lost  # the first attempt really went nowhere
+
+
+@pytest.mark.django_db
+def test_the_sweeper_sends_each_lost_submission_once_per_quiet_period(world, pair, monkeypatch):
+    """A backlog is not re-sent every minute on top of itself."""
+    couple, one, _ = pair
+    from assessments import tasks
+    from practice.celery import REQUEUE_QUIET_SECONDS
+
+    sent = []
+    monkeypatch.setattr(tasks.score_response, "apply_async", lambda *a, **k: sent.append(k))
+    answer(open_form(couple), one, {"pulse": 4})
+    sent.clear()
+    start = timezone.now() + scoring.UNSCORED_GRACE + timedelta(seconds=5)
+    with time_machine.travel(start):
+        assert tasks.sweep_unscored() == 1
+        assert tasks.sweep_unscored() == 0  # a minute later, still in the queue
+    with time_machine.travel(start + timedelta(seconds=REQUEUE_QUIET_SECONDS + 1)):
+        assert tasks.sweep_unscored() == 1  # still unscored after the quiet period: again
+    assert len(sent) == 2
