@@ -104,3 +104,50 @@ def test_assistant_creates_a_couple_but_sees_nothing_clinical(new_context, live_
     response = page.goto(f"{live_server.url}/p/{practice.slug}/alerts/")
     assert response.status == 404
     expect(page.get_by_role("heading", name="Not found")).to_be_visible()
+
+
+def test_owner_sees_every_couple_brands_the_practice_and_manages_members(
+    new_context, live_server, world
+):
+    """The owner's day: the whole practice's caseload, branding and session timeout,
+    a colleague invited and given a role, and the audit log of it all."""
+    from tests.factories import make_couple
+
+    practice = world.a.practice
+    make_couple(practice, world.a.clinician, label="Assigned & Elsewhere", n=1)
+    page = new_context()
+    staff_sign_in(page, live_server.url, world.a.owner)
+    # Owners see every couple, not only their own.
+    expect(page.get_by_role("link", name="Assigned & Elsewhere")).to_be_visible()
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Settings").click()
+    page.get_by_label("Display name").fill("Harbour Light Therapy")
+    page.get_by_label("Sign out after idle minutes").fill("20")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_text("Settings saved.")).to_be_visible()
+    expect(page.locator("a.brand").first).to_have_text("Harbour Light Therapy")
+
+    page.get_by_role("navigation", name="Settings sections").get_by_role(
+        "link", name="Members"
+    ).click()
+    page.get_by_label("Full name").fill("Noor Haddad")
+    page.get_by_label("Email").fill("noor.haddad@example.test")
+    page.get_by_label("Role (required)").select_option(label="Assistant")
+    page.get_by_role("button", name="Add and email them").click()
+    expect(page.get_by_role("cell", name="noor.haddad@example.test")).to_be_visible()
+    assert any("noor.haddad@example.test" in m.to for m in mail.outbox)
+    page.get_by_label("Role of Noor Haddad").select_option(label="Clinician")
+    page.get_by_role("row", name=re.compile("Noor Haddad")).get_by_role(
+        "button", name="Change"
+    ).click()
+    expect(page.get_by_text("Role changed.")).to_be_visible()
+    expect(page.get_by_label("Role of Noor Haddad")).to_have_value("clinician")
+
+    page.get_by_role("link", name="Audit log").click()
+    for action in ("Changed practice settings", "Added a member", "Changed a member's role"):
+        expect(page.get_by_role("cell", name=action).first).to_be_visible()
+    practice.refresh_from_db()
+    assert (practice.display_name, practice.session_timeout_minutes) == (
+        "Harbour Light Therapy",
+        20,
+    )
