@@ -50,14 +50,8 @@ from clients.api import drf_error
 from practice import audit
 from practice.api_base import ByStart, StaffAPIView, UrgentFirst, capability, paged
 from practice.api_errors import Conflict
+from practice.lookups import get_or_404
 from practice.roles import Can
-
-
-def _get(queryset: Any, **lookup: Any) -> Any:
-    try:
-        return queryset.get(**lookup)
-    except (queryset.model.DoesNotExist, ValueError, DjangoValidationError):
-        raise NotFound from None
 
 
 class InstrumentListView(StaffAPIView):
@@ -110,7 +104,7 @@ class InstrumentDetailView(StaffAPIView):
         operation_id="instruments_retrieve",
     )
     def get(self, request: Request, practice_slug: str, instrument_id: Any) -> Response:
-        instrument = _get(Instrument.objects.all(), uuid=instrument_id)
+        instrument = get_or_404(Instrument.objects.all(), uuid=instrument_id)
         return Response(InstrumentDetailSerializer(instrument).data)
 
 
@@ -124,7 +118,9 @@ class InstrumentPublishView(StaffAPIView):
         operation_id="instruments_publish",
     )
     def post(self, request: Request, practice_slug: str, instrument_id: Any) -> Response:
-        instrument = _get(Instrument.objects.filter(practice=self.practice), uuid=instrument_id)
+        instrument = get_or_404(
+            Instrument.objects.filter(practice=self.practice), uuid=instrument_id
+        )
         instrument = instrument_services.publish(
             instrument,
             actor=request.user,  # type: ignore[arg-type]
@@ -203,7 +199,7 @@ class AssignmentView(StaffAPIView):
         responses=AssignmentSerializer, tags=["assignments"], operation_id="assignments_retrieve"
     )
     def get(self, request: Request, practice_slug: str, assignment_id: Any) -> Response:
-        assignment = _get(_assignments(self.membership), uuid=assignment_id)
+        assignment = get_or_404(_assignments(self.membership), uuid=assignment_id)
         audit.record("assignment.view", request=request._request, target=assignment)
         return Response(AssignmentSerializer(assignment).data)
 
@@ -219,7 +215,7 @@ class AssignmentStatusView(StaffAPIView):
         description="Pause (paused), resume (active) or cancel (cancelled).",
     )
     def post(self, request: Request, practice_slug: str, assignment_id: Any) -> Response:
-        assignment = _get(_assignments(self.membership), uuid=assignment_id)
+        assignment = get_or_404(_assignments(self.membership), uuid=assignment_id)
         data = AssignmentStatusChange(data=request.data)
         data.is_valid(raise_exception=True)
         try:
@@ -281,7 +277,7 @@ class ResultsView(StaffAPIView):
 
     @extend_schema(responses=ResultsSerializer, tags=["results"], operation_id="results_retrieve")
     def get(self, request: Request, practice_slug: str, occurrence_id: Any) -> Response:
-        occurrence = _get(
+        occurrence = get_or_404(
             Occurrence.objects.filter(couple__in=couples_for(self.membership)).select_related(
                 "instrument", "couple"
             ),
@@ -461,7 +457,7 @@ class AlertActionView(StaffAPIView):
     action = ""
 
     def alert(self, alert_id: Any) -> Alert:
-        return _get(
+        return get_or_404(
             Alert.objects.filter(couple__in=couples_for(self.membership)).select_related(
                 "couple", "partner"
             ),
@@ -520,7 +516,7 @@ class ResponseReopenView(StaffAPIView):
         operation_id="responses_reopen",
     )
     def post(self, request: Request, practice_slug: str, response_id: Any) -> Response:
-        answer_set = _get(
+        answer_set = get_or_404(
             AnswerSet.objects.filter(couple__in=couples_for(self.membership)).select_related(
                 "occurrence"
             ),

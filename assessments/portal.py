@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
-from django.http import Http404
 from django.utils.translation import gettext as _
 
 from assessments.models import Instrument, Occurrence, Response, ResponseState
 from clients.models import Partner
+from practice.lookups import get_or_404
 
 
 def portal_title(instrument: Instrument, language: str) -> str:
@@ -73,10 +72,7 @@ def completed_for(partner: Partner) -> list[dict[str, object]]:
 
 def occurrence_for(partner: Partner, occurrence_id: str) -> Occurrence:
     """One of the partner's own occurrences, or 404 (also for the other partner's)."""
-    try:
-        return occurrences_for(partner).select_related("instrument").get(uuid=occurrence_id)
-    except (Occurrence.DoesNotExist, ValueError, ValidationError):
-        raise Http404 from None
+    return get_or_404(occurrences_for(partner).select_related("instrument"), uuid=occurrence_id)
 
 
 def instrument_language(partner: Partner, definition: dict[str, object]) -> str:

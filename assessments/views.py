@@ -33,14 +33,8 @@ from assessments.services import instruments as instrument_services
 from assessments.services import responses as response_services
 from clients.access import couples_for, get_couple
 from practice import audit
+from practice.lookups import get_or_404
 from practice.roles import Can, require
-
-
-def _object(queryset: Any, **lookup: Any) -> Any:
-    try:
-        return queryset.get(**lookup)
-    except (queryset.model.DoesNotExist, ValueError, ValidationError):
-        raise Http404 from None
 
 
 @never_cache
@@ -80,7 +74,7 @@ def assignment_status(request: HttpRequest, practice_slug: str, assignment_id: s
     """Pause, resume or cancel (the POSTed ``status``)."""
     membership = request.membership  # type: ignore[attr-defined]
     require(membership, Can.ASSIGN)
-    assignment = _object(
+    assignment = get_or_404(
         Assignment.objects.filter(couple__in=couples_for(membership)), uuid=assignment_id
     )
     status = request.POST.get("status", "")
@@ -107,7 +101,7 @@ def occurrence_results(
     """Both partners' answers to one occurrence, side by side, with agreement."""
     membership = request.membership  # type: ignore[attr-defined]
     require(membership, Can.VIEW_CLINICAL)
-    occurrence = _object(
+    occurrence = get_or_404(
         Occurrence.objects.filter(couple__in=couples_for(membership)).select_related(
             "instrument", "couple", "assignment"
         ),
@@ -220,7 +214,7 @@ def history(
 def response_reopen(request: HttpRequest, practice_slug: str, response_id: str) -> HttpResponse:
     membership = request.membership  # type: ignore[attr-defined]
     require(membership, Can.VIEW_CLINICAL)
-    response = _object(
+    response = get_or_404(
         Response.objects.filter(couple__in=couples_for(membership)).select_related("occurrence"),
         uuid=response_id,
     )
@@ -257,7 +251,7 @@ def alert_list(request: HttpRequest, practice_slug: str) -> HttpResponse:
 def _alert(request: HttpRequest, alert_id: str) -> Alert:
     membership = request.membership  # type: ignore[attr-defined]
     require(membership, Can.VIEW_CLINICAL)
-    return _object(Alert.objects.filter(couple__in=couples_for(membership)), uuid=alert_id)
+    return get_or_404(Alert.objects.filter(couple__in=couples_for(membership)), uuid=alert_id)
 
 
 @require_POST
@@ -303,7 +297,7 @@ def instrument_detail(request: HttpRequest, practice_slug: str, instrument_id: s
     """An instrument as a client would see it, with its scoring rules."""
     membership = request.membership  # type: ignore[attr-defined]
     require(membership, Can.ASSIGN)
-    instrument = _object(Instrument.objects.all(), uuid=instrument_id)
+    instrument = get_or_404(Instrument.objects.all(), uuid=instrument_id)
     language = request.GET.get("lang") or instrument.definition["default_language"]
     if language not in instrument.definition["languages"]:
         language = instrument.definition["default_language"]
@@ -370,7 +364,7 @@ def instrument_publish(
 ) -> HttpResponse:
     membership = request.membership  # type: ignore[attr-defined]
     require(membership, Can.MANAGE_INSTRUMENTS)
-    instrument = _object(
+    instrument = get_or_404(
         Instrument.objects.filter(practice=request.practice),
         uuid=instrument_id,  # type: ignore[attr-defined]
     )

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import Http404
 
 from clients.models import Couple, Partner
+from practice.lookups import get_or_404
 from practice.models import Membership
 from practice.roles import Can, can
 
@@ -23,15 +22,9 @@ def couples_for(membership: Membership) -> QuerySet[Couple]:
 
 def get_couple(membership: Membership, couple_id: UUID | str) -> Couple:
     """The couple with this id if this member may see it; 404 otherwise."""
-    try:
-        return couples_for(membership).get(uuid=couple_id)
-    except (Couple.DoesNotExist, ValueError, ValidationError):
-        raise Http404 from None
+    return get_or_404(couples_for(membership), uuid=couple_id)
 
 
 def get_partner(membership: Membership, couple: Couple, partner_id: UUID | str) -> Partner:
     """A partner of a couple this member may see; 404 otherwise."""
-    try:
-        return Partner.objects.get(couple=couple, uuid=partner_id)
-    except (Partner.DoesNotExist, ValueError, ValidationError):
-        raise Http404 from None
+    return get_or_404(Partner.objects.filter(couple=couple), uuid=partner_id)

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers, status
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from practice import audit, members
 from practice.api_base import AuditCursor, StaffAPIView, StrictSerializer, capability, paged
 from practice.api_errors import Conflict
+from practice.lookups import get_or_404
 from practice.models import AuditEvent, Membership, Practice, Role
 from practice.roles import Can
 from practice.tenancy import memberships_of
@@ -108,10 +109,9 @@ class MemberView(StaffAPIView):
     permission_classes = [*StaffAPIView.permission_classes, capability(Can.MANAGE_PRACTICE)]
 
     def membership_row(self, membership_id: Any) -> Membership:
-        try:
-            return Membership.objects.select_related("user").get(uuid=membership_id)
-        except (Membership.DoesNotExist, ValueError, DjangoValidationError):
-            raise NotFound from None
+        return get_or_404(  # type: ignore[no-any-return]
+            Membership.objects.select_related("user"), uuid=membership_id
+        )
 
     @extend_schema(
         request=MemberRole,

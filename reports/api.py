@@ -24,6 +24,7 @@ from clients.models import CoupleStatus
 from practice import audit
 from practice.api_base import NewestFirst, StaffAPIView, StrictSerializer, capability, paged
 from practice.api_errors import Conflict, one_of
+from practice.lookups import get_or_404
 from practice.middleware import api_error
 from practice.roles import Can
 from reports import services
@@ -150,10 +151,7 @@ class ReportDetailView(StaffAPIView):
     permission_classes = [*StaffAPIView.permission_classes, capability(Can.VIEW_CLINICAL)]
 
     def report(self, report_id: Any) -> Report:
-        try:
-            return _reports(self.membership).get(uuid=report_id)
-        except (Report.DoesNotExist, ValueError, DjangoValidationError):
-            raise NotFound from None
+        return get_or_404(_reports(self.membership), uuid=report_id)
 
     @extend_schema(responses=ReportSerializer, tags=["reports"], operation_id="reports_retrieve")
     def get(self, request: Request, practice_slug: str, report_id: Any) -> Response:
@@ -245,7 +243,7 @@ class BatchSerializer(serializers.Serializer):
 
 
 def _batch_payload(request: Request, batch: Any, reports: list[Report]) -> dict[str, Any]:
-    counts = {value: sum(r.status == value for r in reports) for value in ReportStatus.values}
+    progress = services.batch_progress(reports)
     return BatchSerializer(
         {
             "uuid": batch.uuid,
@@ -253,9 +251,9 @@ def _batch_payload(request: Request, batch: Any, reports: list[Report]) -> dict[
             "period_start": batch.period_start,
             "period_end": batch.period_end,
             "created_at": batch.created_at,
-            "total": len(reports),
-            "counts": counts,
-            "finished": counts["ready"] + counts["failed"] == len(reports),
+            "total": progress.total,
+            "counts": progress.counts,
+            "finished": progress.finished,
             "reports": reports,
         },
         context={"request": request},
@@ -298,10 +296,7 @@ class BatchView(StaffAPIView):
         responses=BatchSerializer, tags=["reports"], operation_id="report_batches_retrieve"
     )
     def get(self, request: Request, practice_slug: str, batch_id: Any) -> Response:
-        try:
-            batch = ReportBatch.objects.get(uuid=batch_id)
-        except (ReportBatch.DoesNotExist, ValueError, DjangoValidationError):
-            raise NotFound from None
+        batch = get_or_404(ReportBatch.objects.all(), uuid=batch_id)
         reports = list(_reports(self.membership).filter(batch=batch).order_by("couple__label"))
         if not reports:
             raise NotFound  # none of its couples is yours to see

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 
 from clients.models import Partner
 from practice import audit
+from practice.lookups import get_or_404
 from reports.models import Report, ReportKind, ReportStatus
 from reports.views import pdf_response
 
@@ -25,10 +25,7 @@ def released_for(partner: Partner) -> QuerySet[Report]:
 def download(request: HttpRequest, report_id: str) -> HttpResponse:
     """A released report, for a partner of its couple; audited and never cached."""
     partner: Partner = request.partner  # type: ignore[attr-defined]
-    try:
-        report = released_for(partner).select_related("couple").get(uuid=report_id)
-    except (Report.DoesNotExist, ValueError, ValidationError):
-        raise Http404 from None
+    report = get_or_404(released_for(partner).select_related("couple"), uuid=report_id)
     audit.record_for_partner(
         "report.portal_download",
         partner,

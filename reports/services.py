@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.core.cache import cache
@@ -86,6 +87,27 @@ def request_report(
 
 
 @transaction.atomic
+@dataclass(frozen=True)
+class BatchProgress:
+    counts: dict[str, int]  # reports by status
+    total: int
+
+    @property
+    def done(self) -> int:
+        """Reports that will not change any more: ready or failed."""
+        return self.counts[ReportStatus.READY] + self.counts[ReportStatus.FAILED]
+
+    @property
+    def finished(self) -> bool:
+        return self.done == self.total
+
+
+def batch_progress(reports: list[Report]) -> BatchProgress:
+    """How far a batch has got, from the reports of it the reader may see."""
+    counts = {status: sum(r.status == status for r in reports) for status in ReportStatus.values}
+    return BatchProgress(counts, len(reports))
+
+
 def request_batch(
     *,
     couples: list[Couple],

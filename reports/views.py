@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from clients.access import couples_for, get_couple
 from clients.models import CoupleStatus
 from practice import audit
+from practice.lookups import get_or_404
 from practice.roles import Can, require
 from reports import services
 from reports.forms import ReportForm
@@ -28,10 +29,7 @@ def visible_reports(request: HttpRequest) -> object:
 
 
 def _report(request: HttpRequest, report_id: str) -> Report:
-    try:
-        return visible_reports(request).get(uuid=report_id)  # type: ignore[attr-defined]
-    except (Report.DoesNotExist, ValueError, ValidationError):
-        raise Http404 from None
+    return get_or_404(visible_reports(request), uuid=report_id)  # type: ignore[no-any-return]
 
 
 def _add_errors(form: ReportForm, exc: ValidationError) -> None:
@@ -112,15 +110,10 @@ def report_detail(request: HttpRequest, practice_slug: str, report_id: str) -> H
 @never_cache
 def report_batch(request: HttpRequest, practice_slug: str, batch_id: str) -> HttpResponse:
     require(request.membership, Can.VIEW_CLINICAL)  # type: ignore[attr-defined]
-    try:
-        batch = ReportBatch.objects.get(uuid=batch_id)
-    except (ReportBatch.DoesNotExist, ValueError, ValidationError):
-        raise Http404 from None
+    batch = get_or_404(ReportBatch.objects.all(), uuid=batch_id)
     reports = list(visible_reports(request).filter(batch=batch))  # type: ignore[attr-defined]
     audit.record("report.view", request=request, target=batch, count=len(reports))
-    counts = {status: sum(r.status == status for r in reports) for status in ReportStatus.values}
-    total = len(reports)
-    finished = counts["ready"] + counts["failed"]
+    progress = services.batch_progress(reports)
     return render(
         request,
         "reports/report_batch.html",
@@ -128,10 +121,10 @@ def report_batch(request: HttpRequest, practice_slug: str, batch_id: str) -> Htt
             "nav": "reports",
             "batch": batch,
             "reports": reports,
-            "counts": counts,
-            "total": total,
-            "finished": finished,
-            "in_progress": finished < total,
+            "counts": progress.counts,
+            "total": progress.total,
+            "finished": progress.done,
+            "in_progress": not progress.finished,
         },
     )
 
