@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from django.core.cache import cache
+from django.db import OperationalError as DatabaseOperationalError
 from django.utils import timezone
 
 from assessments.services import alerts, assignments, change, scoring
 from practice.celery import REQUEUE_QUIET_SECONDS, app
 
 
-@app.task(acks_late=True)
+# A lock conflict with a concurrent transaction is worth another try, not a lost score.
+@app.task(acks_late=True, autoretry_for=(DatabaseOperationalError,), retry_backoff=2, max_retries=5)
 def score_response(*, practice_id: int, response_id: int) -> None:
     """Score one submission (runs in the practice's scope; repeats are harmless)."""
     scoring.score(response_id)

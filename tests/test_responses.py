@@ -410,3 +410,28 @@ def test_the_sweeper_sends_each_lost_submission_once_per_quiet_period(world, pai
     with time_machine.travel(start + timedelta(seconds=REQUEUE_QUIET_SECONDS + 1)):
         assert tasks.sweep_unscored() == 1  # still unscored after the quiet period: again
     assert len(sent) == 2
+
+
+@pytest.mark.django_db
+def test_scoring_and_submitting_lock_only_the_response_row(world, pair):
+    """FOR UPDATE on a join locks every joined row; both partners share the occurrence,
+    and two scorings of one form deadlocked on it under a real worker."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite ignores FOR UPDATE")
+    couple, one, _ = pair
+    occurrence = open_form(couple, "connection-signs")
+    with scope(practice=world.a.practice):
+        draft = services.draft_for(occurrence, one)
+        with CaptureQueriesContext(connection) as saving:
+            services.save_answers(draft, SIGNS)
+        with CaptureQueriesContext(connection) as submitting:
+            draft, _ = services.submit(draft)
+        with CaptureQueriesContext(connection) as scoring_queries:
+            scoring.score(draft.pk)
+    for captured in (saving, submitting, scoring_queries):
+        locks = [q["sql"] for q in captured.captured_queries if "FOR UPDATE" in q["sql"]]
+        assert locks, "expected a row lock"
+        assert all(sql.endswith('FOR UPDATE OF "assessments_response"') for sql in locks), locks

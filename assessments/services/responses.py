@@ -59,7 +59,9 @@ def save_answers(response: Response, answers: dict[str, Any]) -> Response:
         raise AnswerErrors(errors)
     with transaction.atomic():
         locked = (
-            Response.objects.select_for_update().select_related("occurrence").get(pk=response.pk)
+            Response.objects.select_for_update(of=("self",))
+            .select_related("occurrence")
+            .get(pk=response.pk)
         )
         if locked.is_submitted or locked.occurrence.cancelled:
             raise ResponseClosed
@@ -87,7 +89,7 @@ def submit(response: Response, answers: dict[str, Any] | None = None) -> tuple[R
 
     with transaction.atomic():
         locked = (
-            Response.objects.select_for_update()
+            Response.objects.select_for_update(of=("self",))
             .select_related("occurrence", "instrument")
             .get(pk=response.pk)
         )

@@ -73,8 +73,10 @@ def score(response_id: int) -> Response | None:
     from assessments.services.alerts import after_scoring
 
     with transaction.atomic():
+        # Lock the response row only: FOR UPDATE on the join would also lock the
+        # occurrence both partners share, and two scorings of one form deadlocked.
         response = (
-            Response.objects.select_for_update()
+            Response.objects.select_for_update(of=("self",))
             .select_related("instrument", "occurrence", "practice")
             .filter(pk=response_id)
             .first()
