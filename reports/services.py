@@ -86,7 +86,6 @@ def request_report(
     return report
 
 
-@transaction.atomic
 @dataclass(frozen=True)
 class BatchProgress:
     counts: dict[str, int]  # reports by status
@@ -108,6 +107,7 @@ def batch_progress(reports: list[Report]) -> BatchProgress:
     return BatchProgress(counts, len(reports))
 
 
+@transaction.atomic
 def request_batch(
     *,
     couples: list[Couple],

@@ -23,7 +23,7 @@ from assessments.services import instruments as instrument_services
 from practice.celery import app as celery_app
 from practice.models import AuditEvent
 from reports import render, services, snapshot
-from reports.models import Report, ReportKind, ReportStatus
+from reports.models import Report, ReportBatch, ReportKind, ReportStatus
 from tests.conftest import signed_in
 from tests.factories import CUSTOM_DEFINITION, SAFE_ANSWERS, answer, make_couple, open_form
 from tests.test_portal import portal_client
@@ -667,3 +667,36 @@ def test_reports_run_on_their_own_queue_with_recycled_workers():
 
 def test_poppler_is_installed_for_these_tests():
     assert shutil.which("pdftotext"), "install poppler-utils (scripts/test_deps.py does)"
+
+
+@pytest.mark.django_db
+def test_a_batch_is_all_or_nothing(world, history, monkeypatch):
+    """A failure on the third couple leaves no batch and no reports behind."""
+    couple, _, _ = history
+    others = [
+        make_couple(world.a.practice, world.a.clinician, label=f"Batch {n}", n=10 + n)
+        for n in range(3)
+    ]
+    real = services.request_report
+    calls = []
+
+    def fail_on_third(**kwargs):
+        calls.append(kwargs["couple"].pk)
+        if len(calls) == 3:
+            raise RuntimeError("database went away")
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "request_report", fail_on_third)
+    with scope(practice=couple.practice), pytest.raises(RuntimeError):
+        services.request_batch(
+            couples=[couple, *others],
+            practice=world.a.practice,
+            kind=ReportKind.CLINICIAN,
+            period_start=START,
+            period_end=END,
+            actor=world.a.clinician,
+        )
+    with scope(practice=couple.practice):
+        assert len(calls) == 3
+        assert not ReportBatch.objects.exists()
+        assert not Report.objects.exists()
