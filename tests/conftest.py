@@ -8,11 +8,15 @@ includes the outsider from practice B.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
-from django.test import Client
+from django.db import transaction
+from django.test import Client, override_settings
 
 from practice.celery import app as celery_app
 from practice.models import Membership, Practice, Role, User
@@ -42,23 +46,66 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
             config["TEST"]["NAME"] = str(path.with_name(f"{path.stem}_{os.getpid()}{path.suffix}"))
 
 
-@pytest.fixture(autouse=True)
-def _test_settings(settings, tmp_path):
-    """Fast hashing, private files in a temporary folder, per-test caches."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path / "private", "base_url": None},
+def settings_for_tests(private_root: Path) -> dict[str, Any]:
+    """Fast hashing, private files under the given folder, a local cache."""
+    from django.conf import settings
+
+    return {
+        "PASSWORD_HASHERS": ["django.contrib.auth.hashers.MD5PasswordHasher"],
+        "PRIVATE_MEDIA_ROOT": private_root,
+        "STORAGES": {
+            **settings.STORAGES,
+            "default": {
+                "BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": private_root, "base_url": None},
+            },
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
         },
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        "CACHES": {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}},
     }
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+
+@pytest.fixture
+def private_root(tmp_path) -> Path:
+    """Where this test's private files go; a module sharing data shares its folder too."""
+    return tmp_path / "private"
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings, private_root):
+    """Fast hashing, private files in a temporary folder, per-test caches."""
+    for name, value in settings_for_tests(private_root).items():
+        setattr(settings, name, value)
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.fixture(scope="module")
+def module_data_root(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Path]:
+    """Open a transaction for data built once per module, and roll it back afterwards.
+
+    The module's tests run inside it (each in a savepoint of its own, as usual),
+    the way Django's ``TestCase.setUpTestData`` works. Yields the private-files
+    folder the module's data and tests share. Build the data with ``module_db``.
+    """
+    root = tmp_path_factory.mktemp("private")
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+    try:
+        yield root
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
+@contextmanager
+def module_db(django_db_blocker, root: Path) -> Iterator[None]:
+    """Database access, with the test settings, while a module builds its shared data."""
+    with django_db_blocker.unblock(), override_settings(**settings_for_tests(root)):
+        yield
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -120,6 +167,13 @@ def cases(world) -> Cases:
         a=case_file(world.a.practice, world.a.clinician, world.a.owner),
         b=case_file(world.b.practice, world.b.clinician, world.b.owner),
     )
+
+
+def signed_in_quickly(user: User) -> Client:
+    """A test client with the user's session set up directly, for tests not about sign-in."""
+    client = Client()
+    client.force_login(user)
+    return client
 
 
 def signed_in(user: User) -> Client:

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import signed_in
+from tests.conftest import Cases, World, make_staff, module_db
+from tests.conftest import signed_in_quickly as signed_in
+from tests.factories import case_file
 from tests.isolation import routes
 
 # Routes outside any practice that anyone (or any signed-in user) may reach.
@@ -34,6 +36,33 @@ PUBLIC = {
 }
 TENANT_PREFIXES = ("p/<slug:practice_slug>/", "api/v1/p/<slug:practice_slug>/")
 PORTAL_PREFIXES = ("portal/", "api/v1/portal/")
+
+
+@pytest.fixture(scope="module")
+def shared(module_data_root, django_db_blocker):
+    """Both practices and their case files, built once for the whole matrix."""
+    with module_db(django_db_blocker, module_data_root):
+        world = World(a=make_staff("Alpha"), b=make_staff("Bravo"))
+        cases = Cases(
+            a=case_file(world.a.practice, world.a.clinician, world.a.owner),
+            b=case_file(world.b.practice, world.b.clinician, world.b.owner),
+        )
+    return world, cases
+
+
+@pytest.fixture
+def private_root(module_data_root):
+    return module_data_root
+
+
+@pytest.fixture
+def world(shared, db):
+    return shared[0]
+
+
+@pytest.fixture
+def cases(shared, db):
+    return shared[1]
 
 
 def tenant_routes():

@@ -16,7 +16,8 @@ from django.utils import timezone
 from django_scopes import scope
 
 from reports.models import Report
-from tests.conftest import signed_in
+from tests.conftest import World, make_staff, module_db
+from tests.conftest import signed_in_quickly as signed_in
 from tests.factories import answer, make_couple, open_form
 from tests.isolation import routes
 from tests.test_portal import portal_client
@@ -41,8 +42,30 @@ def methods_for(client, url):
     return [m.strip() for m in response["Allow"].split(",") if m.strip() not in {"OPTIONS", "HEAD"}]
 
 
+@pytest.fixture(scope="module")
+def shared(module_data_root, django_db_blocker):
+    """The scene below, built once for the whole module."""
+    with module_db(django_db_blocker, module_data_root):
+        world = World(a=make_staff("Alpha"), b=make_staff("Bravo"))
+        return world, build_scene(world)
+
+
 @pytest.fixture
-def scene(world):
+def private_root(module_data_root):
+    return module_data_root
+
+
+@pytest.fixture
+def world(shared, db):
+    return shared[0]
+
+
+@pytest.fixture
+def scene(shared, db):
+    return shared[1]
+
+
+def build_scene(world):
     """Couple X (partners A and B) and couple Y in the same practice, plus couple Z elsewhere."""
     x = make_couple(world.a.practice, world.a.clinician, label="X", n=1)
     y = make_couple(world.a.practice, world.a.clinician, label="Y", n=2)
