@@ -12,16 +12,25 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assessments.stats import (
+    LARGE,
     MIN_NORM_SAMPLE,
     RELIABLE,
     ChangeClass,
+    CoupleWord,
+    DeteriorationRule,
+    Horizon,
     Norms,
     classify,
+    couple_change,
+    couple_rc,
+    deterioration,
+    over,
     criterion_c,
     cronbach_alpha,
     rci,
     s_diff,
     sd,
+    split,
     standard_error,
     variance,
 )
@@ -42,6 +51,7 @@ def norms(sd: float = 10.0, reliability: float = 0.84, cutoff: float | None = No
 
 def test_constants():
     assert RELIABLE == 1.96
+    assert LARGE == 3.29
     assert MIN_NORM_SAMPLE == 30
     assert [c.value for c in ChangeClass] == ["recovered", "improved", "unchanged", "deteriorated"]
 
@@ -191,9 +201,15 @@ def test_classify_recovered_crosses_the_cutoff_with_reliable_improvement():
     assert round(index, 3) == 2.121
 
 
-def test_classify_recovered_when_landing_exactly_on_the_cutoff():
-    # x2 == c counts as functional: 43 -> 55, RCI 2.121
-    assert classify(43, 55, norms(cutoff=55))[1] is ChangeClass.RECOVERED
+def test_classify_recovered_when_starting_exactly_on_the_cutoff():
+    # Jacobson & Truax: x1 <= c < x2. A first score of exactly c is on the clinical side:
+    # 55 -> 67, RCI 12 / 5.657 = 2.121, crosses from c to above it.
+    assert classify(55, 67, norms(cutoff=55))[1] is ChangeClass.RECOVERED
+
+
+def test_classify_landing_exactly_on_the_cutoff_has_not_crossed_it():
+    # x2 == c is not past the cut-off yet: 43 -> 55 is a reliable improvement only.
+    assert classify(43, 55, norms(cutoff=55))[1] is ChangeClass.IMPROVED
 
 
 def test_classify_improved_without_crossing_the_cutoff():
@@ -245,8 +261,12 @@ class TestHigherIsWorse:
         assert cls is ChangeClass.RECOVERED
         assert round(index, 3) == -2.121
 
-    def test_recovered_on_the_cutoff(self):
-        assert classify(57, 45, norms(cutoff=45), higher_is_better=False)[1] == "recovered"
+    def test_recovered_from_exactly_the_cutoff(self):
+        # Mirrored edge: x1 >= c > x2. 45 -> 33 starts on c and ends below it.
+        assert classify(45, 33, norms(cutoff=45), higher_is_better=False)[1] == "recovered"
+
+    def test_landing_on_the_cutoff_is_only_improved(self):
+        assert classify(57, 45, norms(cutoff=45), higher_is_better=False)[1] == "improved"
 
     def test_improved_without_crossing(self):
         # 60 -> 48: reliable fall, but 48 > 45 is still clinical.
@@ -350,3 +370,164 @@ def test_cronbach_alpha_is_at_most_one(rows):
     else:
         assert alpha is not None
         assert alpha <= 1.0 + 1e-9
+
+
+# --- both horizons ------------------------------------------------------------------------
+# SD 10, r 0.84 as above: S_diff 5.657, so a change needs more than 11.09 points.
+
+
+def test_over_gives_the_change_since_the_start_and_since_the_previous_form():
+    values = [50, 64, 51]
+    start = over(values, Horizon.START, norms())
+    previous = over(values, Horizon.PREVIOUS, norms())
+    # 50 -> 51: RCI 0.177, unchanged; 64 -> 51: RCI -13 / 5.657 = -2.298, deteriorated.
+    assert (start.x1, start.x2, round(start.rci, 3), start.change_class) == (
+        50,
+        51,
+        0.177,
+        ChangeClass.UNCHANGED,
+    )
+    assert (previous.x1, round(previous.rci, 3), previous.change_class) == (
+        64,
+        -2.298,
+        ChangeClass.DETERIORATED,
+    )
+    assert over([50], Horizon.START, norms()) is None
+
+
+# --- deterioration ------------------------------------------------------------------------
+# "Reliably worse" means RCI < -1.96, i.e. more than 11.09 points below the first score.
+
+
+def test_one_reliably_worse_form_is_not_yet_an_alert():
+    assert deterioration([50, 38], norms()) is None  # RCI -2.121
+
+
+def test_two_reliably_worse_forms_in_a_row_confirm_it():
+    found = deterioration([50, 38, 37], norms())
+    assert found is not None
+    assert found.rule is DeteriorationRule.CONFIRMED
+    assert found.start == 1  # the episode began with the second form
+    # 50 -> 37: RCI -13 / 5.657 = -2.298; the form before: 50 -> 38, RCI -2.121.
+    assert (found.baseline, found.latest, found.previous) == (50, 37, 38)
+    assert round(found.rci, 3) == -2.298
+    assert round(found.previous_rci, 3) == -2.121
+    assert found.threshold == RELIABLE
+
+
+def test_a_large_single_drop_needs_no_confirmation():
+    # 50 -> 31: RCI -19 / 5.657 = -3.359 < -3.29.
+    found = deterioration([50, 31], norms())
+    assert found is not None and found.rule is DeteriorationRule.LARGE
+    assert found.threshold == LARGE and found.previous is None
+    # 50 -> 32: RCI -3.182, reliable but not large: wait for the next form.
+    assert deterioration([50, 32], norms()) is None
+
+
+def test_worse_forms_that_are_not_consecutive_do_not_confirm():
+    assert deterioration([50, 38, 45, 38], norms()) is None
+
+
+def test_the_episode_is_the_latest_run_and_a_new_run_is_a_new_episode():
+    first = deterioration([50, 38, 37, 36], norms())
+    assert first is not None and first.start == 1
+    back_and_again = deterioration([50, 38, 37, 48, 38, 37], norms())
+    assert back_and_again is not None and back_and_again.start == 4
+    assert deterioration([50, 38, 37, 48], norms()) is None  # back out: episode over
+
+
+def test_deterioration_follows_the_direction():
+    # Higher is worse: rising 50 -> 62 -> 63 is the deterioration.
+    found = deterioration([50, 62, 63], norms(), higher_is_better=False)
+    assert found is not None and found.rci > 0
+    assert deterioration([50, 38, 37], norms(), higher_is_better=False) is None
+
+
+# --- split --------------------------------------------------------------------------------
+
+
+def test_split_since_the_start_names_who_improved_with_both_changes():
+    found = split([50, 55, 63], [50, 45, 38], norms())
+    assert found is not None
+    assert found.horizon is Horizon.START and found.improved == 0
+    one, two = found.changes
+    assert (round(one.rci, 3), one.change_class) == (2.298, ChangeClass.IMPROVED)
+    assert (round(two.rci, 3), two.change_class) == (-2.121, ChangeClass.DETERIORATED)
+    assert found.episode == (2, 2)
+
+
+def test_split_across_the_last_two_forms():
+    # Since the start: 60 -> 62 and 60 -> 58, nothing reliable. Lately: 48 -> 62 (+2.475)
+    # and 71 -> 58 (-2.298).
+    found = split([60, 48, 62], [60, 71, 58], norms())
+    assert found is not None and found.horizon is Horizon.PREVIOUS and found.improved == 0
+    assert found.episode == (2, 2)
+
+
+def test_no_split_when_both_move_the_same_way_or_only_one_moves():
+    assert split([50, 63], [50, 64], norms()) is None
+    assert split([50, 63], [50, 50], norms()) is None
+    assert split([50], [50, 38], norms()) is None
+
+
+def test_split_when_partner_two_improved():
+    found = split([50, 38], [50, 63], norms())
+    assert found is not None and found.improved == 1
+
+
+# --- the couple composite ---------------------------------------------------------------------
+
+
+def test_couple_rc_uses_the_standard_error_of_a_two_person_mean():
+    # SE = SD * sqrt(1 - r) = 10 * 0.4 = 4. Each composite has SE / sqrt(2); their
+    # difference sqrt(2) times that: 4. RC = (57 - 50) / 4 = 1.75.
+    assert couple_rc(50, 57, 10, 0.84) == pytest.approx(1.75)
+    assert couple_rc(50, 58, 10, 0.84) == pytest.approx(2.0)
+
+
+def test_the_issues_examples_read_by_reliable_change():
+    # Connection Signs, SD 0.698 and alpha 0.958 (the demo's norms): SE = 0.143.
+    demo = Norms(sd=0.698, reliability=0.958, n=30, source="estimated")
+    # 2.46 -> 2.50: RC 0.28, about the same, though it crossed a band border.
+    tiny = couple_change([2.46, 2.50], Horizon.START, demo)
+    assert tiny.word is CoupleWord.ABOUT_THE_SAME and round(tiny.rc, 2) == 0.28
+    # 2.5 -> 3.46 and 3.5 -> 5.0 stayed inside their bands, and are both stronger.
+    assert couple_change([2.5, 3.46], Horizon.START, demo).word is CoupleWord.STRONGER
+    assert couple_change([3.5, 5.0], Horizon.START, demo).word is CoupleWord.STRONGER
+    assert couple_change([3.5, 2.5], Horizon.START, demo).word is CoupleWord.LESS_STRONG
+
+
+def test_couple_words_at_the_threshold_and_for_both_horizons():
+    # With SE 4: 50 -> 57.8 is RC 1.95, not beyond 1.96; 50 -> 57.9 is RC 1.975.
+    assert couple_change([50, 57.8], Horizon.START, norms()).word is CoupleWord.ABOUT_THE_SAME
+    assert couple_change([50, 57.9], Horizon.START, norms()).word is CoupleWord.STRONGER
+    since = couple_change([50, 60, 51], Horizon.START, norms())
+    lately = couple_change([50, 60, 51], Horizon.PREVIOUS, norms())
+    assert since.word is CoupleWord.ABOUT_THE_SAME and (since.first, since.latest) == (50, 51)
+    assert lately.word is CoupleWord.LESS_STRONG and lately.rc == pytest.approx(-2.25)
+    # Higher is worse: a falling composite is the stronger one.
+    assert (
+        couple_change([60, 50], Horizon.START, norms(), higher_is_better=False).word
+        is CoupleWord.STRONGER
+    )
+
+
+def test_too_early_to_tell_without_norms_or_with_one_form():
+    early = couple_change([50, 70], Horizon.START, None)
+    assert early.word is CoupleWord.TOO_EARLY and early.rc is None and early.latest == 70
+    assert couple_change([50], Horizon.START, norms()).word is CoupleWord.TOO_EARLY
+    assert couple_change([], Horizon.PREVIOUS, norms()).latest is None
+
+
+def test_couple_rc_refuses_a_zero_standard_error():
+    with pytest.raises(ValueError, match="SE must be positive"):
+        couple_rc(1, 2, 10, 1.0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(a=scores, b=scores, sd_value=sds, reliability=reliabilities)
+def test_the_couple_composite_is_more_sensitive_than_one_partner(a, b, sd_value, reliability):
+    # The same change in the mean of two is sqrt(2) times as many standard errors.
+    assert couple_rc(a, b, sd_value, reliability) == pytest.approx(
+        math.sqrt(2) * rci(a, b, sd_value, reliability)
+    )
