@@ -2,22 +2,52 @@
 
 Private items never enter: they are dropped before anything is computed, and
 a private instrument has no couple result at all.
+
+Rules (docs/instruments.md):
+- a gap between the partners' answers to an item counts when it is at least half
+  the item's answer range (2 on 1-5, 5 on 1-10, 2 on 0-4)
+- strengths: both answers in the favourable quarter of the range
+- growth areas: both answers in the unfavourable quarter, or a gap that counts,
+  or both partners undecided (both on the middle answer of a range of three or more)
+- a large disagreement: totals at least a quarter of the total's range apart, or
+  gaps on at least a third of the items (and at least three)
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from typing import Any
 
 from assessments.definition import SCORED_TYPES
 from assessments.scoring import Plan
 
-# Answers this many scale points apart are worth a clinician's look.
-DISAGREEMENT_GAP = 2.0
+# Answers at least this share of the item's range apart are worth a clinician's look.
+GAP_SHARE = 0.5
 # Upper and lower quarter of an item's range count as "high" and "low".
 HIGH_FRACTION = 0.75
 LOW_FRACTION = 0.25
+# Totals this far apart, as a share of the total's range, are a large disagreement ...
+TOTAL_GAP_SHARE = 0.25
+# ... and so are gaps on a third of the items, but never on fewer than this many.
+MIN_FLAGGED_ITEMS = 3
+
+
+class Growth(StrEnum):
+    BOTH_LOW = "both_low"
+    APART = "apart"
+    UNDECIDED = "both_undecided"
+
+
+def gap_needed(low: float, high: float) -> float:
+    """The gap that counts on an item answered from low to high: half its range."""
+    return GAP_SHARE * (high - low)
+
+
+def undecided(value: float, low: float, high: float) -> bool:
+    """The middle answer of a range with a middle (three answers or more)."""
+    return high - low >= 2 and abs(value - (low + high) / 2) <= 0.5
 
 
 @dataclass(frozen=True)
@@ -26,9 +56,14 @@ class ItemAgreement:
     one: float | None  # raw answers, as given
     two: float | None
     gap: float | None
-    flagged: bool  # gap of DISAGREEMENT_GAP points or more
+    flagged: bool  # a gap of at least gap_needed
     strength: bool  # both answers in the favourable quarter
-    growth: bool  # both answers in the unfavourable quarter
+    growth_reason: Growth | None = None
+    gap_needed: float = 0.0
+
+    @property
+    def growth(self) -> bool:
+        return self.growth_reason is not None
 
 
 @dataclass(frozen=True)
@@ -117,8 +152,11 @@ def couple_result(
         link_id = item["link_id"]
         a, b = one_shared.get(link_id), two_shared.get(link_id)
         low, high = plan.ranges[link_id]
+        needed = gap_needed(low, high)
         gap = abs(a - b) if a is not None and b is not None else None
-        strength = growth = False
+        flagged = gap is not None and gap >= needed
+        strength = False
+        reason: Growth | None = None
         if a is not None and b is not None:
             # Recoded values put every item the same way round.
             ra, rb = plan.recode(link_id, a), plan.recode(link_id, b)
@@ -127,18 +165,13 @@ def couple_result(
             top = low + HIGH_FRACTION * (high - low)
             bottom = low + LOW_FRACTION * (high - low)
             strength = ra >= top and rb >= top
-            growth = ra <= bottom and rb <= bottom
-        agreements.append(
-            ItemAgreement(
-                link_id,
-                a,
-                b,
-                gap,
-                flagged=gap is not None and gap >= DISAGREEMENT_GAP,
-                strength=strength,
-                growth=growth,
-            )
-        )
+            if ra <= bottom and rb <= bottom:
+                reason = Growth.BOTH_LOW
+            elif flagged:
+                reason = Growth.APART
+            elif undecided(a, low, high) and undecided(b, low, high):
+                reason = Growth.UNDECIDED
+        agreements.append(ItemAgreement(link_id, a, b, gap, flagged, strength, reason, needed))
     shared_plan = _shared_plan(plan, shared)
     score_one = shared_plan.score(one_shared)
     score_two = shared_plan.score(two_shared)
@@ -147,3 +180,30 @@ def couple_result(
         for key in score_one.scales
     )
     return CoupleResult(plan.total_key, scales, tuple(agreements))
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """Why a pair of answers is a large disagreement: the totals, the items, or both."""
+
+    by_totals: bool
+    by_items: bool
+    total_gap: float | None
+    total_range: float
+    flagged: int
+    items_needed: int
+    n_items: int
+
+
+def disagreement(result: CoupleResult, total_bounds: tuple[float, float]) -> Disagreement | None:
+    """The large-disagreement rule applied to one couple result, or None when it holds not."""
+    low, high = total_bounds
+    total_gap = result.total.difference
+    by_totals = total_gap is not None and high > low and total_gap >= TOTAL_GAP_SHARE * (high - low)
+    needed = max(MIN_FLAGGED_ITEMS, len(result.items) // 3)
+    by_items = len(result.flagged) >= needed
+    if not (by_totals or by_items):
+        return None
+    return Disagreement(
+        by_totals, by_items, total_gap, high - low, len(result.flagged), needed, len(result.items)
+    )

@@ -17,11 +17,16 @@ from hypothesis import strategies as st
 
 from assessments import definition as defn
 from assessments.results import (
-    DISAGREEMENT_GAP,
+    GAP_SHARE,
+    MIN_FLAGGED_ITEMS,
+    TOTAL_GAP_SHARE,
     CoupleResult,
+    Growth,
     ItemAgreement,
     ScaleComparison,
     couple_result,
+    disagreement,
+    gap_needed,
     shared_items,
 )
 from assessments.scoring import Plan
@@ -51,30 +56,54 @@ def with_private(key: str, *link_ids: str) -> dict[str, Any]:
 
 # connection-signs: agree5 (1..5); cs02, cs10 and cs11 are reverse-keyed (recoded 6 - x).
 # Top quarter: 1 + 0.75 * (5 - 1) = 4, so a strength is recoded >= 4 for both partners;
-# bottom quarter: 1 + 0.25 * 4 = 2, so a growth area is recoded <= 2 for both.
+# bottom quarter: 1 + 0.25 * 4 = 2, so "both low" is recoded <= 2 for both. A gap counts
+# from half the range: (5 - 1) / 2 = 2 points. Undecided is the middle answer, 3 (raw).
 #
 #   item  one two  gap  recoded one/two   flagged strength growth
 #   cs01   5   4    1      5 / 4                    yes
 #   cs02   1   2    1      5 / 4   (rev)            yes
-#   cs03   4   2    2      4 / 2           yes
-#   cs04   1   2    1      1 / 2                            yes
-#   cs05   2   1    1      2 / 1                            yes
-#   cs06   3   5    2      3 / 5           yes
-#   cs07   5   3    2      5 / 3           yes
-#   cs08   2   2    0      2 / 2                            yes
-#   cs09   3   3    0      3 / 3
-#   cs10   5   4    1      1 / 2   (rev)                    yes
-#   cs11   4   4    0      2 / 2   (rev)                    yes
-#   cs12   1   5    4      1 / 5           yes
+#   cs03   4   2    2      4 / 2           yes              apart
+#   cs04   1   2    1      1 / 2                            both low
+#   cs05   2   1    1      2 / 1                            both low
+#   cs06   3   5    2      3 / 5           yes              apart
+#   cs07   5   3    2      5 / 3           yes              apart
+#   cs08   2   2    0      2 / 2                            both low
+#   cs09   3   3    0      3 / 3                            both undecided
+#   cs10   5   4    1      1 / 2   (rev)                    both low
+#   cs11   4   4    0      2 / 2   (rev)                    both low
+#   cs12   1   5    4      1 / 5           yes              apart
 ONE = dict(zip(SIGNS, [5, 1, 4, 1, 2, 3, 5, 2, 3, 5, 4, 1], strict=True))
 TWO = dict(zip(SIGNS, [4, 2, 2, 2, 1, 5, 3, 2, 3, 4, 4, 5], strict=True))
 FLAGGED = ["cs03", "cs06", "cs07", "cs12"]
 STRENGTHS = ["cs01", "cs02"]
-GROWTH = ["cs04", "cs05", "cs08", "cs10", "cs11"]
+BOTH_LOW = ["cs04", "cs05", "cs08", "cs10", "cs11"]
+GROWTH = sorted([*BOTH_LOW, *FLAGGED, "cs09"])
 
 
 def test_constants():
-    assert DISAGREEMENT_GAP == 2.0
+    assert GAP_SHARE == 0.5
+    assert TOTAL_GAP_SHARE == 0.25
+    assert MIN_FLAGGED_ITEMS == 3
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "needed"),
+    [(1, 5, 2), (1, 10, 4.5), (0, 4, 2), (0, 1, 0.5)],
+)
+def test_a_gap_counts_from_half_the_items_range(low, high, needed):
+    # 4.5 on 1-10 means 5 points with whole-number answers: 6 vs 8 does not count there,
+    # while 2 vs 4 on a 1-5 item does.
+    assert gap_needed(low, high) == needed
+
+
+def test_growth_areas_say_why():
+    result = compare(load("connection-signs"), ONE, TWO)
+    reasons = {i.link_id: i.growth_reason for i in result.items if i.growth}
+    assert reasons == {
+        **dict.fromkeys(BOTH_LOW, Growth.BOTH_LOW),
+        **dict.fromkeys(FLAGGED, Growth.APART),
+        "cs09": Growth.UNDECIDED,
+    }
 
 
 def test_connection_signs_items():
@@ -85,12 +114,8 @@ def test_connection_signs_items():
     assert result.strengths == STRENGTHS
     assert result.growth_areas == GROWTH
     # Raw answers are kept as given, reverse items included.
-    assert result.items[1] == ItemAgreement(
-        "cs02", 1, 2, 1, flagged=False, strength=True, growth=False
-    )
-    assert result.items[11] == ItemAgreement(
-        "cs12", 1, 5, 4, flagged=True, strength=False, growth=False
-    )
+    assert result.items[1] == ItemAgreement("cs02", 1, 2, 1, False, True, None, 2.0)
+    assert result.items[11] == ItemAgreement("cs12", 1, 5, 4, True, False, Growth.APART, 2.0)
     assert [i.gap for i in result.items] == [1, 1, 2, 1, 1, 2, 2, 0, 0, 1, 0, 4]
 
 
@@ -135,12 +160,10 @@ def test_a_missing_answer_is_neither_flagged_nor_a_growth_area():
     two["cs12"] = None  # cs12 was flagged
     result = compare(load("connection-signs"), ONE, two)
     by_id = {i.link_id: i for i in result.items}
-    assert by_id["cs05"] == ItemAgreement(
-        "cs05", 2, None, None, flagged=False, strength=False, growth=False
-    )
+    assert by_id["cs05"] == ItemAgreement("cs05", 2, None, None, False, False, None, 2.0)
     assert by_id["cs12"].gap is None
     assert result.flagged == ["cs03", "cs06", "cs07"]
-    assert result.growth_areas == ["cs04", "cs08", "cs10", "cs11"]
+    assert result.growth_areas == ["cs03", "cs04", "cs06", "cs07", "cs08", "cs09", "cs10", "cs11"]
     # engagement for two: cs06 5, cs10 (6 - 4) 2 -> (5 + 2) / 2 = 3.5
     engagement = next(s for s in result.scales if s.key == "engagement")
     assert engagement.two == pytest.approx(3.5)
@@ -156,8 +179,9 @@ def test_higher_is_worse_swaps_strengths_and_growth_areas():
     assert defn.problems(definition) == []
     result = compare(definition, ONE, TWO)
     assert result.flagged == FLAGGED  # gaps do not depend on direction
-    assert result.strengths == GROWTH
-    assert result.growth_areas == STRENGTHS
+    assert result.strengths == BOTH_LOW
+    # Both low is now cs01 and cs02; the gaps and the shared 3 stay growth areas.
+    assert result.growth_areas == sorted(["cs01", "cs02", *FLAGGED, "cs09"])
 
 
 def test_everyday_bond_quarters_on_a_zero_based_set():
@@ -166,12 +190,12 @@ def test_everyday_bond_quarters_on_a_zero_based_set():
     rest = {f"eb{n:02d}": 2 for n in (4, 5, 7, 8, 9, 10, 11)}
     one = rest | {"eb01": 3, "eb02": 1, "eb03": 4, "eb06": 0, "eb12": 4}
     two = rest | {"eb01": 4, "eb02": 0, "eb03": 2, "eb06": 1, "eb12": 3}
-    # eb01 3/4 -> strength; eb02 1/0 -> growth; eb03 4/2 -> gap 2, flagged;
+    # eb01 3/4 -> strength; eb02 1/0 -> growth; eb03 4/2 -> gap 2 (half of 0..4), flagged;
     # eb06 raw 0/1 -> recoded 4/3 -> strength; eb12 raw 4/3 -> recoded 0/1 -> growth;
-    # the 2s are in neither quarter.
+    # the 2s are the middle answer for both: undecided, growth areas too.
     result = compare(load("everyday-bond"), one, two)
     assert result.strengths == ["eb01", "eb06"]
-    assert result.growth_areas == ["eb02", "eb12"]
+    assert result.growth_areas == ["eb02", "eb03", *rest, "eb12"]
     assert result.flagged == ["eb03"]
     # Sum scale, recoded: one 3 + 1 + 4 + 4 + 0 + 7 * 2 = 26; two 4 + 0 + 2 + 3 + 1 + 14 = 24
     assert (result.total.one, result.total.two) == (26.0, 24.0)
@@ -181,14 +205,17 @@ def test_everyday_bond_quarters_on_a_zero_based_set():
 @pytest.mark.parametrize(
     ("one", "two", "flagged", "strength", "growth"),
     [
-        # rating 1..10: top = 1 + 0.75 * 9 = 7.75, bottom = 1 + 0.25 * 9 = 3.25
+        # rating 1..10: top = 1 + 0.75 * 9 = 7.75, bottom = 1 + 0.25 * 9 = 3.25;
+        # a gap counts from 4.5 (half of 9), i.e. 5 points; undecided is 5 or 6.
         (8, 8, False, True, False),
-        (10, 7, True, False, False),  # 7 < 7.75; gap 3
+        (10, 7, False, False, False),  # 7 < 7.75; gap 3 does not count on 1-10
+        (10, 5, True, False, True),  # gap 5 counts, and is a growth area
         (9, 8, False, True, False),
-        (3, 1, True, False, True),  # gap 2 is flagged (>= 2)
-        (4, 1, True, False, False),  # 4 > 3.25
+        (3, 1, False, False, True),  # both low
+        (4, 1, False, False, False),  # 4 > 3.25, gap 3
         (3, 3, False, False, True),
-        (5, 6, False, False, False),
+        (5, 6, False, False, True),  # both undecided
+        (6, 8, False, False, False),
     ],
 )
 def test_connection_pulse_quarters(one, two, flagged, strength, growth):
@@ -197,6 +224,39 @@ def test_connection_pulse_quarters(one, two, flagged, strength, growth):
     assert (item.flagged, item.strength, item.growth) == (flagged, strength, growth)
     assert item.gap == abs(one - two)
     assert (result.total.one, result.total.two) == (one, two)
+
+
+# --- large disagreement ------------------------------------------------------------------
+
+
+def test_disagreement_by_items_counts_the_gaps():
+    # Four gaps of the twelve: a third is 4, so it fires; the totals are 1/12 apart.
+    result = compare(load("connection-signs"), ONE, TWO)
+    found = disagreement(result, (1, 5))
+    assert found is not None
+    assert (found.by_items, found.by_totals) == (True, False)
+    assert (found.flagged, found.items_needed, found.n_items) == (4, 4, 12)
+    assert found.total_range == 4 and found.total_gap == pytest.approx(1 / 12)
+    fewer = compare(load("connection-signs"), ONE, TWO | {"cs12": 2})
+    assert disagreement(fewer, (1, 5)) is None  # three gaps, four needed
+
+
+def test_disagreement_by_totals_on_a_one_item_form():
+    # Pulse 9 vs 3: a gap of 6 on a range of 9 (a share of .67, over .25). One item can
+    # never make three gaps, so only the totals can fire here.
+    result = compare(load("connection-pulse"), {"pulse": 9}, {"pulse": 3})
+    found = disagreement(result, (1, 10))
+    assert found is not None
+    assert (found.by_totals, found.by_items, found.total_gap, found.total_range) == (
+        True,
+        False,
+        6,
+        9,
+    )
+    # 7 vs 5: 2 of 9 is .22, under a quarter.
+    assert (
+        disagreement(compare(load("connection-pulse"), {"pulse": 7}, {"pulse": 5}), (1, 10)) is None
+    )
 
 
 # --- privacy ------------------------------------------------------------------------------
@@ -298,7 +358,8 @@ def test_item_agreement_rules(one, two):
         assert item.flagged is (abs(a - b) >= 2)
         ra, rb = plan.recode(item.link_id, a), plan.recode(item.link_id, b)
         assert item.strength is (ra >= 4 and rb >= 4)
-        assert item.growth is (ra <= 2 and rb <= 2)
+        both_low = ra <= 2 and rb <= 2
+        assert item.growth is (both_low or item.flagged or a == b == 3)
         assert not (item.strength and item.growth)
     # Swapping the partners mirrors the scales and keeps every flag.
     swapped = couple_result(load("connection-signs"), plan, two, one)
