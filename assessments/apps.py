@@ -36,6 +36,7 @@ class AssessmentsConfig(AppConfig):
                 "alert.view": _("Viewed alerts"),
                 "alert.acknowledge": _("Acknowledged an alert"),
                 "alert.resolve": _("Resolved an alert"),
+                "alert.resolve_automatic": _("Alert closed automatically"),
                 "instrument.upload": _("Uploaded an instrument"),
                 "instrument.publish": _("Published an instrument"),
                 "instrument.discard": _("Discarded an instrument draft"),

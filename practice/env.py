@@ -56,6 +56,29 @@ def env_int(name: str, default: int, environ: Mapping[str, str] | None = None) -
         raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}.") from None
 
 
+def env_float(
+    name: str,
+    default: float,
+    environ: Mapping[str, str] | None = None,
+    *,
+    above: float | None = None,
+    below: float | None = None,
+) -> float:
+    """Return the variable as a number, optionally strictly between ``above`` and ``below``."""
+    value = _raw(name, environ)
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {value!r}.") from None
+    if (above is not None and not number > above) or (below is not None and not number < below):
+        raise ImproperlyConfigured(
+            f"{name} must be between {above} and {below} (exclusive), got {value!r}."
+        )
+    return number
+
+
 def env_list(
     name: str, default: list[str] | None = None, environ: Mapping[str, str] | None = None
 ) -> list[str]:

@@ -19,6 +19,7 @@ from practice.env import (
     cache_from_url,
     database_from_url,
     env_bool,
+    env_float,
     env_int,
     env_list,
     env_path,
@@ -149,6 +150,9 @@ LOCKOUT_WINDOW = timedelta(minutes=env_int("LOCKOUT_WINDOW_MINUTES", 15))
 DEFAULT_IDLE_TIMEOUT_MINUTES = 30
 # A partner's invitation link works once, for this many days.
 PORTAL_INVITATION_DAYS = env_int("PORTAL_INVITATION_DAYS", 7)
+# No reliable-change statistic is shown for a scale whose reliability (published, or
+# Cronbach's alpha estimated from first administrations) is below this.
+MIN_RCI_RELIABILITY = env_float("MIN_RCI_RELIABILITY", 0.70, above=0.0, below=1.0)
 
 SESSION_COOKIE_AGE = 60 * 60 * 12
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

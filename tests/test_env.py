@@ -9,6 +9,7 @@ from practice.env import (
     cache_from_url,
     database_from_url,
     env_bool,
+    env_float,
     env_int,
     env_list,
     env_str,
@@ -37,6 +38,16 @@ def test_bad_values_name_the_variable():
         env_bool("DEBUG", False, {"DEBUG": "maybe"})
     with pytest.raises(ImproperlyConfigured, match="EMAIL_PORT"):
         env_int("EMAIL_PORT", 25, {"EMAIL_PORT": "twenty"})
+
+
+def test_numbers_with_bounds():
+    assert env_float("R", 0.7, {}) == 0.7
+    assert env_float("R", 0.7, {"R": "0.8"}, above=0, below=1) == 0.8
+    with pytest.raises(ImproperlyConfigured, match="R must be a number"):
+        env_float("R", 0.7, {"R": "high"})
+    for outside in ("0", "1", "1.5", "-0.2"):
+        with pytest.raises(ImproperlyConfigured, match="R must be between 0 and 1"):
+            env_float("R", 0.7, {"R": outside}, above=0, below=1)
 
 
 def test_lists_drop_blanks():

@@ -263,12 +263,14 @@ def test_reliable_deterioration_raises_an_alert_when_norms_allow(world, pair):
     with scope(practice=world.a.practice):
         alert = Alert.objects.get(kind=AlertKind.DETERIORATION)
         assert alert.partner == one
-        # x1 = 4, x2 = 2, SD 0.5, r 0.9: S_diff = sqrt(2)*0.5*sqrt(0.1) = 0.2236; RCI = -8.94
+        # x1 = 4, x2 = 2, SD 0.5, r 0.9: S_diff = sqrt(2)*0.5*sqrt(0.1) = 0.2236; RCI = -8.94,
+        # past 3.29 on one form, so it does not wait for a second.
         assert alert.details["rci"] == pytest.approx(-8.94, abs=0.01)
+        assert alert.details["rule"] == "large"
 
 
 @pytest.mark.django_db
-def test_norms_are_estimated_from_first_administrations_of_contributing_practices(world):
+def test_norms_are_estimated_from_first_administrations_of_contributing_practices(world, settings):
     couples = [
         make_couple(world.a.practice, world.a.clinician, label=f"C{n}", n=n) for n in range(16)
     ]
@@ -294,6 +296,17 @@ def test_norms_are_estimated_from_first_administrations_of_contributing_practice
         norm = NormEstimate.objects.get(instrument__key="connection-signs", scale="total")
     assert norm.n == 32
     assert norm.alpha is not None and 0 < norm.alpha < 1
+    with scope(practice=world.a.practice):
+        info = change.norms_for(norm.instrument, "total")
+    # Alpha comes out at 0.69 here: below the 0.70 floor, so no RCI, and the reason
+    # gives the figure.
+    assert round(norm.alpha, 2) == 0.69
+    assert info.norms is None and info.n == 32 and info.reliability == norm.alpha
+    assert info.reason == (
+        "No reliable-change statistics: the reliability is 0.69, below the 0.70 this "
+        "service needs before it shows any."
+    )
+    settings.MIN_RCI_RELIABILITY = 0.65
     with scope(practice=world.a.practice):
         info = change.norms_for(norm.instrument, "total")
     assert info.norms is not None and info.norms.source == "estimated" and info.n == 32
@@ -363,9 +376,12 @@ def test_published_norms_give_a_cutoff_and_a_recovery(world, pair):
         f"/p/{world.a.practice.slug}/couples/{couple.uuid}/history/check-in/"
     )
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", page.content.decode()))
-    assert "Recovered from the first to the latest score (RCI 4.22)" in text
-    assert "No reliable change from the first to the latest score (RCI 0.53)" in text
-    assert "Published norms: SD 1.50, reliability 0.80 (n = 120)." in text
+    assert re.search(r"Since the first score\s*Recovered \(3\.5 → 7\.5, RCI 4\.22\)", text)
+    assert re.search(r"Since the first score\s*No reliable change \(6 → 6\.5, RCI 0\.53\)", text)
+    # The couple average: (3.5 + 6) / 2 = 4.75, then (7.5 + 6.5) / 2 = 7. RC = 2.25 / SE,
+    # SE = 1.5 * sqrt(0.2) = 0.6708: 3.35, stronger.
+    assert re.search(r"Since the first form both answered\s*Stronger \(4\.75 → 7, RC 3\.35\)", text)
+    assert "Published norms: SD 1.50, reliability 0.80 (n = 120). Source: published." in text
     assert "past the cut-off of 5 is nearer the functional group" in text
 
 

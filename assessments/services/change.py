@@ -6,6 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.conf import settings
 from django.db.models import Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,6 +23,10 @@ class NormsInfo:
     norms: stats.Norms | None
     reason: str  # why there is no RCI, when norms is None
     n: int = 0
+    # Where published norms come from (the definition's "source"), for Methods texts.
+    citation: str = ""
+    # The reliability found, even when it was too low to use.
+    reliability: float | None = None
 
 
 @dataclass(frozen=True)
@@ -34,19 +39,68 @@ class Point:
 
 @dataclass(frozen=True)
 class Change:
+    """A partner's series on one scale, with change since the start and since the previous form."""
+
     partner: Partner
     points: list[Point]
     norms: NormsInfo
-    rci: float | None = None  # first to latest
-    change_class: stats.ChangeClass | None = None
+    since_start: stats.ReliableChange | None = None
+    since_previous: stats.ReliableChange | None = None
     reliable_points: frozenset[int] = field(default_factory=frozenset)
+    deterioration: stats.Deterioration | None = None
+    # When an unresolved deterioration alert for this partner and measure was raised.
+    open_alert: datetime | None = None
+
+    @property
+    def rci(self) -> float | None:
+        """First to latest."""
+        return self.since_start.rci if self.since_start else None
+
+    @property
+    def change_class(self) -> stats.ChangeClass | None:
+        """First to latest."""
+        return self.since_start.change_class if self.since_start else None
+
+    @property
+    def values(self) -> list[float]:
+        return [point.value for point in self.points]
+
+
+def _floor() -> float:
+    return float(settings.MIN_RCI_RELIABILITY)
+
+
+def _usable(norms: stats.Norms, citation: str = "") -> NormsInfo:
+    """The norms, unless their reliability is below the configured floor."""
+    if norms.reliability < _floor():
+        return NormsInfo(
+            None,
+            _(
+                "No reliable-change statistics: the reliability is %(r)s, below the "
+                "%(floor)s this service needs before it shows any."
+            )
+            % {"r": f"{norms.reliability:.2f}", "floor": f"{_floor():.2f}"},
+            norms.n,
+            citation,
+            norms.reliability,
+        )
+    return NormsInfo(norms, "", norms.n, citation, norms.reliability)
 
 
 def norms_for(instrument: Instrument, scale: str, practice: Practice | None = None) -> NormsInfo:
     """Published norms from the definition, else trusted estimates, else why not.
 
-    Demo practices use estimates from their own data only; everyone else the shared pool.
+    Private screens never have any: they are read answer by answer. Demo
+    practices use estimates from their own data only; everyone else the shared pool.
     """
+    if instrument.is_private:
+        return NormsInfo(
+            None,
+            _(
+                "No change statistics: this is a private screen. Each answer is read on "
+                "its own, and only the screen's own rules raise alerts."
+            ),
+        )
     published = instrument.definition.get("norms", {}).get(scale)
     if published:
         cutoff = None
@@ -58,8 +112,13 @@ def norms_for(instrument: Instrument, scale: str, practice: Practice | None = No
         norms = stats.Norms(
             published["sd"], published["reliability"], published["n"], "published", cutoff
         )
-        return NormsInfo(norms, "", published["n"])
+        return _usable(norms, str(published.get("source", "")))
     scale_items = next(s["items"] for s in instrument.definition["scales"] if s["key"] == scale)
+    pool = practice if practice is not None and practice.is_demo else None
+    estimate = NormEstimate.objects.filter(
+        instrument=instrument, scale=scale, practice=pool
+    ).first()
+    n = estimate.n if estimate else 0
     if len(scale_items) < 2:
         return NormsInfo(
             None,
@@ -67,12 +126,8 @@ def norms_for(instrument: Instrument, scale: str, practice: Practice | None = No
                 "No reliable-change statistics: a single-item scale has no internal "
                 "consistency to estimate reliability from, and no published norms exist."
             ),
+            n,
         )
-    pool = practice if practice is not None and practice.is_demo else None
-    estimate = NormEstimate.objects.filter(
-        instrument=instrument, scale=scale, practice=pool
-    ).first()
-    n = estimate.n if estimate else 0
     if estimate is None or n < stats.MIN_NORM_SAMPLE:
         return NormsInfo(
             None,
@@ -87,47 +142,56 @@ def norms_for(instrument: Instrument, scale: str, practice: Practice | None = No
         return NormsInfo(
             None, _("No reliable-change statistics: reliability could not be estimated."), n
         )
-    if estimate.alpha <= 0:
-        return NormsInfo(
-            None,
-            _("No reliable-change statistics: the estimated reliability is too low to use."),
-            n,
+    return _usable(stats.Norms(estimate.sd, estimate.alpha, n, "estimated"))
+
+
+def series(partner: Partner, instrument: Instrument, scale: str) -> list[Point]:
+    """A partner's scores on one scale, every version of the instrument, oldest first."""
+    return [
+        Point(at, value, str(uuid))
+        for at, value, uuid in Score.objects.filter(
+            partner=partner, instrument_key=instrument.key, scale=scale, value__isnull=False
         )
-    return NormsInfo(stats.Norms(estimate.sd, estimate.alpha, n, "estimated"), "", n)
+        .order_by("submitted_at")
+        .values_list("submitted_at", "value", "response__uuid")
+    ]
 
 
 def partner_change(
-    partner: Partner, instrument: Instrument, scale: str, points: list[Point] | None = None
+    partner: Partner,
+    instrument: Instrument,
+    scale: str,
+    points: list[Point] | None = None,
+    info: NormsInfo | None = None,
 ) -> Change:
-    """A partner's series on one scale with RCI first-to-latest and between neighbours."""
+    """A partner's series on one scale with both horizons, stars and the deterioration rule."""
     if points is None:
-        points = [
-            Point(at, value, str(uuid))
-            for at, value, uuid in Score.objects.filter(
-                partner=partner, instrument_key=instrument.key, scale=scale, value__isnull=False
-            )
-            .order_by("submitted_at")
-            .values_list("submitted_at", "value", "response__uuid")
-        ]
-    info = norms_for(instrument, scale, partner.practice)
+        points = series(partner, instrument, scale)
+    if info is None:
+        info = norms_for(instrument, scale, partner.practice)
     if info.norms is None or len(points) < 2:
         return Change(partner, points, info)
+    norms = info.norms
     higher_is_better = instrument.direction(scale) == "higher_is_better"
     with_rci = [points[0]]
     reliable = set()
     for index in range(1, len(points)):
-        value = stats.rci(
-            points[index - 1].value, points[index].value, info.norms.sd, info.norms.reliability
-        )
+        value = stats.rci(points[index - 1].value, points[index].value, norms.sd, norms.reliability)
         with_rci.append(
             Point(points[index].at, points[index].value, points[index].response_uuid, value)
         )
         if abs(value) > stats.RELIABLE:
             reliable.add(index)
-    index, change_class = stats.classify(
-        points[0].value, points[-1].value, info.norms, higher_is_better
+    values = [point.value for point in points]
+    return Change(
+        partner,
+        with_rci,
+        info,
+        since_start=stats.over(values, stats.Horizon.START, norms, higher_is_better),
+        since_previous=stats.over(values, stats.Horizon.PREVIOUS, norms, higher_is_better),
+        reliable_points=frozenset(reliable),
+        deterioration=stats.deterioration(values, norms, higher_is_better),
     )
-    return Change(partner, with_rci, info, index, change_class, frozenset(reliable))
 
 
 def estimate_norms() -> int:
@@ -147,6 +211,8 @@ def estimate_norms() -> int:
             )
         )
         for instrument in Instrument.objects.all():
+            if instrument.is_private:
+                continue
             if instrument.practice_id is None:
                 pools = [(None, shared_ids)] + [(pk, [pk]) for pk in demo_ids]
             else:
