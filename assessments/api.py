@@ -7,6 +7,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from django.http import Http404
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -17,6 +18,7 @@ from rest_framework.response import Response
 
 from assessments import definition as defn
 from assessments import results
+from assessments.alert_text import explain
 from assessments.history import couple_history
 from assessments.models import (
     Alert,
@@ -315,7 +317,21 @@ class ResultsView(StaffAPIView):
                         }
                         for s in comparison.scales
                     ],
-                    "items": [{**a.__dict__, "text": texts[a.link_id]} for a in comparison.items],
+                    "items": [
+                        {
+                            "link_id": a.link_id,
+                            "text": texts[a.link_id],
+                            "one": a.one,
+                            "two": a.two,
+                            "gap": a.gap,
+                            "gap_needed": a.gap_needed,
+                            "flagged": a.flagged,
+                            "strength": a.strength,
+                            "growth": a.growth,
+                            "growth_reason": a.growth_reason,
+                        }
+                        for a in comparison.items
+                    ],
                 }
         audit.record("results.view", request=request._request, target=occurrence, via="api")
         return Response(
@@ -447,7 +463,7 @@ class AlertListView(StaffAPIView):
             except Http404:
                 raise ValidationError({"couple": [_("No such couple.")]}) from None
         paginator = UrgentFirst()
-        page = paginator.paginate_queryset(alerts, request, view=self)
+        page = explain(paginator.paginate_queryset(alerts, request, view=self), get_language())
         audit.record("alert.view", request=request._request, count=len(page), via="api")
         return paginator.get_paginated_response(AlertSerializer(page, many=True).data)
 

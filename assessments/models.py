@@ -335,19 +335,22 @@ class Score(models.Model):
 
 class AlertKind(models.TextChoices):
     SAFETY = "safety", _("Safety concern")
+    SPLIT = "split", _("Partners moving apart")
     CLINICAL = "clinical", _("Clinical flag")
     DETERIORATION = "deterioration", _("Reliable deterioration")
     DISAGREEMENT = "disagreement", _("Large partner disagreement")
     OVERDUE = "overdue", _("Overdue form")
 
 
-# Lower is more urgent; the dashboard sorts on it.
+# Lower is more urgent; the dashboard sorts on it. A split (one partner better, the
+# other worse) ranks after safety and before one partner's deterioration.
 ALERT_SEVERITY = {
     AlertKind.SAFETY: 1,
-    AlertKind.CLINICAL: 2,
-    AlertKind.DETERIORATION: 2,
-    AlertKind.DISAGREEMENT: 3,
-    AlertKind.OVERDUE: 4,
+    AlertKind.SPLIT: 2,
+    AlertKind.CLINICAL: 3,
+    AlertKind.DETERIORATION: 3,
+    AlertKind.DISAGREEMENT: 4,
+    AlertKind.OVERDUE: 5,
 }
 
 

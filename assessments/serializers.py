@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import get_language
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from assessments.alert_text import explain
 from assessments.models import (
     AlertKind,
     AlertStatus,
@@ -15,6 +17,7 @@ from assessments.models import (
     RepeatUnit,
     ResponseState,
 )
+from assessments.results import Growth
 from assessments.stats import ChangeClass
 from practice.api_base import StrictSerializer
 
@@ -140,9 +143,15 @@ class ItemAgreement(serializers.Serializer):
     one = serializers.FloatField(allow_null=True)
     two = serializers.FloatField(allow_null=True)
     gap = serializers.FloatField(allow_null=True)
-    flagged = serializers.BooleanField()
+    gap_needed = serializers.FloatField(help_text="Half the item's answer range.")
+    flagged = serializers.BooleanField(help_text="The gap is at least gap_needed.")
     strength = serializers.BooleanField()
     growth = serializers.BooleanField()
+    growth_reason = serializers.ChoiceField(
+        choices=[g.value for g in Growth],
+        allow_null=True,
+        help_text="Both low, far apart, or both on the middle answer (undecided).",
+    )
 
 
 class CoupleComparison(serializers.Serializer):
@@ -209,7 +218,18 @@ class AlertSerializer(serializers.Serializer):
     acknowledged_at = serializers.DateTimeField(allow_null=True)
     resolved_at = serializers.DateTimeField(allow_null=True)
     resolution_note = serializers.CharField(allow_blank=True)
-    details = serializers.DictField(child=serializers.JSONField())
+    details = serializers.DictField(
+        child=serializers.JSONField(),
+        help_text="What fired the rule: instrument and scale keys, rule id and its numbers.",
+    )
+    text = serializers.SerializerMethodField(
+        help_text="The alert explained in the request's language, from its details."
+    )
+
+    def get_text(self, alert: Any) -> str:
+        if not hasattr(alert, "explanation"):
+            explain([alert], get_language())
+        return str(alert.explanation)
 
 
 class ResolveAlert(StrictSerializer):

@@ -24,6 +24,8 @@ from assessments.models import (
     Response,
     ResponseState,
 )
+from assessments.services.change import Change, partner_change
+from clients.models import Partner
 from practice import audit, mail
 from practice.models import Membership, Practice, Role, User
 
@@ -31,8 +33,6 @@ log = logging.getLogger(__name__)
 
 # Overdue by this many days raises an alert.
 OVERDUE_ALERT_AFTER = timedelta(days=3)
-# Totals this far apart (as a share of the scale's range) are a large disagreement.
-DISAGREEMENT_SHARE = 0.25
 
 
 def _raise(
@@ -93,37 +93,130 @@ def raise_item_alerts(response: Response) -> list[Alert]:
 
 
 def after_scoring(response: Response) -> None:
-    """Alerts that need scores: reliable deterioration, large disagreement; close overdue."""
-    from assessments.services.change import partner_change
+    """Alerts that need scores: deterioration, split, large disagreement; close overdue.
 
+    Private screens raise only their own item alerts: they have no change statistics.
+    """
     instrument = response.instrument
-    total = instrument.total_key
-    change = partner_change(response.partner, instrument, total)
-    if change.points and change.points[-1].response_uuid == str(response.uuid):
-        latest = change.points[-1]
-        deteriorated_overall = change.change_class == stats.ChangeClass.DETERIORATED
-        higher_is_better = instrument.direction(total) == "higher_is_better"
-        step = latest.rci_from_previous
-        deteriorated_step = step is not None and (
-            (-step if higher_is_better else step) > stats.RELIABLE
-        )
-        if deteriorated_overall or deteriorated_step:
-            _raise(
-                practice=response.practice,
-                couple_id=response.couple_id,
-                partner_id=response.partner_id,
-                kind=AlertKind.DETERIORATION,
-                dedupe_key=f"deterioration:{response.uuid}",
-                response=response,
-                details={
-                    "instrument": instrument.key,
-                    "rci": round(step if deteriorated_step else change.rci or 0.0, 2),
-                },
-            )
+    if not instrument.is_private:
+        change = partner_change(response.partner, instrument, instrument.total_key)
+        if change.points and change.points[-1].response_uuid == str(response.uuid):
+            _check_deterioration(response, change)
+            _check_split(response, change)
     occurrence = Occurrence.objects.get(pk=response.occurrence_id)
     if occurrence.is_complete:
         _check_disagreement(occurrence)
         resolve_automatically(occurrence)
+
+
+def _unresolved(**filters: Any) -> bool:
+    return Alert.objects.filter(**filters).exclude(status=AlertStatus.RESOLVED).exists()
+
+
+def _norms_details(change: Change) -> dict[str, Any]:
+    norms = change.norms.norms
+    if norms is None:  # a rule only fires with norms
+        return {}
+    return {
+        "sd": round(norms.sd, 4),
+        "reliability": round(norms.reliability, 4),
+        "norms": norms.source,
+        "n": norms.n,
+    }
+
+
+def _check_deterioration(response: Response, change: Change) -> None:
+    """One alert per deterioration episode (stats.deterioration says when one counts)."""
+    found = change.deterioration
+    if found is None:
+        return
+    instrument = response.instrument
+    scale = instrument.total_key
+    # One open alert per partner and measure is enough; a resolved one leaves the
+    # episode's key behind, so the same episode never raises again.
+    if _unresolved(
+        kind=AlertKind.DETERIORATION, partner=response.partner, details__instrument=instrument.key
+    ):
+        return
+    episode = change.points[found.start].response_uuid
+    _raise(
+        practice=response.practice,
+        couple_id=response.couple_id,
+        partner_id=response.partner_id,
+        kind=AlertKind.DETERIORATION,
+        dedupe_key=f"deterioration:{response.partner.uuid}:{instrument.key}:{scale}:{episode}",
+        response=response,
+        details={
+            "instrument": instrument.key,
+            "scale": scale,
+            "partner": str(response.partner.uuid),
+            "rule": found.rule.value,
+            "x1": round(found.baseline, 2),
+            "x2": round(found.latest, 2),
+            "rci": round(found.rci, 2),
+            "previous": None if found.previous is None else round(found.previous, 2),
+            "previous_rci": None if found.previous_rci is None else round(found.previous_rci, 2),
+            "threshold": found.threshold,
+            "reliable": stats.RELIABLE,
+            "baseline_at": change.points[0].at.isoformat(),
+            "episode": episode,
+            **_norms_details(change),
+        },
+    )
+
+
+def _check_split(response: Response, change: Change) -> None:
+    """One alert when one partner reliably improves while the other reliably worsens."""
+    norms = change.norms.norms
+    if norms is None:
+        return
+    instrument = response.instrument
+    scale = instrument.total_key
+    partners = list(Partner.objects.filter(couple_id=response.couple_id).order_by("position"))
+    if len(partners) != 2:
+        return
+    changes = [
+        change
+        if partner.pk == response.partner_id
+        else partner_change(partner, instrument, scale, info=change.norms)
+        for partner in partners
+    ]
+    higher_is_better = instrument.direction(scale) == "higher_is_better"
+    found = stats.split(changes[0].values, changes[1].values, norms, higher_is_better)
+    if found is None:
+        return
+    if _unresolved(
+        kind=AlertKind.SPLIT, couple_id=response.couple_id, details__instrument=instrument.key
+    ):
+        return
+    episode = [
+        c.points[index].response_uuid for c, index in zip(changes, found.episode, strict=True)
+    ]
+    _raise(
+        practice=response.practice,
+        couple_id=response.couple_id,
+        kind=AlertKind.SPLIT,
+        dedupe_key=f"split:{instrument.key}:{scale}:{found.horizon.value}:" + ":".join(episode),
+        response=response,
+        details={
+            "instrument": instrument.key,
+            "scale": scale,
+            "rule": found.horizon.value,
+            "improved": found.improved + 1,  # partner position
+            "partners": [
+                {
+                    "partner": str(partner.uuid),
+                    "position": partner.position,
+                    "x1": round(moved.x1, 2),
+                    "x2": round(moved.x2, 2),
+                    "rci": round(moved.rci, 2),
+                }
+                for partner, moved in zip(partners, found.changes, strict=True)
+            ],
+            "threshold": stats.RELIABLE,
+            **_norms_details(change),
+        },
+    )
 
 
 def _check_disagreement(occurrence: Occurrence) -> None:
@@ -138,37 +231,53 @@ def _check_disagreement(occurrence: Occurrence) -> None:
     comparison = results.couple_result(
         instrument.definition, instrument.plan, pair[0].answers, pair[1].answers
     )
-    if comparison is None or comparison.total.difference is None:
+    if comparison is None:
         return
-    low, high = instrument.plan.scale_bounds(comparison.total_key)
-    share = comparison.total.difference / (high - low)
-    many_gaps = len(comparison.flagged) >= max(3, len(comparison.items) // 3)
-    if share >= DISAGREEMENT_SHARE or many_gaps:
-        _raise(
-            practice=occurrence.practice,
-            couple_id=occurrence.couple_id,
-            kind=AlertKind.DISAGREEMENT,
-            dedupe_key=f"disagreement:{occurrence.uuid}",
-            occurrence=occurrence,
-            details={
-                "instrument": instrument.key,
-                "flagged_items": len(comparison.flagged),
-                "total_gap_share": round(share, 2),
-            },
-        )
+    found = results.disagreement(comparison, instrument.plan.scale_bounds(comparison.total_key))
+    if found is None:
+        return
+    rule = "+".join(
+        name for name, fired in (("totals", found.by_totals), ("items", found.by_items)) if fired
+    )
+    _raise(
+        practice=occurrence.practice,
+        couple_id=occurrence.couple_id,
+        kind=AlertKind.DISAGREEMENT,
+        dedupe_key=f"disagreement:{occurrence.uuid}",
+        occurrence=occurrence,
+        details={
+            "instrument": instrument.key,
+            "scale": comparison.total_key,
+            "rule": rule,
+            "total_gap": None if found.total_gap is None else round(found.total_gap, 2),
+            "total_range": found.total_range,
+            "total_share": results.TOTAL_GAP_SHARE,
+            "flagged_items": found.flagged,
+            "items_needed": found.items_needed,
+            "n_items": found.n_items,
+        },
+    )
 
 
 def resolve_automatically(occurrence: Occurrence) -> None:
     """A form that was overdue and is now complete no longer needs attention."""
-    Alert.objects.filter(
+    now = timezone.now()
+    for alert in Alert.objects.filter(
         occurrence=occurrence,
         kind=AlertKind.OVERDUE,
         status__in=[AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED],
-    ).update(
-        status=AlertStatus.RESOLVED,
-        resolved_at=timezone.now(),
-        resolution_note="Completed by the couple.",
-    )
+    ):
+        alert.status = AlertStatus.RESOLVED
+        alert.resolved_at = now
+        alert.resolution_note = "Completed by the couple."
+        alert.save(update_fields=["status", "resolved_at", "resolution_note"])
+        audit.record(
+            "alert.resolve_automatic",
+            practice=occurrence.practice,
+            target=alert,
+            actor_label="Attune",
+            reason="completed",
+        )
 
 
 def raise_overdue_alerts(today: date) -> int:
