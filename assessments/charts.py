@@ -37,6 +37,8 @@ class Series:
     points: Sequence[tuple[date, float]]
     # Index of points whose change from the previous point is reliable (|RCI| > 1.96).
     reliable: frozenset[int] = field(default_factory=frozenset)
+    # Which of PARTNER_STYLES to draw with; by default the series' position.
+    style: int | None = None
 
 
 @dataclass(frozen=True)
@@ -146,7 +148,9 @@ def history_svg(
             marked = marked or bool(line.reliable)
             if not line.points:
                 continue
-            style = PARTNER_STYLES[index % len(PARTNER_STYLES)]
+            style = PARTNER_STYLES[
+                (index if line.style is None else line.style) % len(PARTNER_STYLES)
+            ]
             xs = [p[0] for p in line.points]
             ys = [p[1] for p in line.points]
             ax.plot(xs, ys, label=line.label, linewidth=2, markersize=5, **style)

@@ -65,6 +65,23 @@ def digest(definition: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+VALIDATED = "validated"
+PRACTICE_AUTHORED = "practice_authored"
+UNVALIDATED = "unvalidated"
+
+
+def provenance(definition: Mapping[str, Any]) -> str:
+    """What the instrument's own flags say it is: validated, practice-authored, or neither.
+
+    ``validated`` wins: a validated measure a practice wrote up itself is still validated.
+    """
+    if definition.get("validated"):
+        return VALIDATED
+    if definition.get("practice_authored"):
+        return PRACTICE_AUTHORED
+    return UNVALIDATED
+
+
 def item_options(definition: Mapping[str, Any], item: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The answer options of an item, generated for ratings and yes/no."""
     kind = item["type"]

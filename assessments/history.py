@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from django.core.cache import cache
@@ -13,12 +13,59 @@ from django.utils.formats import date_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from assessments import charts
-from assessments.models import Instrument, InstrumentStatus, Score
-from assessments.services.change import Change, Point, partner_change
+from assessments import charts, results, stats
+from assessments.models import (
+    Alert,
+    AlertKind,
+    AlertStatus,
+    Instrument,
+    InstrumentStatus,
+    Response,
+    ResponseState,
+    Score,
+)
+from assessments.services.change import Change, NormsInfo, Point, norms_for, partner_change
 from clients.models import Couple, Partner
 
 CHART_CACHE_SECONDS = 24 * 60 * 60
+# Couple lines (the composite, the gap) are drawn in the third, grey, dotted style.
+COUPLE_STYLE = 2
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One occurrence both partners completed, compared on shared items only."""
+
+    at: datetime  # the later of the two submissions
+    one_at: datetime
+    two_at: datetime
+    result: results.CoupleResult
+
+
+@dataclass(frozen=True)
+class CouplePoint:
+    at: datetime
+    one: float  # each partner's score on the shared items
+    two: float
+
+    @property
+    def mean(self) -> float:
+        """The couple composite."""
+        return (self.one + self.two) / 2
+
+    @property
+    def gap(self) -> float:
+        return abs(self.one - self.two)
+
+
+@dataclass(frozen=True)
+class CoupleTrend:
+    """The couple composite over time, with its reliable change over both horizons."""
+
+    points: list[CouplePoint]
+    norms: NormsInfo
+    since_start: stats.CoupleChange
+    since_previous: stats.CoupleChange
 
 
 @dataclass(frozen=True)
@@ -27,6 +74,8 @@ class History:
     scale: str
     scale_label: str
     changes: list[Change]  # one per partner, in partner order
+    couple: CoupleTrend | None = None  # None for a private screen
+    pairs: tuple[Pair, ...] = ()
 
     @property
     def has_data(self) -> bool:
@@ -61,6 +110,74 @@ def instruments_with_scores(couple: Couple, include_private: bool = False) -> li
     return sorted(newest.values(), key=lambda i: (i.key != "connection-pulse", i.title))
 
 
+def couple_pairs(
+    couple: Couple, instrument: Instrument, since: datetime | None, until: datetime | None
+) -> list[Pair]:
+    """Each occurrence both partners completed in the period, compared on shared items.
+
+    Couple-level numbers come from here, never from the stored scores: those count
+    private items, and a private answer must not move anything the couple sees.
+    """
+    rows = Response.objects.filter(
+        couple=couple, instrument__key=instrument.key, state=ResponseState.SUBMITTED
+    )
+    if since is not None:
+        rows = rows.filter(submitted_at__gte=since)
+    if until is not None:
+        rows = rows.filter(submitted_at__lte=until)
+    by_occurrence: dict[int, list[tuple[int, datetime, dict[str, object]]]] = {}
+    for occurrence_id, version_id, at, answers in rows.order_by(
+        "occurrence_id", "partner__position"
+    ).values_list("occurrence_id", "instrument_id", "submitted_at", "answers"):
+        by_occurrence.setdefault(occurrence_id, []).append((version_id, at, answers))
+    complete = [pair for pair in by_occurrence.values() if len(pair) == 2]
+    versions = Instrument.objects.in_bulk({pair[0][0] for pair in complete})
+    pairs = []
+    for (version_id, one_at, one), (_version, two_at, two) in complete:
+        version = versions[version_id]
+        result = results.couple_result(version.definition, version.plan, one, two)
+        if result is not None:
+            pairs.append(Pair(max(one_at, two_at), one_at, two_at, result))
+    return sorted(pairs, key=lambda pair: pair.at)
+
+
+def couple_trend(
+    pairs: list[Pair], scale: str, norms: NormsInfo, higher_is_better: bool
+) -> CoupleTrend:
+    """The composite (mean of the two partners on shared items) and its reliable change."""
+    points = []
+    for pair in pairs:
+        compared = next((s for s in pair.result.scales if s.key == scale), None)
+        if compared is not None and compared.one is not None and compared.two is not None:
+            points.append(CouplePoint(pair.at, compared.one, compared.two))
+    means = [point.mean for point in points]
+    return CoupleTrend(
+        points,
+        norms,
+        stats.couple_change(means, stats.Horizon.START, norms.norms, higher_is_better),
+        stats.couple_change(means, stats.Horizon.PREVIOUS, norms.norms, higher_is_better),
+    )
+
+
+def _open_deterioration(
+    couple: Couple, instrument: Instrument, scale: str, until: datetime | None
+) -> dict[int, datetime]:
+    """When each partner's unresolved deterioration alert on this measure was raised."""
+    alerts = Alert.objects.filter(
+        couple=couple, kind=AlertKind.DETERIORATION, details__instrument=instrument.key
+    ).exclude(status=AlertStatus.RESOLVED)
+    if until is not None:
+        alerts = alerts.filter(created_at__lte=until)
+    raised: dict[int, datetime] = {}
+    for partner_id, created_at, details in alerts.order_by("created_at").values_list(
+        "partner_id", "created_at", "details"
+    ):
+        # Alerts raised before they named a scale were about the total.
+        if partner_id is not None and details.get("scale", instrument.total_key) == scale:
+            raised.setdefault(partner_id, created_at)
+    return raised
+
+
 def couple_history(
     couple: Couple,
     partners: list[Partner],
@@ -69,7 +186,8 @@ def couple_history(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> History:
-    """Each partner's series on a scale (the total by default), with change statistics."""
+    """Each partner's series on a scale (the total by default) with change statistics,
+    the couple composite beside them, and any open deterioration alert per partner."""
     scale = scale or instrument.total_key
     rows = Score.objects.filter(
         couple=couple, instrument_key=instrument.key, scale=scale, value__isnull=False
@@ -83,12 +201,30 @@ def couple_history(
         "partner_id", "submitted_at", "value", "response__uuid"
     ):
         by_partner[partner_id].append(Point(at, value, str(uuid)))
+    info = norms_for(instrument, scale, couple.practice)
+    open_alerts = _open_deterioration(couple, instrument, scale, until)
     changes = [
-        partner_change(partner, instrument, scale, by_partner.get(partner.pk, []))
+        replace(
+            partner_change(partner, instrument, scale, by_partner.get(partner.pk, []), info),
+            open_alert=open_alerts.get(partner.pk),
+        )
         for partner in partners
     ]
     language = "en"
-    return History(instrument, scale, instrument.scale_label(scale, language), changes)
+    trend = None
+    pairs: list[Pair] = []
+    if not instrument.is_private:
+        pairs = couple_pairs(couple, instrument, since, until)
+        higher_is_better = instrument.direction(scale) == "higher_is_better"
+        trend = couple_trend(pairs, scale, info, higher_is_better)
+    return History(
+        instrument,
+        scale,
+        instrument.scale_label(scale, language),
+        changes,
+        trend,
+        tuple(pairs),
+    )
 
 
 def chart_svg(history: History, language: str = "en") -> str:
@@ -113,6 +249,14 @@ def chart_svg(history: History, language: str = "en") -> str:
         )
         for change in history.changes
     ]
+    if history.couple is not None and history.couple.points:
+        series.append(
+            charts.Series(
+                _("Couple average (shared questions)"),
+                [(p.at.astimezone(tz).date(), p.mean) for p in history.couple.points],
+                style=COUPLE_STYLE,
+            )
+        )
     title = instrument.text("title", language)
     if history.scale != instrument.total_key:
         title = f"{title}: {history.scale_label}"
@@ -142,6 +286,35 @@ def chart_svg(history: History, language: str = "en") -> str:
             x_label=_("Date answered"),
             bands=bands,
             reliable_label=_("reliable change from the previous score"),
+            months=month_abbreviations(),
+        )
+        cache.set(key, svg, CHART_CACHE_SECONDS)
+    return svg
+
+
+def gap_chart_svg(history: History, language: str = "en") -> str:
+    """How far apart the partners were at each form both answered; cached by content."""
+    if history.couple is None or not history.couple.points:
+        return ""
+    low, high = history.instrument.plan.scale_bounds(history.scale)
+    tz = timezone.get_current_timezone()
+    title = _("Gap between the partners: %(title)s") % {
+        "title": history.instrument.text("title", language)
+    }
+    points = [(p.at.astimezone(tz).date(), p.gap) for p in history.couple.points]
+    fingerprint = hashlib.sha256(
+        repr((history.instrument.pk, history.scale, title, points, get_language())).encode()
+    ).hexdigest()
+    key = f"chart:gap:{fingerprint}"
+    svg = cache.get(key)
+    if svg is None:
+        svg = charts.history_svg(
+            title=title,
+            series=[charts.Series(_("Points apart"), points, style=COUPLE_STYLE)],
+            y_range=(0.0, high - low),
+            y_label=_("Points apart"),
+            x_label=_("Date answered"),
+            height=2.4,
             months=month_abbreviations(),
         )
         cache.set(key, svg, CHART_CACHE_SECONDS)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Prefetch
+from django.utils.translation import get_language
 
-from assessments.history import chart_svg, couple_history, instruments_with_scores
+from assessments.alert_text import explain
+from assessments.history import chart_svg, couple_history, gap_chart_svg, instruments_with_scores
 from assessments.models import Alert, AlertStatus, Assignment, Occurrence, Response
 from clients.models import Couple, Partner
 from practice.models import Membership
@@ -58,14 +60,22 @@ def couple_panels(
     if not can(membership, Can.VIEW_CLINICAL):
         return context
     histories = []
+    language = get_language()
     for instrument in instruments_with_scores(couple):
         history = couple_history(couple, partners, instrument)
         if history.has_data:
-            histories.append({"history": history, "svg": chart_svg(history)})
+            histories.append(
+                {
+                    "history": history,
+                    "svg": chart_svg(history, language),
+                    "gap_svg": gap_chart_svg(history, language),
+                }
+            )
     context["histories"] = histories
-    context["alerts"] = list(
+    context["alerts"] = explain(
         Alert.objects.filter(couple=couple)
         .exclude(status=AlertStatus.RESOLVED)
-        .select_related("partner")
+        .select_related("partner", "couple", "response__occurrence", "occurrence"),
+        get_language(),
     )
     return context

@@ -14,8 +14,9 @@ from django.views.decorators.http import require_POST
 
 from assessments import definition as defn
 from assessments import results
+from assessments.alert_text import explain
 from assessments.forms import AssignForm, ResolveAlertForm, UploadInstrumentForm
-from assessments.history import chart_svg, couple_history
+from assessments.history import chart_svg, couple_history, gap_chart_svg
 from assessments.models import (
     Alert,
     AlertStatus,
@@ -201,6 +202,7 @@ def history(
             "instrument": instrument,
             "history": data,
             "svg": chart_svg(data, language) if data.has_data else "",
+            "gap_svg": gap_chart_svg(data, language) if data.has_data else "",
             "scales": [
                 (s["key"], instrument.scale_label(s["key"], language))
                 for s in instrument.definition["scales"]
@@ -235,11 +237,14 @@ def alert_list(request: HttpRequest, practice_slug: str) -> HttpResponse:
     require(membership, Can.VIEW_CLINICAL)
     show = request.GET.get("show", "open")
     alerts = Alert.objects.filter(couple__in=couples_for(membership)).select_related(
-        "couple", "partner", "acknowledged_by", "resolved_by"
+        "couple", "partner", "acknowledged_by", "resolved_by", "response__occurrence", "occurrence"
     )
     if show != "all":
         alerts = alerts.exclude(status=AlertStatus.RESOLVED)
-    alerts = alerts.order_by("severity", "-created_at")[:200]
+    alerts = explain(
+        alerts.order_by("severity", "-created_at")[:200],
+        request.LANGUAGE_CODE,  # type: ignore[attr-defined]
+    )
     audit.record("alert.view", request=request, count=len(alerts))
     return render(
         request,

@@ -6,7 +6,9 @@ from django import template
 from django.template.defaultfilters import floatformat
 from django.utils.translation import gettext_lazy as _
 
-from assessments.stats import ChangeClass
+from assessments import definition as defn
+from assessments.results import Growth
+from assessments.stats import ChangeClass, CoupleWord
 
 register = template.Library()
 
@@ -18,10 +20,78 @@ CHANGE_LABELS = {
 }
 
 
+GROWTH_LABELS = {
+    Growth.BOTH_LOW: _("both rate it low"),
+    Growth.APART: _("far apart"),
+    Growth.UNDECIDED: _("both undecided"),
+}
+
+COUPLE_WORDS = {
+    CoupleWord.STRONGER: _("Stronger"),
+    CoupleWord.LESS_STRONG: _("Less strong"),
+    CoupleWord.ABOUT_THE_SAME: _("About the same"),
+    CoupleWord.TOO_EARLY: _("Too early to tell"),
+}
+
+
+PROVENANCE = {
+    defn.VALIDATED: _("Validated measure"),
+    defn.PRACTICE_AUTHORED: _("Practice-authored measure, not validated"),
+    defn.UNVALIDATED: _("Not validated"),
+}
+PROVENANCE_FOR_COUPLES = {
+    defn.VALIDATED: _("A validated questionnaire, with published research behind it."),
+    defn.PRACTICE_AUTHORED: _(
+        "Written by practice staff as a starting point for conversation; it has not been "
+        "scientifically validated."
+    ),
+    defn.UNVALIDATED: _("This questionnaire has not been scientifically validated."),
+}
+
+
+@register.filter
+def provenance(value: object) -> str:
+    """The staff label for an instrument definition, or for a provenance key."""
+    key = defn.provenance(value) if isinstance(value, dict) else value
+    label = PROVENANCE.get(key)  # type: ignore[call-overload]
+    if label is None:
+        return ""
+    if key == defn.VALIDATED and isinstance(value, dict) and value.get("norms"):
+        return str(_("Validated measure with published norms"))
+    return str(label)
+
+
+@register.filter
+def provenance_for_couples(value: object) -> str:
+    """The sentence a couple reads about an instrument (definition or provenance key)."""
+    key = defn.provenance(value) if isinstance(value, dict) else value
+    return str(PROVENANCE_FOR_COUPLES.get(key, ""))  # type: ignore[call-overload]
+
+
+@register.filter
+def growth_label(value: object) -> str:
+    """Why an item is a growth area, in words."""
+    return str(GROWTH_LABELS.get(value, "")) if value else ""  # type: ignore[call-overload]
+
+
+@register.filter
+def couple_word(value: object) -> str:
+    """The couple-facing word for a change of the couple composite."""
+    return str(COUPLE_WORDS.get(value, "")) if value else ""  # type: ignore[call-overload]
+
+
 @register.filter
 def change_label(value: object) -> str:
     """A translated label for a change class."""
     return str(CHANGE_LABELS.get(value, "")) if value else ""  # type: ignore[call-overload]
+
+
+@register.filter
+def rci(value: float | None) -> str:
+    """An RCI or RC with two decimals and a true minus sign."""
+    if value is None:
+        return "–"
+    return str(floatformat(value, 2)).replace("-", "−")
 
 
 @register.filter
