@@ -203,9 +203,10 @@ class Describer:
         # Raised before alerts said which rule fired: the share of the range, or the items.
         share = d.get("total_gap_share")
         if share is not None and float(share) >= 0.25:
-            return _(
-                "%(title)s: the partners' totals are %(percent)s%% of the range apart."
-            ) % {"title": title, "percent": _number(float(share) * 100, 0)}
+            return _("%(title)s: the partners' totals are %(percent)s%% of the range apart.") % {
+                "title": title,
+                "percent": _number(float(share) * 100, 0),
+            }
         n = int(d.get("flagged_items", 0))
         return ngettext(
             "%(title)s: the partners' answers are far apart (%(n)d item with a large gap).",

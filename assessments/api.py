@@ -398,6 +398,7 @@ class HistoryView(StaffAPIView):
                         "sd": norms.norms.sd if norms.norms else None,
                         "reliability": norms.norms.reliability if norms.norms else None,
                         "cutoff": norms.norms.cutoff if norms.norms else None,
+                        "citation": norms.citation,
                         "reason": str(norms.reason),
                     },
                     "partners": [
@@ -416,9 +417,22 @@ class HistoryView(StaffAPIView):
                             "change_class": change.change_class.value
                             if change.change_class
                             else None,
+                            "since_start": change.since_start,
+                            "since_previous": change.since_previous,
+                            "open_deterioration_alert_at": change.open_alert,
                         }
                         for change in history.changes
                     ],
+                    "couple": None
+                    if history.couple is None
+                    else {
+                        "points": [
+                            {"at": p.at, "one": p.one, "two": p.two, "mean": p.mean, "gap": p.gap}
+                            for p in history.couple.points
+                        ],
+                        "since_start": history.couple.since_start,
+                        "since_previous": history.couple.since_previous,
+                    },
                 }
             ).data
         )

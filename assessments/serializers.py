@@ -18,7 +18,7 @@ from assessments.models import (
     ResponseState,
 )
 from assessments.results import Growth
-from assessments.stats import ChangeClass
+from assessments.stats import ChangeClass, CoupleWord
 from practice.api_base import StrictSerializer
 
 
@@ -182,11 +182,55 @@ class HistoryPoint(serializers.Serializer):
     rci_from_previous = serializers.FloatField(allow_null=True)
 
 
+class ChangeSerializer(serializers.Serializer):
+    x1 = serializers.FloatField()
+    x2 = serializers.FloatField()
+    rci = serializers.FloatField()
+    change_class = serializers.ChoiceField(choices=[c.value for c in ChangeClass])
+
+
 class PartnerHistory(serializers.Serializer):
     partner = serializers.UUIDField()
     points = HistoryPoint(many=True)
-    rci = serializers.FloatField(allow_null=True, help_text="First to latest.")
-    change_class = serializers.ChoiceField(choices=[c.value for c in ChangeClass], allow_null=True)
+    rci = serializers.FloatField(allow_null=True, help_text="First to latest (as since_start).")
+    change_class = serializers.ChoiceField(
+        choices=[c.value for c in ChangeClass],
+        allow_null=True,
+        help_text="First to latest (as since_start).",
+    )
+    since_start = ChangeSerializer(
+        allow_null=True, help_text="First to latest score; null without norms or two scores."
+    )
+    since_previous = ChangeSerializer(
+        allow_null=True, help_text="The score before the latest to the latest."
+    )
+    open_deterioration_alert_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When an unresolved deterioration alert on this measure was raised, if any.",
+    )
+
+
+class CouplePointSerializer(serializers.Serializer):
+    at = serializers.DateTimeField(help_text="The later of the two submissions.")
+    one = serializers.FloatField(help_text="Partner one's score on the shared questions.")
+    two = serializers.FloatField(help_text="Partner two's score on the shared questions.")
+    mean = serializers.FloatField(help_text="The couple composite.")
+    gap = serializers.FloatField()
+
+
+class CoupleChangeSerializer(serializers.Serializer):
+    word = serializers.ChoiceField(choices=[w.value for w in CoupleWord])
+    first = serializers.FloatField(allow_null=True)
+    latest = serializers.FloatField(allow_null=True)
+    rc = serializers.FloatField(
+        allow_null=True, help_text="(latest - first) / (SD * sqrt(1 - r)); null when too early."
+    )
+
+
+class CoupleHistory(serializers.Serializer):
+    points = CouplePointSerializer(many=True)
+    since_start = CoupleChangeSerializer()
+    since_previous = CoupleChangeSerializer()
 
 
 class NormsSerializer(serializers.Serializer):
@@ -195,6 +239,7 @@ class NormsSerializer(serializers.Serializer):
     sd = serializers.FloatField(allow_null=True)
     reliability = serializers.FloatField(allow_null=True)
     cutoff = serializers.FloatField(allow_null=True)
+    citation = serializers.CharField(allow_blank=True, help_text="Where published norms come from.")
     reason = serializers.CharField(
         allow_blank=True, help_text="Why there is no RCI, when there is none."
     )
@@ -205,6 +250,10 @@ class HistorySerializer(serializers.Serializer):
     scale = serializers.CharField()
     norms = NormsSerializer()
     partners = PartnerHistory(many=True)
+    couple = CoupleHistory(
+        allow_null=True,
+        help_text="The couple composite on forms both answered; null for private screens.",
+    )
 
 
 class AlertSerializer(serializers.Serializer):
