@@ -28,7 +28,9 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, Least
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from assessments.models import (
     Alert,
@@ -36,6 +38,8 @@ from assessments.models import (
     Assignment,
     AssignmentStatus,
     Occurrence,
+    Response,
+    ResponseState,
     Score,
 )
 from clients.access import couples_for
@@ -46,13 +50,24 @@ from practice.roles import Can, can
 # The headline measure: the one-item connection pulse, asked often.
 CONNECTION_KEY = "connection-pulse"
 
-# Progress of the current forms, in the order "needs attention first".
-PROGRESS_OVERDUE, PROGRESS_PARTIAL, PROGRESS_NOT_STARTED, PROGRESS_DONE, PROGRESS_NONE = range(5)
+# Progress of the forms open now, in the order "needs attention first". A form is
+# open now for a partner when it is meant for them, not cancelled, not yet submitted by
+# them and due on or before today; one that is in the portal early (due later) is shown
+# as coming, and a repeat that has not opened yet only as the next due date.
+(
+    PROGRESS_OVERDUE,
+    PROGRESS_PARTIAL,
+    PROGRESS_NOT_STARTED,
+    PROGRESS_DONE,
+    PROGRESS_NOT_DUE,
+    PROGRESS_NONE,
+) = range(6)
 PROGRESS_LABELS = {
     PROGRESS_OVERDUE: _("Overdue"),
-    PROGRESS_PARTIAL: _("One partner done"),
-    PROGRESS_NOT_STARTED: _("Not started"),
-    PROGRESS_DONE: _("Both done"),
+    PROGRESS_PARTIAL: _("Waiting on one partner"),
+    PROGRESS_NOT_STARTED: _("Waiting on both partners"),
+    PROGRESS_DONE: _("Up to date"),
+    PROGRESS_NOT_DUE: _("Nothing due yet"),
     PROGRESS_NONE: _("No forms assigned"),
 }
 
@@ -130,6 +145,82 @@ def _count(queryset: QuerySet[Any]) -> Coalesce:
     )
 
 
+def _partner_forms(position: int, today: date) -> dict[str, Any]:
+    """Per-partner annotations: forms overdue, due now, the next one coming, and done."""
+    answered = Response.objects.filter(
+        occurrence=OuterRef("pk"), partner__position=position, state=ResponseState.SUBMITTED
+    )
+    unanswered = (
+        Occurrence.objects.filter(couple=OuterRef("pk"), cancelled=False)
+        .filter(Q(assignment__partner__isnull=True) | Q(assignment__partner__position=position))
+        .exclude(Exists(answered))
+    )
+    prefix = f"p{position}_"
+    return {
+        prefix + "overdue": _count(unanswered.filter(due_date__lt=today)),
+        prefix + "due": _count(unanswered.filter(due_date__lte=today)),
+        prefix + "coming": Subquery(
+            unanswered.filter(due_date__gt=today)
+            .order_by()
+            .values("couple")
+            .annotate(d=Min("due_date"))
+            .values("d")
+        ),
+        prefix + "done": _count(
+            Response.objects.filter(
+                couple=OuterRef("pk"),
+                partner__position=position,
+                state=ResponseState.SUBMITTED,
+                occurrence__cancelled=False,
+            )
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class PartnerForms:
+    """Where one partner stands with the forms meant for them."""
+
+    overdue: int
+    due: int  # due on or before today, overdue included
+    coming: date | None  # the soonest form already in the portal but due later
+    done: int
+
+    @property
+    def label(self) -> str:
+        if self.overdue:
+            return ngettext("%(n)d overdue", "%(n)d overdue", self.overdue) % {"n": self.overdue}
+        if self.due:
+            return ngettext("%(n)d due today", "%(n)d due today", self.due) % {"n": self.due}
+        if self.coming:
+            when = date_format(self.coming, "j M")
+            if self.done:
+                return _("Up to date; next due %(date)s") % {"date": when}
+            return _("Next due %(date)s") % {"date": when}
+        return str(_("Up to date")) if self.done else str(_("Nothing assigned"))
+
+    @property
+    def tone(self) -> str:
+        if self.overdue:
+            return "danger"
+        if self.due:
+            return "warn"
+        return "ok" if self.done else ""
+
+
+def partner_forms(couple: Couple) -> list[PartnerForms]:
+    """Each partner's forms, from the caseload annotations, in partner order."""
+    return [
+        PartnerForms(
+            getattr(couple, f"p{position}_overdue", 0) or 0,
+            getattr(couple, f"p{position}_due", 0) or 0,
+            getattr(couple, f"p{position}_coming", None),
+            getattr(couple, f"p{position}_done", 0) or 0,
+        )
+        for position in (1, 2)
+    ]
+
+
 def caseload(
     membership: Membership,
     filters: Filters,
@@ -157,12 +248,8 @@ def caseload(
         couple=OuterRef("pk"), cancelled=False, submitted__lt=F("expected")
     )
     couples = couples.annotate(
-        overdue=_count(open_occurrences.filter(due_date__lt=today)),
-        open_started=_count(open_occurrences.filter(submitted__gt=0)),
-        open_forms=_count(open_occurrences),
-        done_forms=_count(
-            Occurrence.objects.filter(couple=OuterRef("pk"), submitted__gte=F("expected"))
-        ),
+        **_partner_forms(1, today),
+        **_partner_forms(2, today),
         next_open=Subquery(
             open_occurrences.order_by().values("couple").annotate(d=Min("due_date")).values("d")
         ),
@@ -190,10 +277,14 @@ def caseload(
             Coalesce("next_open", "next_scheduled"), Coalesce("next_scheduled", "next_open")
         ),
         progress=Case(
-            When(overdue__gt=0, then=Value(PROGRESS_OVERDUE)),
-            When(open_started__gt=0, then=Value(PROGRESS_PARTIAL)),
-            When(open_forms__gt=0, then=Value(PROGRESS_NOT_STARTED)),
-            When(done_forms__gt=0, then=Value(PROGRESS_DONE)),
+            When(Q(p1_overdue__gt=0) | Q(p2_overdue__gt=0), then=Value(PROGRESS_OVERDUE)),
+            When(p1_due__gt=0, p2_due__gt=0, then=Value(PROGRESS_NOT_STARTED)),
+            When(Q(p1_due__gt=0) | Q(p2_due__gt=0), then=Value(PROGRESS_PARTIAL)),
+            When(Q(p1_done__gt=0) | Q(p2_done__gt=0), then=Value(PROGRESS_DONE)),
+            When(
+                Q(p1_coming__isnull=False) | Q(p2_coming__isnull=False),
+                then=Value(PROGRESS_NOT_DUE),
+            ),
             default=Value(PROGRESS_NONE),
             output_field=IntegerField(),
         ),
@@ -218,7 +309,7 @@ def caseload(
             alert_rank=Coalesce(F("top_severity"), Value(99)),
         )
     if filters.attention:
-        condition = Q(overdue__gt=0)
+        condition = Q(p1_overdue__gt=0) | Q(p2_overdue__gt=0)
         if clinical:
             condition |= Q(alert_count__gt=0)
         couples = couples.filter(condition)

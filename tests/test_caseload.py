@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.formats import date_format
 from django_scopes import scope
 
 from assessments.models import (
@@ -196,11 +198,76 @@ def test_row_shows_progress_latest_scores_with_direction_alerts_and_next_due(wor
     row = response.context["rows"][0]
     assert row["couple"].label == "Rowan & Reed"
     assert [(v, t) for _, v, t in row["scores"]] == [(7.0, "flat"), (6.0, "down")]
-    assert str(row["progress_label"]) == "One partner done"
+    # Nothing due today is unanswered: the third form is in the portal but due later.
+    assert str(row["progress_label"]) == "Up to date"
+    when = date_format(third.due_date, "j M")
+    assert [forms.label for _, forms in row["forms"]] == [
+        "Up to date",
+        f"Up to date; next due {when}",
+    ]
     assert row["couple"].next_due == third.due_date
     assert row["couple"].alert_count == 1  # 4 vs 8 on the first pulse: a large disagreement
     html = response.content.decode()
-    assert "One partner done" in html
+    assert f"Up to date; next due {when}" in html
+
+
+@pytest.mark.django_db
+def test_a_couple_who_just_finished_their_forms_is_not_called_not_started(world):
+    """The issue's case: three forms done, only a later one (due next week) untouched.
+    The caseload used to call this couple "Not started"."""
+    practice = world.a.practice
+    couple = make_couple(practice, world.a.clinician, label="Just Done")
+    with scope(practice=practice):
+        one, two = couple.partners.order_by("position")
+    today = timezone.localdate()
+    for key in ("connection-pulse", "connection-signs", "everyday-bond"):
+        form = open_form(couple, key, first_due=today)
+        values = {"connection-pulse": {"pulse": 7}}.get(key) or (
+            {f"cs{i:02d}": 4 for i in range(1, 13)}
+            if key == "connection-signs"
+            else {f"eb{i:02d}": 3 for i in range(1, 13)}
+        )
+        answer(form, one, values)
+        answer(form, two, values)
+    later = open_form(couple, first_due=today + timedelta(days=7))
+    page = signed_in(world.a.clinician).get(f"/p/{practice.slug}/")
+    row = page.context["rows"][0]
+    assert str(row["progress_label"]) == "Up to date"
+    when = date_format(later.due_date, "j M")
+    assert [forms.label for _, forms in row["forms"]] == [f"Up to date; next due {when}"] * 2
+    assert "Not started" not in page.content.decode()
+    # The API says the same, per partner.
+    api = signed_in(world.a.clinician).get(f"/api/v1/p/{practice.slug}/couples/")
+    listed = api.json()["results"][0]
+    assert listed["progress"] == "both_done"
+    assert [(f["due"], f["done"], f["coming"]) for f in listed["forms"]] == [
+        (0, 3, later.due_date.isoformat())
+    ] * 2
+
+
+@pytest.mark.django_db
+def test_each_partner_shows_what_is_open_now_for_them(world):
+    practice = world.a.practice
+    couple = make_couple(practice, world.a.clinician, label="Half & Half")
+    with scope(practice=practice):
+        one, two = couple.partners.order_by("position")
+    today = timezone.localdate()
+    form = open_form(couple, first_due=today)
+    answer(form, one, {"pulse": 6})
+    # A screen for partner two alone, due today: only partner two has something open.
+    open_form(couple, "safety-screen", partner=two, first_due=today)
+    row = signed_in(world.a.clinician).get(f"/p/{practice.slug}/").context["rows"][0]
+    assert str(row["progress_label"]) == "Waiting on one partner"
+    assert [forms.label for _, forms in row["forms"]] == ["Up to date", "2 due today"]
+    with time_machine.travel(timezone.now() + timedelta(days=2)):
+        row = signed_in(world.a.clinician).get(f"/p/{practice.slug}/").context["rows"][0]
+    assert str(row["progress_label"]) == "Overdue"
+    assert [forms.label for _, forms in row["forms"]] == ["Up to date", "2 overdue"]
+    fresh = make_couple(practice, world.a.clinician, label="Zz Fresh", n=5)
+    open_form(fresh, first_due=today + timedelta(days=3))
+    rows = signed_in(world.a.clinician).get(f"/p/{practice.slug}/?sort=label").context["rows"]
+    fresh_row = next(r for r in rows if r["couple"].label == "Zz Fresh")
+    assert str(fresh_row["progress_label"]) == "Nothing due yet"
 
 
 @pytest.mark.django_db
@@ -217,7 +284,7 @@ def test_next_due_counts_the_next_form_of_a_repeating_assignment_not_yet_open(wo
     answer(form, two, {"pulse": 6})
     row = signed_in(world.a.clinician).get(f"/p/{practice.slug}/").context["rows"][0]
     # No form is open; the next one opens on its own, a week after the first.
-    assert row["couple"].open_forms == 0
+    assert [forms.label for _, forms in row["forms"]] == ["Up to date", "Up to date"]
     assert row["couple"].next_due == today + timedelta(days=10)
 
 
