@@ -11,25 +11,23 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.template.defaultfilters import floatformat
 from django.utils.dateparse import parse_date
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from assessments.models import Alert, AlertKind, Instrument
+from assessments.templatetags.assessments_tags import rci, score
 from clients.models import Partner
 
 
-def _number(value: Any, places: int = 2) -> str:
-    """A number as shown everywhere else: localized, trailing zeros dropped."""
-    if value is None:
-        return "–"
-    return str(floatformat(value, -places))
+def _number(value: Any) -> str:
+    """A score as shown everywhere else: up to two decimals, localized."""
+    return score(None if value is None else float(value))
 
 
 def _rci(value: Any) -> str:
-    return "–" if value is None else str(floatformat(value, 2)).replace("-", "−")
+    return rci(None if value is None else float(value))
 
 
 class Describer:
@@ -205,7 +203,7 @@ class Describer:
         if share is not None and float(share) >= 0.25:
             return _("%(title)s: the partners' totals are %(percent)s%% of the range apart.") % {
                 "title": title,
-                "percent": _number(float(share) * 100, 0),
+                "percent": _number(round(float(share) * 100)),
             }
         n = int(d.get("flagged_items", 0))
         return ngettext(

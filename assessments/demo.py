@@ -1,5 +1,6 @@
 """Demo couples with months of answers: improving, stable and worsening couples, one couple
-that disagrees, one safety alert, overdue and unstarted forms. Fictional people throughout.
+that disagrees, one moving apart, one safety alert, overdue and unstarted forms. Fictional
+people throughout.
 
 Answers are simulated from a per-partner level that moves over time, with
 seeded noise, so every run builds the same practice.
@@ -148,10 +149,11 @@ COUPLES = [
     CoupleSpec(
         "Sorrel", Person("Jesse Sorrel", 0.38, 0.55), Person("Drew Sorrel", 0.42, 0.52), "clinician"
     ),
+    # Moving apart: one partner reliably better, the other reliably worse (a split alert).
     CoupleSpec(
         "Mapleton & Cross",
-        Person("Rory Mapleton", 0.66, 0.60),
-        Person("Ash Cross", 0.63, 0.59),
+        Person("Rory Mapleton", 0.45, 0.78),
+        Person("Ash Cross", 0.66, 0.36),
         "clinician2",
     ),
     CoupleSpec(

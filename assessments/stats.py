@@ -331,10 +331,13 @@ def couple_change(
     higher_is_better: bool = True,
 ) -> CoupleChange:
     """The words for the composite's latest change since the first or the previous form."""
+    first = means[0] if horizon is Horizon.START or len(means) < 2 else means[-2]
     if len(means) < 2 or norms is None:
-        latest = means[-1] if means else None
-        return CoupleChange(CoupleWord.TOO_EARLY, latest=latest)
-    first = means[0] if horizon is Horizon.START else means[-2]
+        return CoupleChange(
+            CoupleWord.TOO_EARLY,
+            first if len(means) >= 2 else None,
+            means[-1] if means else None,
+        )
     rc = couple_rc(first, means[-1], norms.sd, norms.reliability)
     towards_better = better(rc, higher_is_better)
     if towards_better > RELIABLE:

@@ -8,7 +8,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from assessments import charts
-from assessments.history import month_abbreviations
+from assessments.history import COUPLE_STYLE, month_abbreviations
 
 
 def _points(series: list[dict[str, Any]]) -> list[tuple[Any, float]]:
@@ -16,30 +16,39 @@ def _points(series: list[dict[str, Any]]) -> list[tuple[Any, float]]:
 
 
 def build(snapshot: dict[str, Any]) -> dict[str, dict[str, str]]:
-    """SVGs per instrument key: ``trend`` (partners or couple), ``profile`` (subscales)."""
+    """SVGs per instrument key: ``trend`` (partners and the couple average), ``gap``
+    (how far apart the partners were; clinician version) and ``profile`` (subscales).
+
+    Where the couple version may show no numbers it gets no charts at all: a line
+    on a known range would give the couple average away, and from it and their own
+    answers each partner could work out the other's.
+    """
     drawn: dict[str, dict[str, str]] = {}
     names = snapshot.get("partners", [])
     months = month_abbreviations()
     for instrument in snapshot["instruments"]:
+        couple = instrument["couple"]
+        drawn[instrument["key"]] = {}
+        if not couple.get("numbers", True):
+            continue
         bands = [charts.Band(b["low"], b["high"], b["label"]) for b in instrument["bands"]]
-        if "partners" in instrument:
-            series = [
-                charts.Series(name, _points(p["series"]), frozenset(p.get("reliable", [])))
-                for name, p in zip(names, instrument["partners"], strict=False)
-            ]
-        else:
-            series = []
-        if snapshot["kind"] == "couple":
+        series = [
+            charts.Series(name, _points(p["series"]), frozenset(p.get("reliable", [])))
+            for name, p in zip(names, instrument.get("partners", []), strict=False)
+        ]
+        if couple["series"]:
             series.append(
-                charts.Series(_("Couple average"), _points(instrument["couple"]["series"]))
+                charts.Series(
+                    _("Couple average (shared questions)"),
+                    _points(couple["series"]),
+                    style=COUPLE_STYLE,
+                )
             )
-        banded = instrument["couple"].get("banded", False)
-        trend = charts.history_svg(
+        drawn[instrument["key"]]["trend"] = charts.history_svg(
             title=instrument["title"],
             series=series,
             y_range=tuple(instrument["range"]),  # type: ignore[arg-type]
-            y_label="" if banded else instrument["scale_label"],
-            numeric_axis=not banded,
+            y_label=instrument["scale_label"],
             x_label=_("Date answered"),
             bands=bands,
             reliable_label=_("reliable change from the previous score"),
@@ -47,10 +56,23 @@ def build(snapshot: dict[str, Any]) -> dict[str, dict[str, str]]:
             height=3.3,
             months=months,
         )
-        drawn[instrument["key"]] = {"trend": trend}
-        subscales = instrument.get("subscales") or instrument["couple"].get("subscales") or []
-        if banded:
-            subscales = []  # band names in the table say it; bars would show exact means
+        low, high = instrument["range"]
+        if couple.get("gap_series"):
+            drawn[instrument["key"]]["gap"] = charts.history_svg(
+                title=_("Gap between the partners: %(title)s") % {"title": instrument["title"]},
+                series=[
+                    charts.Series(
+                        _("Points apart"), _points(couple["gap_series"]), style=COUPLE_STYLE
+                    )
+                ],
+                y_range=(0.0, high - low),
+                y_label=_("Points apart"),
+                x_label=_("Date answered"),
+                width=6.6,
+                height=2.3,
+                months=months,
+            )
+        subscales = instrument.get("subscales") or couple.get("subscales") or []
         if subscales and instrument.get("profile_range"):
             if "subscales" in instrument:
                 values = [[s["values"][i] for s in subscales] for i in range(len(names))]

@@ -13,12 +13,14 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from assessments import definition as defn
-from assessments import results
-from assessments.history import couple_history, instruments_with_scores
+from assessments import results, stats
+from assessments.alert_text import explain
+from assessments.history import Pair, couple_history, couple_trend, instruments_with_scores
 from assessments.models import (
     Alert,
     Instrument,
@@ -28,10 +30,13 @@ from assessments.models import (
     Score,
 )
 from assessments.presentation import answer_label
+from assessments.scoring import band_of
+from assessments.services.change import NormsInfo, norms_for
 from clients.models import Couple, Partner
 from reports.models import Report, ReportKind
 
-SNAPSHOT_VERSION = 1
+# 2: couple change words from the composite's reliable change, both horizons, gaps.
+SNAPSHOT_VERSION = 2
 MAX_LOGO_BYTES = 512 * 1024
 # The couple version leaves out scales with fewer shared items than this: each partner
 # knows their own answers, so from a short scale's couple mean (or, with partners'
@@ -85,36 +90,10 @@ def _bands(instrument: Instrument, scale_key: str, language: str) -> list[dict[s
 def _band_for(instrument: Instrument, scale_key: str, value: float | None, language: str) -> str:
     if value is None:
         return ""
-    from assessments.scoring import band_of
-
     for scale in instrument.plan.scales:
         if scale.key == scale_key:
             return instrument.band_label(scale_key, band_of(value, scale.bands), language)
     return ""
-
-
-def _band_position(
-    instrument: Instrument, scale_key: str, value: float | None
-) -> tuple[int, float] | None:
-    """(index, midpoint) of the band holding the value, bands in ascending order."""
-    from assessments.scoring import band_of
-
-    if value is None:
-        return None
-    for scale in instrument.plan.scales:
-        if scale.key == scale_key:
-            key = band_of(value, scale.bands)
-            for index, (low, high, band_key) in enumerate(scale.bands):
-                if band_key == key:
-                    return index, (low + high) / 2
-    return None
-
-
-def _movement(first: int, last: int, higher_is_better: bool) -> str:
-    if first == last:
-        return "steady"
-    better = last > first if higher_is_better else last < first
-    return "better" if better else "worse"
 
 
 def _submitted(since: datetime, until: datetime, **filters: Any) -> QuerySet[Response]:
@@ -200,6 +179,7 @@ def _agreement(
         sizes = _shared_sizes(version.definition)
         scales = [
             {
+                "key": s.key,
                 "label": version.scale_label(s.key, language),
                 "total": s.key == comparison.total_key,
                 "n_items": sizes[s.key],
@@ -219,6 +199,7 @@ def _agreement(
                     "flagged": a.flagged,
                     "strength": a.strength,
                     "growth": a.growth,
+                    "growth_reason": a.growth_reason.value if a.growth_reason else None,
                 }
                 for a in comparison.items
             ]
@@ -231,61 +212,63 @@ def _agreement(
             frozen["strengths"] = [
                 {"text": texts[i][1], "answers": answered[i]} for i in comparison.strengths
             ]
+            reasons = {a.link_id: a.growth_reason for a in comparison.items}
             frozen["growth"] = [
-                {"text": texts[i][1], "answers": answered[i]} for i in comparison.growth_areas
+                {
+                    "text": texts[i][1],
+                    "answers": answered[i],
+                    "reason": str(reasons[i].value) if reasons[i] else "",
+                }
+                for i in comparison.growth_areas
             ]
         return frozen
     return None
 
 
-def _pairs(
-    couple: Couple, instrument: Instrument, since: datetime, until: datetime
-) -> list[dict[str, Any]]:
-    """Each occurrence both partners completed in the period, compared on shared items.
-
-    Couple-level numbers come from here, never from the stored scores: those count
-    private items, and a private answer must not move anything the couple sees.
-    """
-    by_occurrence: dict[int, list[tuple[int, datetime, dict[str, Any]]]] = {}
-    rows = (
-        _submitted(since, until, couple=couple, instrument__key=instrument.key)
-        .order_by("occurrence_id", "partner__position")
-        .values_list("occurrence_id", "instrument_id", "submitted_at", "answers")
-    )
-    for occurrence_id, version_id, at, answers in rows:
-        by_occurrence.setdefault(occurrence_id, []).append((version_id, at, answers))
-    complete = [pair for pair in by_occurrence.values() if len(pair) == 2]
-    versions = Instrument.objects.in_bulk({pair[0][0] for pair in complete})
-    pairs = []
-    for (version_id, one_at, one), (_, two_at, two) in complete:
-        version = versions[version_id]
-        result = results.couple_result(version.definition, version.plan, one, two)
-        if result is not None:
-            pairs.append(
-                {"at": max(one_at, two_at), "one_at": one_at, "two_at": two_at, "result": result}
-            )
-    return sorted(pairs, key=lambda pair: pair["at"])
-
-
-def _couple_series(pairs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The couple mean of the total at each occurrence both partners completed."""
-    return [
-        {"at": _iso(pair["at"]), "value": pair["result"].total.mean}
-        for pair in pairs
-        if pair["result"].total.mean is not None
-    ]
-
-
-def _shared_partner_series(pairs: list[dict[str, Any]], position: int) -> list[dict[str, Any]]:
+def _shared_partner_series(pairs: tuple[Pair, ...], position: int) -> list[dict[str, Any]]:
     """One partner's total on shared items only, at each occurrence both completed."""
     points = []
     for pair in pairs:
-        value = pair["result"].total.one if position == 1 else pair["result"].total.two
+        value = pair.result.total.one if position == 1 else pair.result.total.two
         if value is not None:
             points.append(
-                {"at": _iso(pair["one_at" if position == 1 else "two_at"]), "value": value}
+                {"at": _iso(pair.one_at if position == 1 else pair.two_at), "value": value}
             )
     return points
+
+
+def _reliable(change: stats.ReliableChange | None) -> dict[str, Any] | None:
+    if change is None:
+        return None
+    return {
+        "x1": change.x1,
+        "x2": change.x2,
+        "rci": change.rci,
+        "change_class": change.change_class.value,
+    }
+
+
+def _couple_change(change: stats.CoupleChange, numbers: bool) -> dict[str, Any]:
+    """The composite's change: always its word; its numbers only where numbers may show."""
+    frozen: dict[str, Any] = {"word": change.word.value}
+    if numbers:
+        frozen.update({"first": change.first, "latest": change.latest, "rc": change.rc})
+    return frozen
+
+
+def _norms(info: NormsInfo) -> dict[str, Any]:
+    norms = info.norms
+    return {
+        "source": norms.source if norms else "",
+        "sd": norms.sd if norms else None,
+        "reliability": norms.reliability if norms else None,
+        "cutoff": norms.cutoff if norms else None,
+        "n": info.n,
+        "citation": info.citation,
+        # The reliability found even when too low to use, for the Methods text.
+        "reliability_found": info.reliability,
+        "reason": str(info.reason),
+    }
 
 
 def _instrument(
@@ -301,73 +284,74 @@ def _instrument(
     numbers = clinician or report.practice.couple_report_partner_totals
     total = instrument.total_key
     total_items = _shared_sizes(instrument.definition)[total]
-    has_bands = any(s.bands for s in instrument.plan.scales if s.key == total)
-    # The couple version never shows a scale this short, even with partners' totals
-    # on: a one-item total is that partner's answer.
-    if not clinician and (total_items < COUPLE_MIN_ITEMS or not (numbers or has_bands)):
+    # The couple version never shows a scale this short, even as words: a one-item
+    # total is that partner's answer.
+    if not clinician and total_items < COUPLE_MIN_ITEMS:
         return None
     history = couple_history(couple, partners, instrument, since=since, until=until)
-    if not history.has_data:
+    if not history.has_data or history.couple is None:
         return None
     low, high = instrument.plan.scale_bounds(total)
-    norms = history.changes[0].norms
     sub_bounds = {
         instrument.plan.scale_bounds(s["key"])
         for s in instrument.definition["scales"]
         if not s.get("total")
     }
+    higher_is_better = instrument.direction(total) == "higher_is_better"
     frozen: dict[str, Any] = {
         "key": instrument.key,
         "title": instrument.text("title", language),
         "version": instrument.version,
         "scale_label": instrument.scale_label(total, language),
         "range": [low, high],
-        "higher_is_better": instrument.direction(total) == "higher_is_better",
-        "bands": _bands(instrument, total, language),
+        "higher_is_better": higher_is_better,
+        # Bands are the instrument author's labels: for clinicians. Couples read change
+        # words from the composite's reliable change instead (docs/instruments.md).
+        "bands": _bands(instrument, total, language) if clinician else [],
+        "provenance": defn.provenance(instrument.definition),
+        "has_published_norms": bool(instrument.definition.get("norms")),
         "practice_authored": bool(instrument.definition.get("practice_authored")),
         "validated": bool(instrument.definition.get("validated")),
         "n_items": len(instrument.definition["items"]),
         # Subscales are drawn side by side only when they share one range.
         "profile_range": list(sub_bounds.pop()) if len(sub_bounds) == 1 else None,
-        "norms": {
-            "source": norms.norms.source if norms.norms else "",
-            "sd": norms.norms.sd if norms.norms else None,
-            "reliability": norms.norms.reliability if norms.norms else None,
-            "cutoff": norms.norms.cutoff if norms.norms else None,
-            "n": norms.n,
-            "reason": str(norms.reason),
-        },
+        "norms": _norms(history.changes[0].norms),
     }
-    pairs = _pairs(couple, instrument, since, until)
-    couple_points = _couple_series(pairs)
-    latest_mean = couple_points[-1]["value"] if couple_points else None
+    trend = history.couple
+    last = trend.points[-1] if trend.points else None
     frozen["couple"] = {
-        "series": couple_points,
-        "latest_mean": latest_mean,
-        "latest_at": couple_points[-1]["at"] if couple_points else None,
-        "band": _band_for(instrument, total, latest_mean, language),
-        "banded": not numbers,
+        "numbers": numbers,
+        "series": [{"at": _iso(p.at), "value": p.mean} for p in trend.points] if numbers else [],
+        "latest_mean": last.mean if last and numbers else None,
+        "latest_at": _iso(last.at) if last else None,
+        "first_at": _iso(trend.points[0].at) if trend.points else None,
+        "forms": len(trend.points),
+        "band": _band_for(instrument, total, last.mean, language) if last and clinician else "",
+        "since_start": _couple_change(trend.since_start, numbers),
+        "since_previous": _couple_change(trend.since_previous, numbers),
     }
-    if not numbers:
-        positions = [_band_position(instrument, total, p["value"]) for p in couple_points]
-        frozen["couple"]["series"] = [
-            {"at": p["at"], "value": pos[1]}
-            for p, pos in zip(couple_points, positions, strict=True)
-            if pos is not None
-        ]
-        frozen["couple"]["latest_mean"] = None
-        known = [pos for pos in positions if pos is not None]
-        frozen["couple"]["movement"] = (
-            _movement(known[0][0], known[-1][0], frozen["higher_is_better"]) if known else ""
-        )
-        frozen["couple"]["since"] = couple_points[0]["at"] if couple_points else None
+    if clinician:
+        frozen["couple"]["gap_series"] = [{"at": _iso(p.at), "value": p.gap} for p in trend.points]
     agreement = _agreement(couple, instrument, since, until, language, with_items=clinician)
     if not clinician:
-        frozen["couple"]["subscales"] = [
-            {**s, "mean": s["mean"] if numbers else None}
-            for s in (agreement or {}).get("scales", [])
-            if not s["total"] and s["n_items"] >= COUPLE_MIN_ITEMS
-        ]
+        areas = []
+        for s in (agreement or {}).get("scales", []):
+            if s["total"] or s["n_items"] < COUPLE_MIN_ITEMS:
+                continue
+            area = couple_trend(
+                list(history.pairs),
+                s["key"],
+                norms_for(instrument, s["key"], couple.practice),
+                instrument.direction(s["key"]) == "higher_is_better",
+            )
+            areas.append(
+                {
+                    "label": s["label"],
+                    "mean": s["mean"] if numbers else None,
+                    "since_start": area.since_start.word.value,
+                }
+            )
+        frozen["couple"]["subscales"] = areas
     if clinician:
         frozen["partners"] = [
             {
@@ -383,6 +367,9 @@ def _instrument(
                 "first": change.points[0].value if change.points else None,
                 "rci": change.rci,
                 "change_class": str(change.change_class or ""),
+                "since_start": _reliable(change.since_start),
+                "since_previous": _reliable(change.since_previous),
+                "open_alert": _iso(change.open_alert) if change.open_alert else None,
             }
             for change in history.changes
         ]
@@ -390,17 +377,13 @@ def _instrument(
         # Partners' own totals on shared items, from the forms both answered.
         frozen["partners"] = []
         for position in (1, 2):
-            series = _shared_partner_series(pairs, position)
-            latest = series[-1]["value"] if series else None
+            series = _shared_partner_series(history.pairs, position)
             frozen["partners"].append(
                 {
                     "series": series,
                     "reliable": [],
-                    "latest": latest,
-                    "band": _band_for(instrument, total, latest, language),
+                    "latest": series[-1]["value"] if series else None,
                     "first": series[0]["value"] if series else None,
-                    "rci": None,
-                    "change_class": "",
                 }
             )
     if clinician:
@@ -419,6 +402,7 @@ def _alerts(
     alerts = list(
         Alert.objects.filter(couple=couple, created_at__lte=until)
         .exclude(status="resolved", resolved_at__lt=since)
+        .select_related("partner")
         .order_by("severity", "-created_at")
     )
     keys = {alert.details.get("instrument") for alert in alerts} - {None}
@@ -426,6 +410,7 @@ def _alerts(
         instrument.key: instrument.text("title", language)
         for instrument in Instrument.objects.filter(key__in=keys).order_by("version")
     }
+    explain(alerts, language)
     return [
         {
             "kind": alert.kind,
@@ -433,6 +418,7 @@ def _alerts(
             "created": _iso(alert.created_at),
             "status": alert.status,
             "partner": names.get(alert.partner_id, ""),
+            "text": alert.explanation,  # type: ignore[attr-defined]
             "note": alert.resolution_note,
         }
         for alert in alerts
@@ -509,6 +495,13 @@ def build(report: Report) -> dict[str, Any]:
     if snapshot["show_partners"]:
         snapshot["partners"] = [p.display_name for p in partners]
     if clinician:
+        # The thresholds in force, for the Methods section.
+        snapshot["method"] = {
+            "reliable": stats.RELIABLE,
+            "large": stats.LARGE,
+            "min_sample": stats.MIN_NORM_SAMPLE,
+            "min_reliability": float(settings.MIN_RCI_RELIABILITY),
+        }
         snapshot["alerts"] = _alerts(couple, partners, since, until, report.language)
         snapshot["safety"] = _safety(couple, partners, since, until, report.language)
     return snapshot

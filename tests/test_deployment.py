@@ -14,8 +14,10 @@ import yaml
 from django.core.management import call_command
 from django_scopes import scopes_disabled
 
+from assessments.models import Alert, NormEstimate
 from practice import demo
 from practice.models import Membership, Practice
+from reports.models import Report
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -132,6 +134,14 @@ def test_demo_command_creates_the_practice_once_and_prints_working_logins(client
             Membership.objects.filter(practice__slug=demo.DEMO_SLUG).values_list("role", flat=True)
         )
     assert roles == {"owner", "clinician", "assistant"}
+    with scopes_disabled():
+        # One demo couple is moving apart: a split alert, ranked right after safety.
+        split = Alert.objects.filter(kind="split").select_related("couple")
+        assert {a.couple.label for a in split} == {"Mapleton & Cross"}
+        assert {a.severity for a in split} == {2}
+        # The private screen has no norms, so nothing there is a deterioration.
+        assert not NormEstimate.objects.filter(instrument__key="safety-screen").exists()
+        assert set(Report.objects.values_list("status", flat=True)) == {"ready"}
     for login in demo.staff_logins():
         assert login.email in out
         assert login.password in out

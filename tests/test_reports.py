@@ -117,11 +117,13 @@ def test_clinician_report_renders_for_real_with_scores_charts_and_safety(world, 
     assert "Clinician progress report: Juniper & Quill" in info
     # PDF/UA: every chart is a Figure with alternative text (the chart's title).
     figures, alts = figure_alt_texts(data)
-    assert figures == 3
+    assert figures == 5
     assert sorted(alts) == [
         "Connection Pulse",
         "Connection Signs Inventory",
         "Connection Signs Inventory: areas",
+        "Gap between the partners: Connection Pulse",
+        "Gap between the partners: Connection Signs Inventory",
     ]
     text = pdftotext(data, tmp_path)
     for expected in (
@@ -147,8 +149,10 @@ def test_clinician_report_renders_for_real_with_scores_charts_and_safety(world, 
         text,
     )
     # First and latest pulse per partner in the trend table.
-    assert re.search(r"Partner\s+4\s+7\s+–", text)
-    assert re.search(r"Partner\s+6\s+7\s+–", text)
+    assert re.search(r"Partner One\s+4\s+7\s+No reliable-change statistics: a single-item", text)
+    assert re.search(r"Partner Two\s+6\s+7\s+No reliable-change statistics: a single-item", text)
+    # The couple average beside them: (4 + 6) / 2 = 5 at the first form, 7 at the latest.
+    assert re.search(r"Couple\s+5\s+7\s+no RC", text)
     # The agreement table compares the latest form both answered (7 and 7), not the
     # first (4 and 6), though all three were due the same day.
     # The pulse item with both partners' latest answers (pdftotext may wrap the question).
@@ -171,10 +175,10 @@ def test_couple_report_has_no_item_answers_private_items_safety_or_partner_numbe
     assert "Juniper & Quill" in text
     assert "Our progress together" in text
     assert "Connection Signs Inventory" in text
-    assert "Couple average" in text
-    # Totals 3.5 (all 4s; cs02, cs10, cs11 reversed to 2) and 2.5 (all 2s, reversed to 4):
-    # a couple mean of 3.0, shown as its band only.
-    assert re.search(r"Connection Signs Inventory\s+Some signs", text)
+    # One form both answered and no norms yet: no number and no band, only the honest
+    # words from the couple composite's reliable change.
+    assert re.search(r"Connection Signs Inventory\s+Too early to tell\s+Too early to tell", text)
+    assert "Some signs" not in text and "Couple average" not in text
     # The one-item pulse is left out: from a couple mean of one answer, each partner
     # could work out the other's answer.
     assert "Connection Pulse" not in text
@@ -203,10 +207,12 @@ def test_couple_report_has_no_item_answers_private_items_safety_or_partner_numbe
         assert forbidden not in text, forbidden
     frozen = report.snapshot
     signs = next(i for i in frozen["instruments"] if i["key"] == "connection-signs")
-    band_middles = {(b["low"] + b["high"]) / 2 for b in signs["bands"]}
-    assert {p["value"] for p in signs["couple"]["series"]} <= band_middles
-    assert signs["couple"]["latest_mean"] is None
+    assert signs["bands"] == [] and signs["couple"]["band"] == ""
+    assert signs["couple"]["series"] == [] and signs["couple"]["latest_mean"] is None
+    # The words travel without the numbers they come from.
+    assert signs["couple"]["since_start"] == {"word": "too_early"}
     assert all(sub["mean"] is None for sub in signs["couple"]["subscales"])
+    assert {sub["since_start"] for sub in signs["couple"]["subscales"]} == {"too_early"}
     assert {sub["label"] for sub in signs["couple"]["subscales"]} == {
         "Responsiveness",
         "Openness",
@@ -243,7 +249,8 @@ def test_couple_report_shows_partner_totals_only_when_the_practice_allows(world,
     # All 4s and all 2s with three reverse-keyed items: 3.5 and 2.5, a couple mean of 3.
     assert [p["latest"] for p in signs["partners"]] == [3.5, 2.5]
     assert signs["couple"]["latest_mean"] == 3.0
-    assert all(p["rci"] is None and p["change_class"] == "" for p in signs["partners"])
+    # Partners' change statistics never reach the couple version, numbers or not.
+    assert all(set(p) == {"series", "reliable", "latest", "first"} for p in signs["partners"])
     assert "agreement" not in signs
     # Subscales of one item (conflict, self-awareness) stay out even with numbers on.
     assert [s["label"] for s in signs["couple"]["subscales"]] == [
@@ -255,8 +262,9 @@ def test_couple_report_shows_partner_totals_only_when_the_practice_allows(world,
     with scope(practice=couple.practice):
         data = report.file.read()
     text = " ".join(pdftotext(data, tmp_path).split())
-    # Couple average, its band, then each partner (pdftotext wraps the long title).
-    assert "Connection Signs 3 Some signs 3.5 2.5" in text
+    # Couple average, the change words, then each partner (pdftotext wraps the long title).
+    assert "Connection Signs 3 Too early to tell Too early to tell 3.5 2.5" in text
+    assert "Some signs" not in text
     assert "Connection Pulse" not in text
     assert "Handling disagreement" not in text
     info = pdfinfo(data, tmp_path)
@@ -317,7 +325,8 @@ def test_private_items_never_move_a_couple_number(world, tmp_path):
     assert clinician_version.snapshot["instruments"][0]["couple"]["latest_mean"] == 5.0
     with scope(practice=practice):
         text = " ".join(pdftotext(couple_version.file.read(), tmp_path).split())
-    assert re.search(r"Weekly check-in\s+5 Low 6 4", text)
+    # pdftotext may wrap the title ("Weekly check-" … "in").
+    assert re.search(r"Weekly check-(in)?\s+5 Too early to tell Too early to tell 6 4", text)
     assert "private one" not in text
 
 
@@ -370,9 +379,15 @@ def test_strengths_and_growth_areas_carry_both_answers(world):
     assert [(s["text"][:28], s["answers"]) for s in agreement["strengths"]] == [
         ("I keep my true beliefs or ho", "Strongly disagree · Strongly disagree")
     ]
-    assert [(g["text"][:20], g["answers"]) for g in agreement["growth"]] == [
-        ("I show real interest", "Strongly disagree · Disagree")
-    ]
+    growth = agreement["growth"]
+    assert [
+        (g["text"][:20], g["answers"], g["reason"])
+        for g in growth
+        if g["reason"] != "both_undecided"
+    ] == [("I show real interest", "Strongly disagree · Disagree", "both_low")]
+    # The ten items both answered with the middle option are growth areas too.
+    undecided = [g["answers"] for g in growth if g["reason"] == "both_undecided"]
+    assert undecided == ["Neither agree nor disagree · Neither agree nor disagree"] * 10
 
 
 @pdf

@@ -513,8 +513,9 @@ def test_couple_words_at_the_threshold_and_for_both_horizons():
 
 
 def test_too_early_to_tell_without_norms_or_with_one_form():
-    early = couple_change([50, 70], Horizon.START, None)
-    assert early.word is CoupleWord.TOO_EARLY and early.rc is None and early.latest == 70
+    early = couple_change([50, 60, 70], Horizon.PREVIOUS, None)
+    assert early.word is CoupleWord.TOO_EARLY and early.rc is None
+    assert (early.first, early.latest) == (60, 70)
     assert couple_change([50], Horizon.START, norms()).word is CoupleWord.TOO_EARLY
     assert couple_change([], Horizon.PREVIOUS, norms()).latest is None
 

@@ -13,6 +13,7 @@ register = template.Library()
 
 ALERT_KINDS = {
     "safety": _("Safety concern"),
+    "split": _("Partners moving apart"),
     "clinical": _("Clinical flag"),
     "deterioration": _("Reliable deterioration"),
     "disagreement": _("Large partner disagreement"),
