@@ -331,13 +331,11 @@ def couple_change(
     higher_is_better: bool = True,
 ) -> CoupleChange:
     """The words for the composite's latest change since the first or the previous form."""
-    first = means[0] if horizon is Horizon.START or len(means) < 2 else means[-2]
-    if len(means) < 2 or norms is None:
-        return CoupleChange(
-            CoupleWord.TOO_EARLY,
-            first if len(means) >= 2 else None,
-            means[-1] if means else None,
-        )
+    if len(means) < 2:
+        return CoupleChange(CoupleWord.TOO_EARLY, latest=means[-1] if means else None)
+    first = means[0] if horizon is Horizon.START else means[-2]
+    if norms is None:
+        return CoupleChange(CoupleWord.TOO_EARLY, first, means[-1])
     rc = couple_rc(first, means[-1], norms.sd, norms.reliability)
     towards_better = better(rc, higher_is_better)
     if towards_better > RELIABLE:
