@@ -332,7 +332,9 @@ def couple_change(
 ) -> CoupleChange:
     """The words for the composite's latest change since the first or the previous form."""
     if len(means) < 2:
-        return CoupleChange(CoupleWord.TOO_EARLY, latest=means[-1] if means else None)
+        # One form: it is both the first and the latest; there is no previous one.
+        only = means[-1] if means else None
+        return CoupleChange(CoupleWord.TOO_EARLY, only if horizon is Horizon.START else None, only)
     first = means[0] if horizon is Horizon.START else means[-2]
     if norms is None:
         return CoupleChange(CoupleWord.TOO_EARLY, first, means[-1])

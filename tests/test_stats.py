@@ -517,7 +517,9 @@ def test_too_early_to_tell_without_norms_or_with_one_form():
     assert early.word is CoupleWord.TOO_EARLY and early.rc is None
     assert (early.first, early.latest) == (60, 70)
     assert couple_change([50], Horizon.START, norms()).word is CoupleWord.TOO_EARLY
-    assert couple_change([50], Horizon.START, None).latest == 50
+    one_form = couple_change([50], Horizon.START, None)
+    assert (one_form.first, one_form.latest) == (50, 50)
+    assert couple_change([50], Horizon.PREVIOUS, None).first is None
     for horizon in Horizon:
         nothing = couple_change([], horizon, None)
         assert (nothing.word, nothing.first, nothing.latest) == (CoupleWord.TOO_EARLY, None, None)
