@@ -376,6 +376,10 @@ def test_both_horizons_everywhere_and_an_open_alert_is_never_beside_a_bare_impro
     assert "Since the previous score Reliably worse (4 → 3.5, RCI −2.24)" in history
     assert f"deterioration alert of {raised} still open" in history
 
+    couple_page = clinician.get(base).content.decode()
+    # The couple trend beside the partners' lines: the composite and the partners' gap.
+    assert "Couple average (shared questions)" in couple_page
+    assert 'aria-label="Gap between the partners: Connection Signs Inventory"' in couple_page
     card = page_text(clinician.get(base))
     assert (
         "since the start: reliably improved (RCI 2.24) · since the previous form: reliably "

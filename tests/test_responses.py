@@ -306,6 +306,10 @@ def test_norms_are_estimated_from_first_administrations_of_contributing_practice
         "No reliable-change statistics: the reliability is 0.69, below the 0.70 this "
         "service needs before it shows any."
     )
+    page = signed_in(world.a.clinician).get(
+        f"/p/{world.a.practice.slug}/couples/{couples[1].uuid}/history/connection-signs/"
+    )
+    assert "the reliability is 0.69, below the 0.70" in page.content.decode()
     settings.MIN_RCI_RELIABILITY = 0.65
     with scope(practice=world.a.practice):
         info = change.norms_for(norm.instrument, "total")
