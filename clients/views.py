@@ -61,9 +61,7 @@ def caseload(request: HttpRequest, practice_slug: str) -> HttpResponse:
                 for partner, (value, previous) in zip(partners, latest, strict=False)
             ]
         row["progress_label"] = caseload_query.PROGRESS_LABELS[couple.progress]
-        row["forms"] = list(
-            zip(partners, caseload_query.partner_forms(couple), strict=False)
-        )
+        row["forms"] = list(zip(partners, caseload_query.partner_forms(couple), strict=False))
         rows.append(row)
     audit.record("caseload.view", request=request, rows=len(rows), page=page.number)
     query = request.GET.copy()
