@@ -51,9 +51,10 @@ from practice.roles import Can, can
 CONNECTION_KEY = "connection-pulse"
 
 # Progress of the forms open now, in the order "needs attention first". A form is
-# open now for a partner when it is meant for them, not cancelled, not yet submitted by
-# them and due on or before today; one that is in the portal early (due later) is shown
-# as coming, and a repeat that has not opened yet only as the next due date.
+# open now when it is not cancelled, not complete and due on or before today; one in the
+# portal early (due later) is coming, and a repeat that has not opened yet is only the
+# next due date. The couple's badge sums it up; each partner's own line (PartnerForms)
+# says exactly what is open for them.
 (
     PROGRESS_OVERDUE,
     PROGRESS_PARTIAL,
@@ -145,36 +146,45 @@ def _count(queryset: QuerySet[Any]) -> Coalesce:
     )
 
 
-def _partner_forms(position: int, today: date) -> dict[str, Any]:
-    """Per-partner annotations: forms overdue, due now, the next one coming, and done."""
+def _partners_with_forms(today: date) -> QuerySet[Partner]:
+    """Partners with where they stand on their forms; used as the page's partner prefetch,
+    so it runs once for the couples on the page, whatever their number."""
     answered = Response.objects.filter(
-        occurrence=OuterRef("pk"), partner__position=position, state=ResponseState.SUBMITTED
+        occurrence=OuterRef("pk"), partner=OuterRef(OuterRef("pk")), state=ResponseState.SUBMITTED
     )
     unanswered = (
-        Occurrence.objects.filter(couple=OuterRef("pk"), cancelled=False)
-        .filter(Q(assignment__partner__isnull=True) | Q(assignment__partner__position=position))
+        Occurrence.objects.filter(couple=OuterRef("couple"), cancelled=False)
+        .filter(Q(assignment__partner__isnull=True) | Q(assignment__partner=OuterRef("pk")))
         .exclude(Exists(answered))
     )
-    prefix = f"p{position}_"
-    return {
-        prefix + "overdue": _count(unanswered.filter(due_date__lt=today)),
-        prefix + "due": _count(unanswered.filter(due_date__lte=today)),
-        prefix + "coming": Subquery(
+
+    def count(queryset: QuerySet[Any]) -> Coalesce:
+        return Coalesce(
+            Subquery(
+                queryset.order_by().values("couple").annotate(n=Count("pk")).values("n"),
+                output_field=IntegerField(),
+            ),
+            0,
+        )
+
+    return Partner.objects.order_by("position").annotate(
+        forms_overdue=count(unanswered.filter(due_date__lt=today)),
+        forms_due=count(unanswered.filter(due_date__lte=today)),
+        forms_coming=Subquery(
             unanswered.filter(due_date__gt=today)
             .order_by()
             .values("couple")
             .annotate(d=Min("due_date"))
             .values("d")
         ),
-        prefix + "done": _count(
+        forms_done=count(
             Response.objects.filter(
-                couple=OuterRef("pk"),
-                partner__position=position,
+                partner=OuterRef("pk"),
                 state=ResponseState.SUBMITTED,
                 occurrence__cancelled=False,
             )
         ),
-    }
+    )
 
 
 @dataclass(frozen=True)
@@ -209,15 +219,15 @@ class PartnerForms:
 
 
 def partner_forms(couple: Couple) -> list[PartnerForms]:
-    """Each partner's forms, from the caseload annotations, in partner order."""
+    """Each partner's forms, from the caseload's partner prefetch, in partner order."""
     return [
         PartnerForms(
-            getattr(couple, f"p{position}_overdue", 0) or 0,
-            getattr(couple, f"p{position}_due", 0) or 0,
-            getattr(couple, f"p{position}_coming", None),
-            getattr(couple, f"p{position}_done", 0) or 0,
+            getattr(partner, "forms_overdue", 0) or 0,
+            getattr(partner, "forms_due", 0) or 0,
+            getattr(partner, "forms_coming", None),
+            getattr(partner, "forms_done", 0) or 0,
         )
-        for position in (1, 2)
+        for partner in couple.partners.all()
     ]
 
 
@@ -247,9 +257,17 @@ def caseload(
     open_occurrences = Occurrence.objects.filter(
         couple=OuterRef("pk"), cancelled=False, submitted__lt=F("expected")
     )
+    open_now = open_occurrences.filter(due_date__lte=today)
     couples = couples.annotate(
-        **_partner_forms(1, today),
-        **_partner_forms(2, today),
+        overdue=_count(open_occurrences.filter(due_date__lt=today)),
+        # A form due now that neither partner has answered, or one that still waits on
+        # one of them (one of two answered, or a form meant for one partner alone).
+        waiting_both=_count(open_now.filter(expected=2, submitted=0)),
+        waiting_one=_count(open_now),
+        done_forms=_count(
+            Occurrence.objects.filter(couple=OuterRef("pk"), cancelled=False, submitted__gt=0)
+        ),
+        coming=_count(open_occurrences.filter(due_date__gt=today)),
         next_open=Subquery(
             open_occurrences.order_by().values("couple").annotate(d=Min("due_date")).values("d")
         ),
@@ -277,14 +295,11 @@ def caseload(
             Coalesce("next_open", "next_scheduled"), Coalesce("next_scheduled", "next_open")
         ),
         progress=Case(
-            When(Q(p1_overdue__gt=0) | Q(p2_overdue__gt=0), then=Value(PROGRESS_OVERDUE)),
-            When(p1_due__gt=0, p2_due__gt=0, then=Value(PROGRESS_NOT_STARTED)),
-            When(Q(p1_due__gt=0) | Q(p2_due__gt=0), then=Value(PROGRESS_PARTIAL)),
-            When(Q(p1_done__gt=0) | Q(p2_done__gt=0), then=Value(PROGRESS_DONE)),
-            When(
-                Q(p1_coming__isnull=False) | Q(p2_coming__isnull=False),
-                then=Value(PROGRESS_NOT_DUE),
-            ),
+            When(overdue__gt=0, then=Value(PROGRESS_OVERDUE)),
+            When(waiting_both__gt=0, then=Value(PROGRESS_NOT_STARTED)),
+            When(waiting_one__gt=0, then=Value(PROGRESS_PARTIAL)),
+            When(done_forms__gt=0, then=Value(PROGRESS_DONE)),
+            When(coming__gt=0, then=Value(PROGRESS_NOT_DUE)),
             default=Value(PROGRESS_NONE),
             output_field=IntegerField(),
         ),
@@ -309,7 +324,7 @@ def caseload(
             alert_rank=Coalesce(F("top_severity"), Value(99)),
         )
     if filters.attention:
-        condition = Q(p1_overdue__gt=0) | Q(p2_overdue__gt=0)
+        condition = Q(overdue__gt=0)
         if clinical:
             condition |= Q(alert_count__gt=0)
         couples = couples.filter(condition)
@@ -318,7 +333,7 @@ def caseload(
     field = F(SORTS[sort])
     order = field.desc(nulls_last=True) if filters.descending else field.asc(nulls_last=True)
     return couples.order_by(order, "label", "pk").prefetch_related(
-        Prefetch("partners", queryset=Partner.objects.order_by("position")),
+        Prefetch("partners", queryset=_partners_with_forms(today)),
         "clinicians",
     )
 
