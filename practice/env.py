@@ -140,7 +140,8 @@ def cache_from_url(url: str, base_dir: Path) -> dict[str, Any]:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme in {"redis", "rediss"}:
-        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+        # Falls back on local memory while Redis is down (practice/cache.py).
+        return {"BACKEND": "practice.cache.FallbackRedisCache", "LOCATION": url}
     if scheme == "file":
         path = unquote(parts.path)
         return {

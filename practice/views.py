@@ -8,7 +8,6 @@ from datetime import date, datetime, time
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
@@ -18,7 +17,7 @@ from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from practice import audit
+from practice import audit, health
 from practice.forms import SignInForm
 from practice.middleware import api_error, is_api_request
 from practice.models import AuditEvent, Membership, User
@@ -129,11 +128,14 @@ def _is_uuid(value: str) -> bool:
 
 
 @require_GET
+@never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness for load balancers and compose: the database answers."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
+    """Each dependency's state; 503 only when the database is down (the web tier needs it)."""
+    checks = health.report()
+    ok = checks["database"] == "ok"
+    degraded = any(state in {"down", "stale", "missing"} for state in checks.values())
+    status = "ok" if not degraded else ("degraded" if ok else "down")
+    return JsonResponse({"status": status, "checks": checks}, status=200 if ok else 503)
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
