@@ -93,6 +93,10 @@ class Partner(models.Model):
     )
     # Raised to end every portal session of this partner at once.
     session_epoch = models.PositiveIntegerField(default=0)
+    # The sign-in link outbox: set when the partner asks for a link, cleared in the same
+    # transaction that mails it. A link whose task the broker never got is still here,
+    # and the sweeper sends it.
+    sign_in_link_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ScopedManager(practice="practice")

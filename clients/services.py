@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.core.cache import cache
@@ -18,7 +17,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scope, scopes_disabled
-from kombu.exceptions import OperationalError
 
 from clients.models import (
     AccessLink,
@@ -187,6 +185,7 @@ def update_partner(
         setattr(partner, name, value)
     if email_changed:
         partner.session_epoch = stored.session_epoch + 1
+        partner.sign_in_link_requested_at = None  # asked for at the old address
         if partner.portal_state in {PortalState.INVITED, PortalState.ACTIVE}:
             partner.portal_state = PortalState.NOT_INVITED
     try:
@@ -401,48 +400,62 @@ def request_sign_in_link(email: str, request: HttpRequest | None = None) -> None
     for partner in partners:
         with scope(practice=partner.practice):
             audit.record_for_partner("portal.link_requested", partner, request=request)
-        # The link is made and mailed by the worker, so a known address answers as fast
-        # as an unknown one (an SMTP round trip in the request would tell them apart).
-        transaction.on_commit(functools.partial(_queue_sign_in_link, partner))
+            # The request is a committed row first (the outbox); the link is made and
+            # mailed by the worker, so a known address answers as fast as an unknown one
+            # (an SMTP round trip in the request would tell them apart). With the broker
+            # down the row waits for the sweeper.
+            Partner.objects.filter(pk=partner.pk).update(sign_in_link_requested_at=timezone.now())
+        from clients.tasks import send_sign_in_link
+
+        send_sign_in_link.delay_on_commit(practice_id=partner.practice_id, partner_id=partner.pk)
 
 
-def _queue_sign_in_link(partner: Partner) -> None:
-    from clients.tasks import send_sign_in_link
+# Wait this long before the sweeper sends a link its task has not sent yet.
+SIGN_IN_LINK_GRACE = timedelta(seconds=30)
 
-    try:
-        send_sign_in_link.apply_async(
-            kwargs={"practice_id": partner.practice_id, "partner_id": partner.pk}
+
+def unsent_sign_in_links(now: datetime | None = None) -> list[tuple[int, int]]:
+    """(practice id, partner id) of sign-in links asked for but not sent (the sweeper's list)."""
+    now = now or timezone.now()
+    # The sweeper looks across practices; each task it queues runs in its own scope.
+    with scopes_disabled():
+        return list(
+            Partner.objects.filter(
+                sign_in_link_requested_at__lt=now - SIGN_IN_LINK_GRACE,
+                portal_state__in=[PortalState.INVITED, PortalState.ACTIVE],
+            ).values_list("practice_id", "pk")[:1000]
         )
-    except (OperationalError, OSError):
-        # No broker: sending now is slower to answer, but the partner gets their link.
-        log.warning("broker unavailable; sending sign-in link %s inline", partner.uuid)
-        with scope(practice=partner.practice):
-            try:
-                send_sign_in_link_now(partner.pk)
-            except Exception as exc:
-                log.warning(
-                    "sign-in link email failed for %s: %s", partner.uuid, type(exc).__name__
-                )
 
 
 def send_sign_in_link_now(partner_id: int) -> bool:
-    """Make a fresh sign-in link for a partner whose portal is open, and email it.
+    """Email the sign-in link this partner asked for, once; False when there is none to send.
 
-    Runs inside the partner's practice scope. Mail errors propagate (the task retries).
+    Runs inside the partner's practice scope. The outbox row is locked, the link
+    made, the mail sent and the row cleared in one transaction: a duplicate task
+    finds nothing to send, and a mail error (or a worker killed mid-send) leaves
+    the request pending, with no usable link made, for the retry or the sweeper.
     """
-    partner = Partner.objects.filter(
-        pk=partner_id, portal_state__in=[PortalState.INVITED, PortalState.ACTIVE]
-    ).first()
-    if partner is None:
-        return False  # revoked since the request: no link
-    _link, token = new_access_link(partner, AccessLinkPurpose.SIGN_IN, SIGN_IN_LINK_LIFETIME)
-    mail.send(
-        to=partner.email,
-        template="clients/email/sign_in_link",
-        context={"partner": partner, "url": portal_url(token)},
-        language=partner.language,
-        practice=partner.practice,
-    )
+    with transaction.atomic():
+        partner = (
+            Partner.objects.select_for_update()
+            .filter(
+                pk=partner_id,
+                sign_in_link_requested_at__isnull=False,
+                portal_state__in=[PortalState.INVITED, PortalState.ACTIVE],
+            )
+            .first()
+        )
+        if partner is None:
+            return False  # already sent, or access revoked since the request
+        _link, token = new_access_link(partner, AccessLinkPurpose.SIGN_IN, SIGN_IN_LINK_LIFETIME)
+        mail.send(
+            to=partner.email,
+            template="clients/email/sign_in_link",
+            context={"partner": partner, "url": portal_url(token)},
+            language=partner.language,
+            practice=partner.practice,
+        )
+        Partner.objects.filter(pk=partner.pk).update(sign_in_link_requested_at=None)
     return True
 
 
