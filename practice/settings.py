@@ -270,6 +270,9 @@ CELERY_TASK_ROUTES = {"reports.tasks.render_report": {"queue": REPORTS_QUEUE}}
 CELERY_WORKER_MAX_TASKS_PER_CHILD = env_int("CELERY_WORKER_MAX_TASKS_PER_CHILD", 50)
 CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("CELERY_WORKER_MAX_MEMORY_PER_CHILD", 300_000)  # KiB
 CELERY_TIMEZONE = "UTC"
+# A report renderer renews its claim every third of this; a dead one loses the report to
+# the next delivery once it lapses (reports/services.py).
+REPORT_LEASE_SECONDS = env_int("REPORT_LEASE_SECONDS", 30)
 
 # --- REST framework ---------------------------------------------------------
 
@@ -314,6 +317,7 @@ SPECTACULAR_SETTINGS = {
         "PortalStateEnum": "clients.models.PortalState",
         "ReportKindEnum": "reports.models.ReportKind",
         "ReportStatusEnum": "reports.models.ReportStatus",
+        "ReportErrorEnum": "reports.models.ReportError",
         "AlertKindEnum": "assessments.models.AlertKind",
         "AlertStatusEnum": "assessments.models.AlertStatus",
         "AssignmentStatusEnum": "assessments.models.AssignmentStatus",

@@ -28,7 +28,7 @@ from practice.lookups import get_or_404
 from practice.middleware import api_error
 from practice.roles import Can
 from reports import services
-from reports.models import Report, ReportBatch, ReportKind, ReportStatus
+from reports.models import Report, ReportBatch, ReportError, ReportKind, ReportStatus
 from reports.views import pdf_response
 
 DOWNLOAD_LINK_LIFETIME = timedelta(minutes=5)
@@ -43,7 +43,20 @@ class ReportSerializer(serializers.Serializer):
     period_end = serializers.DateField()
     language = serializers.CharField()
     status = serializers.ChoiceField(choices=ReportStatus.choices)
-    error = serializers.CharField(allow_blank=True)
+    error = serializers.CharField(
+        source="error_message",
+        allow_blank=True,
+        help_text="Why it failed, for the clinician, in the request's language.",
+    )
+    error_code = serializers.ChoiceField(
+        choices=ReportError.choices,
+        allow_blank=True,
+        help_text="render: drawing failed; storage: the PDF could not be saved; "
+        "stopped: rendering kept stopping.",
+    )
+    can_retry = serializers.BooleanField(
+        help_text="The retry action would queue it again (failed, or its renderer went quiet)."
+    )
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
     size = serializers.IntegerField(allow_null=True)
@@ -164,8 +177,8 @@ class ReportDetailView(StaffAPIView):
         responses=ReportSerializer,
         tags=["reports"],
         operation_id="reports_action",
-        description="retry a failed report; release a ready couple report to the "
-        "portal; withdraw it.",
+        description="retry a failed report (or one whose renderer went quiet, see "
+        "can_retry); release a ready couple report to the portal; withdraw it.",
     )
     def post(self, request: Request, practice_slug: str, report_id: Any) -> Response:
         capability(Can.MANAGE_REPORTS)().has_permission(request, self)

@@ -27,6 +27,14 @@ class ReportStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+class ReportError(models.TextChoices):
+    """Why a report failed; its message is chosen when shown, in the reader's language."""
+
+    RENDER = "render", _("drawing failed")
+    STORAGE = "storage", _("saving failed")
+    STOPPED = "stopped", _("rendering kept stopping")
+
+
 class ReportBatch(models.Model):
     """Reports asked for together ("all my active couples"); progress is counted from them."""
 
@@ -62,8 +70,12 @@ class Report(models.Model):
     status = models.CharField(
         max_length=16, choices=ReportStatus.choices, default=ReportStatus.QUEUED
     )
-    error = models.TextField(blank=True)
+    error = models.TextField(blank=True)  # a detail safe to show: an error class or errno name
+    error_code = models.CharField(max_length=16, choices=ReportError.choices, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # The renderer holding the report renews this while it works. A renderer that died
+    # stops renewing, and once it has passed another delivery of the task may claim it.
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
     batch = models.ForeignKey(
         ReportBatch, on_delete=models.SET_NULL, null=True, blank=True, related_name="reports"
     )
@@ -110,3 +122,38 @@ class Report(models.Model):
     @property
     def in_progress(self) -> bool:
         return self.status in {ReportStatus.QUEUED, ReportStatus.RENDERING}
+
+    @property
+    def lease_expired(self) -> bool:
+        """Marked rendering, but whoever was rendering it stopped renewing its lease."""
+        return (
+            self.status == ReportStatus.RENDERING
+            and self.lease_expires_at is not None
+            and self.lease_expires_at < timezone.now()
+        )
+
+    @property
+    def can_retry(self) -> bool:
+        """A person may ask for it again: it failed, or its renderer has gone quiet."""
+        return self.status == ReportStatus.FAILED or self.lease_expired
+
+    @property
+    def error_message(self) -> str:
+        """What went wrong, for the clinician, in the active language."""
+        if self.error_code == ReportError.STORAGE:
+            return _(
+                "The report was drawn but could not be saved: the server's report storage is "
+                "full or cannot be written to (%(detail)s). Nothing was half-saved. Ask your "
+                "administrator to free space, then press Try again."
+            ) % {"detail": self.error or "?"}
+        if self.error_code == ReportError.STOPPED:
+            return _(
+                "Rendering stopped %(n)s times before finishing. Press Try again; if it stops "
+                "again, contact support with the report id."
+            ) % {"n": self.error or self.attempts}
+        if self.error_code == ReportError.RENDER:
+            return _(
+                "The report could not be drawn (%(detail)s). Try again; if it fails again, "
+                "contact support with the report id."
+            ) % {"detail": self.error or "?"}
+        return self.error

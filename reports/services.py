@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
+import os
+import tempfile
+import threading
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from pathlib import Path
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import transaction
-from django.db.models import F
+from django.core.files.storage import default_storage
+from django.db import DatabaseError, connection, transaction
+from django.db.models import F, Q
 from django.http import HttpRequest
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -19,15 +26,16 @@ from django_scopes import scope, scopes_disabled
 
 from clients.models import Couple, CoupleStatus, PortalState
 from practice import audit, mail
-from practice.celery import REQUEUE_QUIET_SECONDS
 from practice.models import Practice, User
 from reports import render, snapshot
-from reports.models import Report, ReportBatch, ReportKind, ReportStatus
+from reports.models import Report, ReportBatch, ReportError, ReportKind, ReportStatus
 
 log = logging.getLogger(__name__)
 
-# A report still "rendering" after this long lost its worker; the sweeper requeues it.
-STALE_RENDERING = timedelta(minutes=10)
+# A report queued this long ago and not started: the broker lost its task.
+LOST_QUEUED = timedelta(minutes=2)
+# The sweeper sends one report again at most this often.
+REQUEUE_REPORT_QUIET_SECONDS = 60
 MAX_ATTEMPTS = 3
 MAX_PERIOD = timedelta(days=3 * 366)
 
@@ -144,59 +152,194 @@ def request_batch(
     return batch
 
 
+class LeaseHeld(Exception):
+    """Another renderer holds this report's lease; try again once it could have expired."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(f"lease held for {seconds:.0f} s more")
+
+
+def lease_seconds() -> int:
+    """How long a renderer's claim lasts without renewal (``REPORT_LEASE_SECONDS``)."""
+    return int(getattr(settings, "REPORT_LEASE_SECONDS", 30))
+
+
+def _claim(report_id: int) -> Report | None:
+    """Take the report for this renderer: queued, or rendering under an expired lease.
+
+    One conditional UPDATE decides, so of two deliveries exactly one wins. Raises
+    LeaseHeld while a live renderer holds it; marks it failed after MAX_ATTEMPTS.
+    """
+    now = timezone.now()
+    claimable = Q(status=ReportStatus.QUEUED) | Q(
+        status=ReportStatus.RENDERING, lease_expires_at__lt=now
+    )
+    claimed = Report.objects.filter(claimable, pk=report_id, attempts__lt=MAX_ATTEMPTS).update(
+        status=ReportStatus.RENDERING,
+        started_at=now,
+        lease_expires_at=now + timedelta(seconds=lease_seconds()),
+        attempts=F("attempts") + 1,
+        error="",
+        error_code="",
+    )
+    if claimed:
+        return Report.objects.select_related("couple", "practice").get(pk=report_id)
+    current = Report.objects.filter(pk=report_id).first()
+    if current is None or current.status in {ReportStatus.READY, ReportStatus.FAILED}:
+        return None  # a duplicate delivery of finished work
+    if current.status == ReportStatus.RENDERING and current.lease_expires_at is not None:
+        if current.lease_expires_at >= now:
+            raise LeaseHeld((current.lease_expires_at - now).total_seconds())
+        # Expired, and out of attempts: it kills its renderer every time.
+        _fail(current, ReportError.STOPPED, str(current.attempts), expected=current.started_at)
+    return None
+
+
+def _fail(report: Report, code: str, detail: str, *, expected: datetime | None) -> None:
+    """Record a failure, unless a newer claim has taken the report since ``expected``."""
+    Report.objects.filter(pk=report.pk, status=ReportStatus.RENDERING, started_at=expected).update(
+        status=ReportStatus.FAILED,
+        finished_at=timezone.now(),
+        lease_expires_at=None,
+        error_code=code,
+        error=detail[:200],
+    )
+
+
+class _Lease:
+    """Renews a claim from a background thread while the renderer works.
+
+    The claim is identified by its ``started_at``: a renderer whose claim was
+    taken over (its lease expired) finds nothing to renew and nothing to finish.
+    """
+
+    def __init__(self, report_id: int, started_at: datetime) -> None:
+        self.report_id, self.started_at = report_id, started_at
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"lease-{report_id}", daemon=True)
+
+    def __enter__(self) -> _Lease:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        period = max(1.0, lease_seconds() / 3)
+        try:
+            while not self._stop.wait(period):
+                # A thread of our own: its query runs outside the task's scope, by primary key.
+                try:
+                    with scopes_disabled():
+                        Report.objects.filter(
+                            pk=self.report_id,
+                            status=ReportStatus.RENDERING,
+                            started_at=self.started_at,
+                        ).update(
+                            lease_expires_at=timezone.now() + timedelta(seconds=lease_seconds())
+                        )
+                except DatabaseError as exc:
+                    # The render goes on; if renewals keep failing the lease lapses and
+                    # another delivery takes over, which is the safe side.
+                    log.warning("report %s lease not renewed: %s", self.report_id, exc)
+        finally:
+            connection.close()
+
+
+def _store(report: Report, pdf: bytes) -> str:
+    """Put the PDF in private storage under its final name, complete or not at all.
+
+    On disk it is written to a temporary name in the same folder, flushed and
+    renamed into place, so a reader never sees half a file and a failure
+    leaves none behind. Returns the stored name.
+    """
+    name = f"{report.practice.uuid}/{report.uuid}.pdf"
+    try:
+        final = Path(default_storage.path(name))
+    except NotImplementedError:  # remote storage: its save is whole or nothing
+        return default_storage.save(name, ContentFile(pdf))
+    final.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{report.uuid}.", suffix=".part", dir=final.parent
+    )
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(pdf)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, final)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return name
+
+
 def generate(report_id: int) -> Report | None:
     """Render one report: claim it, freeze its data, draw the PDF, store it privately.
 
-    A duplicate delivery finds the report already claimed and does nothing.
-    A failure is recorded on the report with a message safe to show staff.
+    A duplicate delivery finds the report claimed or finished and does nothing
+    (or raises LeaseHeld while another renderer is alive). A failure is recorded
+    on the report with a code whose message is safe to show staff.
     """
-    claimed = Report.objects.filter(pk=report_id, status=ReportStatus.QUEUED).update(
-        status=ReportStatus.RENDERING,
-        started_at=timezone.now(),
-        attempts=F("attempts") + 1,
-        error="",
-    )
-    if not claimed:
+    report = _claim(report_id)
+    if report is None:
         return None
-    report = Report.objects.select_related("couple", "practice").get(pk=report_id)
-    try:
-        with translation.override(report.language):
-            frozen = snapshot.build(report)
-        Report.objects.filter(pk=report.pk).update(snapshot=frozen)
-        pdf = render.render(frozen)
-    except Exception as exc:
-        log.exception("report %s failed to render", report.uuid)
-        Report.objects.filter(pk=report.pk).update(
-            status=ReportStatus.FAILED,
-            finished_at=timezone.now(),
-            error=_(
-                "The report could not be drawn (%(error)s). Try again; if it fails again, "
-                "contact support with the report id."
+    claim = report.started_at
+    with _Lease(report.pk, claim):
+        try:
+            with translation.override(report.language):
+                frozen = snapshot.build(report)
+            Report.objects.filter(pk=report.pk, started_at=claim).update(snapshot=frozen)
+            pdf = render.render(frozen)
+        except Exception as exc:
+            log.exception("report %s failed to render", report.uuid)
+            _fail(report, ReportError.RENDER, type(exc).__name__, expected=claim)
+            return Report.objects.get(pk=report.pk)
+        try:
+            name = _store(report, pdf)
+        except OSError as exc:
+            # Full disk (ENOSPC), read-only (EROFS), over a size limit (EFBIG), no permission.
+            detail = errno.errorcode.get(exc.errno or 0, type(exc).__name__)
+            log.error("report %s could not be stored: %s", report.uuid, detail)
+            _fail(report, ReportError.STORAGE, detail, expected=claim)
+            return Report.objects.get(pk=report.pk)
+        digest = hashlib.sha256(pdf).hexdigest()
+        with transaction.atomic():
+            finished = Report.objects.filter(
+                pk=report.pk, status=ReportStatus.RENDERING, started_at=claim
+            ).update(
+                file=name,
+                size=len(pdf),
+                sha256=digest,
+                status=ReportStatus.READY,
+                finished_at=timezone.now(),
+                lease_expires_at=None,
             )
-            % {"error": type(exc).__name__},
-        )
-        return Report.objects.get(pk=report.pk)
-    digest = hashlib.sha256(pdf).hexdigest()
-    name = f"{report.practice.uuid}/{report.uuid}.pdf"
-    with transaction.atomic():
-        locked = Report.objects.select_for_update().get(pk=report.pk)
-        if locked.file:
-            locked.file.delete(save=False)
-        locked.file.save(name, ContentFile(pdf), save=False)
-        locked.size = len(pdf)
-        locked.sha256 = digest
-        locked.status = ReportStatus.READY
-        locked.finished_at = timezone.now()
-        locked.save(update_fields=["file", "size", "sha256", "status", "finished_at"])
+    if not finished:
+        # Our lease lapsed and another renderer took over: its file (same name) wins.
+        log.warning("report %s was taken over before it finished", report.uuid)
+        return None
     log.info("report %s ready (%d bytes)", report.uuid, len(pdf))
-    return locked
+    return Report.objects.get(pk=report.pk)
 
 
 @transaction.atomic
 def retry(report: Report, *, actor: User, request: HttpRequest | None = None) -> Report:
-    """Queue a failed report again."""
-    updated = Report.objects.filter(pk=report.pk, status=ReportStatus.FAILED).update(
-        status=ReportStatus.QUEUED, error=""
+    """Queue again a report that failed or whose renderer went quiet; it gets fresh attempts."""
+    updated = Report.objects.filter(
+        Q(status=ReportStatus.FAILED)
+        | Q(status=ReportStatus.RENDERING, lease_expires_at__lt=timezone.now()),
+        pk=report.pk,
+    ).update(
+        status=ReportStatus.QUEUED,
+        error="",
+        error_code="",
+        attempts=0,
+        lease_expires_at=None,
+        started_at=timezone.now(),  # queued again now: the lost-task sweeper counts from here
     )
     if updated:
         audit.record("report.retry", request=request, actor=actor, target=report)
@@ -257,43 +400,26 @@ def withdraw(report: Report, *, actor: User, request: HttpRequest | None = None)
     return report
 
 
-def requeue_stale(now: timezone.datetime | None = None) -> int:
-    """Reports whose worker died mid-render: queue again, or fail after a few attempts (beat)."""
+def requeue_stale(now: datetime | None = None) -> int:
+    """Send again the reports a worker dropped (beat, every 30 s); each at most once a run.
+
+    Rendering under an expired lease: its renderer died, a new delivery re-claims
+    it (or marks it failed after MAX_ATTEMPTS). Queued for a while: the broker lost
+    the task. Either is re-sent at most once per quiet period.
+    """
     now = now or timezone.now()
-    count = 0
     with scopes_disabled():
-        stale = list(
-            Report.objects.filter(
-                status=ReportStatus.RENDERING, started_at__lt=now - STALE_RENDERING
-            ).select_related("practice")
+        stale = Report.objects.filter(
+            Q(status=ReportStatus.RENDERING, lease_expires_at__lt=now)
+            | Q(status=ReportStatus.QUEUED, started_at__lt=now - LOST_QUEUED)
+            | Q(status=ReportStatus.QUEUED, started_at=None, created_at__lt=now - LOST_QUEUED)
         )
-    for report in stale:
-        with scope(practice=report.practice):
-            if report.attempts >= MAX_ATTEMPTS:
-                Report.objects.filter(pk=report.pk, status=ReportStatus.RENDERING).update(
-                    status=ReportStatus.FAILED,
-                    finished_at=now,
-                    error=_("Rendering stopped %(n)d times before finishing.")
-                    % {"n": report.attempts},
-                )
-            elif Report.objects.filter(pk=report.pk, status=ReportStatus.RENDERING).update(
-                status=ReportStatus.QUEUED
-            ):
-                with transaction.atomic():
-                    _queue(report)
-                count += 1
-    # Queued reports whose task the broker lost.
-    with scopes_disabled():
-        lost = list(
-            Report.objects.filter(
-                status=ReportStatus.QUEUED, created_at__lt=now - STALE_RENDERING
-            ).values_list("practice_id", "pk")
-        )
+        due = dict(stale.values_list("pk", "practice_id")[:1000])
     from reports.tasks import render_report
 
-    for practice_id, report_id in lost:
-        # Once per quiet period each, so a long queue is not re-sent on every run.
-        if not cache.add(f"requeued:report:{report_id}", 1, REQUEUE_QUIET_SECONDS):
+    count = 0
+    for report_id, practice_id in sorted(due.items()):
+        if not cache.add(f"requeued:report:{report_id}", 1, REQUEUE_REPORT_QUIET_SECONDS):
             continue
         render_report.delay(practice_id=practice_id, report_id=report_id)
         count += 1

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from celery import Task
 from django.utils import timezone
 
 from practice.celery import app
 from reports import services
 
 
-@app.task(soft_time_limit=240, time_limit=300)
-def render_report(*, practice_id: int, report_id: int) -> None:
-    """Render one report inside its practice's scope; duplicates do nothing."""
-    services.generate(report_id)
+@app.task(bind=True, soft_time_limit=240, time_limit=300, max_retries=None)
+def render_report(self: Task, *, practice_id: int, report_id: int) -> None:
+    """Render one report inside its practice's scope; duplicates do nothing.
+
+    A delivery that finds another renderer's lease still running (the task came
+    back after its worker died) tries again once that lease could have lapsed.
+    """
+    try:
+        services.generate(report_id)
+    except services.LeaseHeld as held:
+        raise self.retry(countdown=held.seconds + 1) from None
 
 
 @app.task

@@ -491,46 +491,158 @@ def test_a_failed_render_says_why_and_can_be_retried(world, history, monkeypatch
         )
     with scope(practice=couple.practice):
         report.refresh_from_db()
-    assert (report.status, report.attempts, report.error) == (ReportStatus.READY, 2, "")
+    # A person asked again: the report gets fresh attempts.
+    assert (report.status, report.attempts, report.error) == (ReportStatus.READY, 1, "")
 
 
-@pytest.mark.django_db
-def test_stale_renders_are_requeued_then_failed_after_three_attempts(world, history):
-    couple, _, _ = history
+def rendering_report(couple, *, attempts=1, lease_left=timedelta(seconds=-5), **fields) -> Report:
+    """A report some renderer claimed; by default its lease lapsed five seconds ago."""
+    now = timezone.now()
     with scope(practice=couple.practice):
-        report = Report.objects.create(
+        return Report.objects.create(
             practice=couple.practice,
             couple=couple,
             kind=ReportKind.COUPLE,
             period_start=START,
             period_end=END,
             status=ReportStatus.RENDERING,
-            attempts=1,
-            started_at=timezone.now() - timedelta(minutes=30),
+            attempts=attempts,
+            started_at=now - timedelta(seconds=40),
+            lease_expires_at=now + lease_left,
+            **fields,
         )
+
+
+@pytest.mark.django_db
+def test_stale_renders_are_requeued_then_failed_after_three_attempts(world, history):
+    couple, _, _ = history
+    report = rendering_report(couple)
     with TestCase.captureOnCommitCallbacks(execute=True):
         assert services.requeue_stale() == 1
     with scope(practice=couple.practice):
         report.refresh_from_db()
-        assert report.status == ReportStatus.READY  # eager: queued and rendered
+        assert (report.status, report.attempts) == (ReportStatus.READY, 2)  # eager: re-claimed
+        assert report.lease_expires_at is None
         Report.objects.filter(pk=report.pk).update(
             status=ReportStatus.RENDERING,
             attempts=3,
-            started_at=timezone.now() - timedelta(minutes=30),
+            lease_expires_at=timezone.now() - timedelta(seconds=1),
         )
-    services.requeue_stale()
+    with time_machine.travel(timezone.now() + timedelta(minutes=5)):
+        services.requeue_stale()
     with scope(practice=couple.practice):
         report.refresh_from_db()
     assert report.status == ReportStatus.FAILED
-    assert "3 times" in report.error
+    assert report.error_code == "stopped"
+    assert "stopped 3 times" in report.error_message
+
+
+@pytest.mark.django_db
+def test_a_redelivered_render_waits_for_a_live_lease_then_takes_over(world, history):
+    couple, _, _ = history
+    report = rendering_report(couple, lease_left=timedelta(seconds=20))
+    with scope(practice=couple.practice):
+        # The first renderer may still be alive: the new delivery must not render beside it.
+        with pytest.raises(services.LeaseHeld) as held:
+            services.generate(report.pk)
+        assert 19 <= held.value.seconds <= 20
+        with time_machine.travel(timezone.now() + timedelta(seconds=21), tick=False):
+            done = services.generate(report.pk)
+        assert done is not None and done.status == ReportStatus.READY
+        assert done.attempts == 2
+        # The first renderer, had it lived, could not overwrite the result: its claim is gone.
+        assert services.generate(report.pk) is None
+
+
+@pytest.mark.django_db
+def test_requeue_sends_each_report_at_most_once_per_run(world, history, monkeypatch):
+    from reports import tasks
+
+    couple, _, _ = history
+    sent = []
+    monkeypatch.setattr(tasks.render_report, "apply_async", lambda *a, **k: sent.append(a[1]))
+    # Rendering under a lapsed lease and queued long ago: both of the sweeper's lists.
+    old = timezone.now() - timedelta(minutes=30)
+    stale = rendering_report(couple, created_at=old)
+    with scope(practice=couple.practice):
+        lost = Report.objects.create(
+            practice=couple.practice,
+            couple=couple,
+            kind=ReportKind.CLINICIAN,
+            period_start=START,
+            period_end=END,
+            created_at=old,
+        )
+    assert services.requeue_stale() == 2
+    assert sorted(k["report_id"] for k in sent) == sorted([stale.pk, lost.pk])
+
+
+@pytest.mark.django_db
+def test_a_full_disk_fails_the_report_clearly_leaves_no_partial_file_and_can_retry(
+    world, history, monkeypatch, tmp_path
+):
+    import errno
+    import os
+
+    couple, _, _ = history
+    real_fsync = os.fsync
+
+    def disk_full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    # The write has happened; the flush to disk is refused, as on a full filesystem.
+    monkeypatch.setattr(services.os, "fsync", disk_full)
+    report = make_report(couple, ReportKind.CLINICIAN, world.a.clinician)
+    assert (report.status, report.error_code, report.error) == (
+        ReportStatus.FAILED,
+        "storage",
+        "ENOSPC",
+    )
+    assert not report.file and report.lease_expires_at is None
+    assert [p for p in (tmp_path / "private").rglob("*") if p.is_file()] == []
+    client = signed_in(world.a.clinician)
+    page = client.get(f"/p/{world.a.practice.slug}/reports/{report.uuid}/").content.decode()
+    assert "could not be saved" in page and "(ENOSPC)" in page
+    assert "Try again" in page
+    api = client.get(f"/api/v1/p/{world.a.practice.slug}/reports/{report.uuid}/").json()
+    assert api["error_code"] == "storage" and "could not be saved" in api["error"]
+    monkeypatch.setattr(services.os, "fsync", real_fsync)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        client.post(
+            f"/p/{world.a.practice.slug}/reports/{report.uuid}/action/", {"action": "retry"}
+        )
+    with scope(practice=couple.practice):
+        report.refresh_from_db()
+    assert report.status == ReportStatus.READY
+    files = [p.name for p in (tmp_path / "private").rglob("*") if p.is_file()]
+    assert files == [f"{report.uuid}.pdf"]
+
+
+@pytest.mark.django_db
+def test_try_again_works_on_a_report_whose_renderer_went_quiet(world, history):
+    couple, _, _ = history
+    report = rendering_report(couple)
+    client = signed_in(world.a.clinician)
+    page = client.get(f"/p/{world.a.practice.slug}/reports/{report.uuid}/").content.decode()
+    assert "Try again" in page
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        client.post(
+            f"/p/{world.a.practice.slug}/reports/{report.uuid}/action/", {"action": "retry"}
+        )
+    with scope(practice=couple.practice):
+        report.refresh_from_db()
+    assert (report.status, report.attempts) == (ReportStatus.READY, 1)
+    live = rendering_report(couple, lease_left=timedelta(seconds=20))
+    page = client.get(f"/p/{world.a.practice.slug}/reports/{live.uuid}/").content.decode()
+    assert "Try again" not in page
 
 
 @pytest.mark.django_db
 def test_a_report_whose_task_was_lost_is_requeued_once_per_quiet_period(
     world, history, monkeypatch
 ):
-    from practice.celery import REQUEUE_QUIET_SECONDS
     from reports import tasks
+    from reports.services import REQUEUE_REPORT_QUIET_SECONDS
 
     couple, _, _ = history
     sent = []
@@ -546,7 +658,7 @@ def test_a_report_whose_task_was_lost_is_requeued_once_per_quiet_period(
         )
     assert services.requeue_stale() == 1
     assert services.requeue_stale() == 0
-    with time_machine.travel(timezone.now() + timedelta(seconds=REQUEUE_QUIET_SECONDS + 1)):
+    with time_machine.travel(timezone.now() + timedelta(seconds=REQUEUE_REPORT_QUIET_SECONDS + 1)):
         assert services.requeue_stale() == 1
     assert len(sent) == 2
 
