@@ -93,6 +93,12 @@ class Describer:
                     "date": when,
                 }
             return _("A form due on %(date)s has not been completed.") % {"date": when}
+        if kind == AlertKind.SCORING:
+            return _(
+                "A submitted form (%(title)s) could not be scored, so its scores and any alerts "
+                "they would raise are missing. The answers are kept. The couple page shows when "
+                "scoring is tried again."
+            ) % {"title": self.title(d)}
         return ""
 
     def _deterioration(self, alert: Alert, d: Mapping[str, Any]) -> str:

@@ -245,6 +245,10 @@ def _response_payload(response: AnswerSet) -> dict[str, Any]:
             "submitted_at": response.submitted_at,
             "answers": response.answers,
             "scores": list(response.scores.all()),
+            "scored_at": response.scored_at,
+            "scoring_error": response.scoring_error,
+            "scoring_attempts": response.scoring_attempts,
+            "scoring_retry_at": response.scoring_retry_at,
         }
     ).data
 

@@ -253,6 +253,14 @@ class ResponseState(models.TextChoices):
     SUBMITTED = "submitted", _("Submitted")
 
 
+class ScoringError(models.TextChoices):
+    """Why a submission has no scores. Codes only: never the exception's text, which may
+    quote an answer."""
+
+    INVALID_ANSWERS = "invalid_answers", _("The stored answers do not fit the form")
+    FAILED = "failed", _("Scoring stopped with an error")
+
+
 class Response(models.Model):
     """One partner's answers to one occurrence: a draft, then a submission."""
 
@@ -272,6 +280,11 @@ class Response(models.Model):
     submitted_at = models.DateTimeField(null=True, blank=True)
     scored_at = models.DateTimeField(null=True, blank=True)
     scoring_version = models.CharField(max_length=16, blank=True)
+    # A submission that made scoring fail: what kind of failure, how many tries, and when
+    # the sweeper tries again (None once the tries are used up: it waits for a person).
+    scoring_error = models.CharField(max_length=24, choices=ScoringError.choices, blank=True)
+    scoring_attempts = models.PositiveSmallIntegerField(default=0)
+    scoring_retry_at = models.DateTimeField(null=True, blank=True)
     reopened_at = models.DateTimeField(null=True, blank=True)
 
     objects = ScopedManager(practice="practice")
@@ -291,6 +304,11 @@ class Response(models.Model):
     @property
     def is_submitted(self) -> bool:
         return self.state == ResponseState.SUBMITTED
+
+    @property
+    def scoring_given_up(self) -> bool:
+        """Scoring failed every time it was tried: it waits for a person to retry it."""
+        return bool(self.scoring_error) and self.scoring_retry_at is None
 
 
 class Score(models.Model):
@@ -340,6 +358,7 @@ class AlertKind(models.TextChoices):
     DETERIORATION = "deterioration", _("Reliable deterioration")
     DISAGREEMENT = "disagreement", _("Large partner disagreement")
     OVERDUE = "overdue", _("Overdue form")
+    SCORING = "scoring", _("Could not score")
 
 
 # Lower is more urgent; the dashboard sorts on it. A split (one partner better, the
@@ -350,6 +369,8 @@ ALERT_SEVERITY = {
     AlertKind.CLINICAL: 3,
     AlertKind.DETERIORATION: 3,
     AlertKind.DISAGREEMENT: 4,
+    # Missing scores can hide a deterioration: looked at before overdue forms.
+    AlertKind.SCORING: 4,
     AlertKind.OVERDUE: 5,
 }
 

@@ -9,7 +9,14 @@ from django.utils.translation import get_language
 
 from assessments.alert_text import explain
 from assessments.history import chart_svg, couple_history, gap_chart_svg, instruments_with_scores
-from assessments.models import Alert, AlertStatus, Assignment, Occurrence, Response
+from assessments.models import (
+    Alert,
+    AlertStatus,
+    Assignment,
+    Occurrence,
+    Response,
+    ResponseState,
+)
 from clients.models import Couple, Partner
 from practice.models import Membership
 from practice.roles import Can, can
@@ -29,7 +36,14 @@ def assignment_rows(couple: Couple, partners: list[Partner]) -> list[dict[str, A
                     Prefetch(
                         "responses",
                         queryset=Response.objects.only(
-                            "pk", "uuid", "partner_id", "state", "occurrence_id", "submitted_at"
+                            "pk",
+                            "uuid",
+                            "partner_id",
+                            "state",
+                            "occurrence_id",
+                            "submitted_at",
+                            "scoring_error",
+                            "scoring_retry_at",
                         ),
                     )
                 ),
@@ -72,6 +86,11 @@ def couple_panels(
                 }
             )
     context["histories"] = histories
+    context["scoring_failures"] = (
+        Response.objects.filter(couple=couple, state=ResponseState.SUBMITTED, scored_at=None)
+        .exclude(scoring_error="")
+        .count()
+    )
     context["alerts"] = explain(
         Alert.objects.filter(couple=couple)
         .exclude(status=AlertStatus.RESOLVED)

@@ -16,6 +16,7 @@ from assessments.models import (
     InstrumentStatus,
     RepeatUnit,
     ResponseState,
+    ScoringError,
 )
 from assessments.results import Growth
 from assessments.stats import ChangeClass, CoupleWord
@@ -126,6 +127,18 @@ class ResponseSerializer(serializers.Serializer):
     submitted_at = serializers.DateTimeField(allow_null=True)
     answers = serializers.DictField(child=serializers.JSONField())
     scores = ScoreSerializer(many=True)
+    scored_at = serializers.DateTimeField(allow_null=True)
+    scoring_error = serializers.ChoiceField(
+        choices=ScoringError.choices,
+        allow_blank=True,
+        help_text="Set when scoring failed; the scores are missing until it succeeds.",
+    )
+    scoring_attempts = serializers.IntegerField(help_text="Failed scoring attempts so far.")
+    scoring_retry_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When scoring is tried again; null with an error means no more "
+        "automatic tries (staff ask support to retry).",
+    )
 
 
 class ScaleComparison(serializers.Serializer):

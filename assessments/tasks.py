@@ -31,12 +31,14 @@ def notify_alert(*, practice_id: int, alert_id: int) -> None:
 def sweep_unscored() -> int:
     """Queue scoring again for submissions the broker lost or a dead worker dropped.
 
-    Each one is queued again at most once per ``REQUEUE_QUIET``, so a backlog (a
-    worker down for an hour) is not re-sent every minute on top of itself.
+    Each one is queued again at most once per ``REQUEUE_QUIET`` for each of its
+    scoring attempts, so a backlog (a worker down for an hour) is not re-sent every
+    minute on top of itself, while a failed one's next try waits only for its backoff.
     """
     queued = 0
-    for practice_id, response_id in scoring.unscored_ids():
-        if not cache.add(f"requeued:response:{response_id}", 1, REQUEUE_QUIET_SECONDS):
+    for practice_id, response_id, attempts in scoring.unscored_ids():
+        key = f"requeued:response:{response_id}:{attempts}"
+        if not cache.add(key, 1, REQUEUE_QUIET_SECONDS):
             continue
         score_response.delay(practice_id=practice_id, response_id=response_id)
         queued += 1

@@ -322,6 +322,7 @@ SPECTACULAR_SETTINGS = {
         "AlertStatusEnum": "assessments.models.AlertStatus",
         "AssignmentStatusEnum": "assessments.models.AssignmentStatus",
         "ResponseStateEnum": "assessments.models.ResponseState",
+        "ScoringErrorEnum": "assessments.models.ScoringError",
         "InstrumentStatusEnum": "assessments.models.InstrumentStatus",
     },
 }

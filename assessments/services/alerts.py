@@ -280,6 +280,31 @@ def resolve_automatically(occurrence: Occurrence) -> None:
         )
 
 
+def raise_scoring_failed(response: Response) -> Alert | None:
+    """Tell staff, once per submission, that it could not be scored."""
+    return _raise(
+        practice=response.practice,
+        couple_id=response.couple_id,
+        partner_id=response.partner_id,
+        kind=AlertKind.SCORING,
+        dedupe_key=f"scoring:{response.uuid}",
+        response=response,
+        details={"instrument": response.instrument.key, "error": response.scoring_error},
+    )
+
+
+def resolve_scoring_failed(response: Response) -> None:
+    """The submission has been scored after all: its "could not score" alert is done."""
+    Alert.objects.filter(
+        dedupe_key=f"scoring:{response.uuid}",
+        status__in=[AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED],
+    ).update(
+        status=AlertStatus.RESOLVED,
+        resolved_at=timezone.now(),
+        resolution_note="Scored on a later attempt.",
+    )
+
+
 def raise_overdue_alerts(today: date) -> int:
     """One alert per form overdue for a few days (beat)."""
     raised = 0

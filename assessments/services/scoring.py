@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from assessments.models import Response, ResponseState, Score
+from assessments.models import Response, ResponseState, Score, ScoringError
 from assessments.scoring import SCORING_VERSION, Result
 
 log = logging.getLogger(__name__)
@@ -64,47 +65,150 @@ def write_scores(rows: Iterable[Score]) -> None:
     )
 
 
+# Tries before a submission that will not score is left for a person, and the wait
+# before each next try (the sweeper looks every minute).
+MAX_SCORING_ATTEMPTS = 5
+SCORING_BACKOFF = timedelta(minutes=2)
+SCORING_BACKOFF_FACTOR = 4
+
+
+def next_scoring_try(attempts: int, now: datetime) -> datetime | None:
+    """When to try again after ``attempts`` failures: 2, 8, 32, 128 minutes, then never."""
+    if attempts >= MAX_SCORING_ATTEMPTS:
+        return None
+    return now + SCORING_BACKOFF * SCORING_BACKOFF_FACTOR ** (attempts - 1)
+
+
+def _error_code(exc: Exception) -> str:
+    # A value of the wrong type or shape in the stored answers shows up as one of these.
+    if isinstance(exc, KeyError | ValueError | TypeError | AttributeError | ArithmeticError):
+        return ScoringError.INVALID_ANSWERS
+    return ScoringError.FAILED
+
+
+def _where(exc: BaseException) -> str:
+    """file:line of the innermost frame: enough to find the bug, with no values in it."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return "?"
+    return f"{tb.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno}"
+
+
 def score(response_id: int) -> Response | None:
     """Score one submitted response and raise the alerts its scores call for.
 
     Harmless to repeat: rows are upserted and alerts are deduplicated. Does
-    nothing for a response that is (again) a draft.
+    nothing for a response that is (again) a draft. A response whose answers
+    make scoring fail is marked with the error, a "could not score" alert is
+    raised once, and the sweeper tries again later, a bounded number of times.
+    Database errors (a lock conflict) propagate for the task to retry.
     """
-    from assessments.services.alerts import after_scoring
+    from assessments.services.alerts import after_scoring, resolve_scoring_failed
 
-    with transaction.atomic():
-        # Lock the response row only: FOR UPDATE on the join would also lock the
-        # occurrence both partners share, and two scorings of one form deadlocked.
-        response = (
-            Response.objects.select_for_update(of=("self",))
-            .select_related("instrument", "occurrence", "practice")
-            .filter(pk=response_id)
-            .first()
-        )
-        if response is None or response.state != ResponseState.SUBMITTED:
-            return None
-        result = response.instrument.plan.score(response.answers)
-        write_scores(score_rows(response, result))
-        Response.objects.filter(pk=response.pk).update(
-            scored_at=timezone.now(), scoring_version=SCORING_VERSION
-        )
-        after_scoring(response)
+    try:
+        with transaction.atomic():
+            # Lock the response row only: FOR UPDATE on the join would also lock the
+            # occurrence both partners share, and two scorings of one form deadlocked.
+            response = (
+                Response.objects.select_for_update(of=("self",))
+                .select_related("instrument", "occurrence", "practice")
+                .filter(pk=response_id)
+                .first()
+            )
+            if response is None or response.state != ResponseState.SUBMITTED:
+                return None
+            result = response.instrument.plan.score(response.answers)
+            write_scores(score_rows(response, result))
+            Response.objects.filter(pk=response.pk).update(
+                scored_at=timezone.now(),
+                scoring_version=SCORING_VERSION,
+                scoring_error="",
+                scoring_attempts=0,
+                scoring_retry_at=None,
+            )
+            after_scoring(response)
+            if response.scoring_error:
+                resolve_scoring_failed(response)
+    except DatabaseError:
+        raise
+    except Exception as exc:
+        return _record_failure(response_id, exc)
     log.info("scored response %s", response.uuid)
     return response
 
 
-def unscored_ids(now: timezone.datetime | None = None) -> list[tuple[int, int]]:
-    """(practice id, response id) of submissions left unscored past the grace period."""
+def _record_failure(response_id: int, exc: Exception) -> Response | None:
+    from assessments.services.alerts import raise_scoring_failed
+
+    now = timezone.now()
+    code = _error_code(exc)
+    with transaction.atomic():
+        response = (
+            Response.objects.select_for_update(of=("self",))
+            .select_related("instrument", "practice")
+            .filter(pk=response_id, state=ResponseState.SUBMITTED, scored_at__isnull=True)
+            .first()
+        )
+        if response is None:
+            return None
+        response.scoring_error = code
+        response.scoring_attempts += 1
+        response.scoring_retry_at = next_scoring_try(response.scoring_attempts, now)
+        response.save(update_fields=["scoring_error", "scoring_attempts", "scoring_retry_at"])
+        raise_scoring_failed(response)
+    # The exception's text can quote an answer: log its class and where it was raised.
+    log.error(
+        "scoring response %s failed (%s, %s at %s), attempt %d, %s",
+        response.uuid,
+        code,
+        type(exc).__name__,
+        _where(exc),
+        response.scoring_attempts,
+        "next try at " + response.scoring_retry_at.isoformat()
+        if response.scoring_retry_at
+        else "left for a person",
+    )
+    return response
+
+
+def unscored_ids(now: datetime | None = None) -> list[tuple[int, int, int]]:
+    """(practice id, response id, failed attempts) of submissions the sweeper should queue.
+
+    Never tried and unscored past the grace period, or failed before and due
+    for their next try; those out of tries wait for a person.
+    """
     now = now or timezone.now()
     # The sweeper looks across practices; each task it queues runs in its own scope.
     with scopes_disabled():
         return list(
-            Response.objects.filter(
-                state=ResponseState.SUBMITTED,
-                scored_at__isnull=True,
-                submitted_at__lt=now - UNSCORED_GRACE,
-            ).values_list("practice_id", "pk")[:1000]
+            Response.objects.filter(state=ResponseState.SUBMITTED, scored_at__isnull=True)
+            .filter(
+                Q(scoring_error="", submitted_at__lt=now - UNSCORED_GRACE)
+                | Q(scoring_retry_at__lte=now)
+            )
+            .values_list("practice_id", "pk", "scoring_attempts")[:1000]
         )
+
+
+def retry_failed_scoring(response_ids: Iterable[int] | None = None) -> list[tuple[int, int]]:
+    """Give failed submissions fresh tries, due now (after a fix); returns what to queue.
+
+    All of them across practices (``manage.py retry_scoring``), or the given ids.
+    """
+    # An operator's command after a fix may span practices.
+    with scopes_disabled():
+        failed = Response.objects.filter(
+            state=ResponseState.SUBMITTED, scored_at__isnull=True
+        ).exclude(scoring_error="")
+        if response_ids is not None:
+            failed = failed.filter(pk__in=list(response_ids))
+        due = list(failed.values_list("practice_id", "pk"))
+        Response.objects.filter(pk__in=[pk for _, pk in due]).update(
+            scoring_attempts=0, scoring_retry_at=timezone.now()
+        )
+    return due
 
 
 def rescore_all(batch_size: int = 2000) -> int:
