@@ -158,6 +158,11 @@ def review(request: HttpRequest, occurrence_id: str) -> HttpResponse:
                 "label": label,
                 "missing": is_missing,
                 "missing_message": error_message("required") if is_missing else "",
+                # So the page can show an answer still waiting in the browser by its label.
+                "labels": {
+                    str(value): answer_label(instrument, definition_item, value, language)
+                    for value, _label in item["options"]
+                },
             }
         )
     return render(
@@ -165,6 +170,7 @@ def review(request: HttpRequest, occurrence_id: str) -> HttpResponse:
         "assessments/portal/review.html",
         {
             "occurrence": occurrence,
+            "required_message": error_message("required"),
             "title": instrument.text("title", language),
             "rows": rows,
             "missing": missing,
@@ -192,5 +198,6 @@ def done(request: HttpRequest, occurrence_id: str) -> HttpResponse:
             ),
             "private": occurrence.instrument.is_private,
             "resources": resources,
+            "occurrence_uuid": occurrence.uuid,
         },
     )

@@ -9,6 +9,7 @@ practice, and views cut further to the partner's own couple.
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable
 
@@ -25,11 +26,14 @@ from practice.middleware import api_error
 SESSION_PARTNER = "portal_partner"
 SESSION_EPOCH = "portal_epoch"
 SESSION_SEEN = "portal_last_seen"
+# A random value per portal session: the browser keeps unsent answers under it, so
+# they belong to this sign-in only and never name the partner.
+SESSION_DRAFTS = "portal_draft_scope"
 PORTAL_IDLE_SECONDS = 30 * 60
 SEEN_RESOLUTION_S = 15
 
 # Portal pages anyone may open without a portal session.
-PUBLIC_ROUTES = {"enter", "sign_in", "sign_in_sent", "exit", "signed_out"}
+PUBLIC_ROUTES = {"enter", "sign_in", "sign_in_sent", "exit", "signed_out", "js_catalog"}
 
 
 def sign_in(request: HttpRequest, partner: Partner) -> None:
@@ -38,6 +42,7 @@ def sign_in(request: HttpRequest, partner: Partner) -> None:
     request.session[SESSION_PARTNER] = partner.pk
     request.session[SESSION_EPOCH] = partner.session_epoch
     request.session[SESSION_SEEN] = time.time()
+    request.session[SESSION_DRAFTS] = secrets.token_urlsafe(12)
 
 
 def sign_out(request: HttpRequest) -> None:
@@ -47,7 +52,7 @@ def sign_out(request: HttpRequest) -> None:
 
 def clear_portal_keys(request: HttpRequest) -> None:
     """Remove portal identity from a session (used when staff sign in on the same browser)."""
-    for key in (SESSION_PARTNER, SESSION_EPOCH, SESSION_SEEN):
+    for key in (SESSION_PARTNER, SESSION_EPOCH, SESSION_SEEN, SESSION_DRAFTS):
         request.session.pop(key, None)
 
 
@@ -107,6 +112,10 @@ class PortalMiddleware:
                 return api_error(401, "not_authenticated", _("Please sign in again."))
             return HttpResponseRedirect(reverse("portal:sign_in"))
         request.partner = partner  # type: ignore[attr-defined]
+        # Sessions from before drafts were kept in the browser get their scope now.
+        request.draft_scope = request.session.setdefault(  # type: ignore[attr-defined]
+            SESSION_DRAFTS, secrets.token_urlsafe(12)
+        )
         translation.activate(partner.language)
         request.LANGUAGE_CODE = partner.language  # type: ignore[attr-defined]
         try:

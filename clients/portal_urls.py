@@ -19,6 +19,7 @@ urlpatterns = [
     path("account/", views.account, name="account"),
     path("support/", views.support, name="support"),
     path("logo/", views.logo, name="logo"),
+    path("i18n/<str:language>.js", views.js_catalog, name="js_catalog"),
     path("forms/<uuid:occurrence_id>/", form_views.form, name="form"),
     path("forms/<uuid:occurrence_id>/review/", form_views.review, name="form_review"),
     path("forms/<uuid:occurrence_id>/done/", form_views.done, name="form_done"),

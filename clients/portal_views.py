@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from django import forms
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+from django.views.i18n import JavaScriptCatalog
 
 from clients import portal, services
 from clients.models import Partner
@@ -129,3 +132,11 @@ def logo(request: HttpRequest) -> HttpResponse:
 def account(request: HttpRequest) -> HttpResponse:
     """Sign-out options, including every device at once."""
     return render(request, "clients/portal/account.html", {"partner": request.partner})  # type: ignore[attr-defined]
+
+
+def js_catalog(request: HttpRequest, language: str) -> HttpResponse:
+    """The portal script's translations, for the language named in the URL."""
+    if language not in dict(settings.LANGUAGES):
+        raise Http404
+    with translation.override(language):
+        return JavaScriptCatalog.as_view(domain="djangojs")(request)

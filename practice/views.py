@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import sys
 import uuid
 from datetime import date, datetime, time
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db import InterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template import loader
 from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -150,7 +153,27 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """A 500 in the API's error format under /api/, else Django's plain error page."""
+    """A 500, or a 503 when the database is unreachable: JSON under /api/, the portal's own
+    page (with its quick exit) under /portal/, else the staff page.
+
+    Rendered without the request, so no context processor touches what just failed.
+    """
+    unavailable = isinstance(sys.exc_info()[1], DatabaseOperationalError | InterfaceError)
+    status = 503 if unavailable else 500
     if is_api_request(request):
-        return api_error(500, "server_error", _("Something went wrong on our side."))
-    return defaults.server_error(request)
+        response: HttpResponse = (
+            api_error(503, "unavailable", _("The service is briefly unavailable; try again."))
+            if unavailable
+            else api_error(500, "server_error", _("Something went wrong on our side."))
+        )
+    else:
+        if request.path_info.startswith("/portal/"):
+            template = "clients/portal/error.html"
+        else:
+            template = "503.html" if unavailable else "500.html"
+        response = HttpResponse(
+            loader.render_to_string(template, {"status": status}), status=status
+        )
+    if unavailable:
+        response["Retry-After"] = "30"
+    return response

@@ -28,6 +28,8 @@ PUBLIC = {
     "portal/sign-in/sent/",
     "portal/exit/",
     "portal/signed-out/",
+    # The portal script's translations: the same public text for everyone.
+    "portal/i18n/<str:language>.js",
 }
 
 

@@ -18,6 +18,7 @@ ALERT_KINDS = {
     "deterioration": _("Reliable deterioration"),
     "disagreement": _("Large partner disagreement"),
     "overdue": _("Overdue form"),
+    "scoring": _("Could not score"),
 }
 ALERT_STATUSES = {
     "open": _("Open"),
