@@ -1,7 +1,8 @@
 """Make sure the system tools the test suite drives are present.
 
 The browser tests need Debian's Chromium, the PDF tests need poppler's
-pdftotext/pdfinfo/pdftoppm, and the accessibility scans need axe-core from npm.
+pdftotext/pdfinfo/pdftoppm, the fault suite needs redis-server, and the
+accessibility scans need axe-core from npm.
 On a Debian machine where we are root, missing packages are installed; anywhere
 else the script says what to install and fails.
 """
@@ -15,7 +16,12 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEBIAN_PACKAGES = {"chromium": "/usr/bin/chromium", "poppler-utils": "pdftotext"}
+# The fault suite (tests/faults/) starts and stops Redis servers of its own.
+DEBIAN_PACKAGES = {
+    "chromium": "/usr/bin/chromium",
+    "poppler-utils": "pdftotext",
+    "redis-server": "redis-server",
+}
 
 
 def missing_packages() -> list[str]:

@@ -228,6 +228,10 @@ def _check_disagreement(occurrence: Occurrence) -> None:
     if len(pair) != 2:
         return
     instrument = occurrence.instrument
+    if not all(_scorable(instrument, r) for r in pair):
+        # One partner's stored answers cannot be scored: that response is marked by its
+        # own scoring and compared once it is repaired. It must not fail this partner's.
+        return
     comparison = results.couple_result(
         instrument.definition, instrument.plan, pair[0].answers, pair[1].answers
     )
@@ -257,6 +261,16 @@ def _check_disagreement(occurrence: Occurrence) -> None:
             "n_items": found.n_items,
         },
     )
+
+
+def _scorable(instrument: Any, response: Response) -> bool:
+    if response.scoring_error:
+        return False
+    try:
+        instrument.plan.score(response.answers)
+    except Exception:
+        return False
+    return True
 
 
 def resolve_automatically(occurrence: Occurrence) -> None:
