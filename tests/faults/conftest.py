@@ -27,6 +27,9 @@ from django.db import connection
 
 from practice.celery import app as celery_app
 from practice.celery import worker_command
+
+# The real-browser fixtures, for the portal outage tests.
+from tests.browser.conftest import browser, new_context  # noqa: F401
 from tests.worker import ROOT, wait_for, worker_env
 
 # Short leases, so a dead renderer's report is taken over in seconds here.
