@@ -403,6 +403,10 @@ class Alert(models.Model):
     dedupe_key = models.CharField(max_length=160)
     details = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # The email outbox for alerts that are mailed (safety): set once the clinicians were
+    # emailed. A safety alert raised while the broker was down is still unset, and the
+    # sweeper sends it.
+    notified_at = models.DateTimeField(null=True, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

@@ -46,6 +46,17 @@ def sweep_unscored() -> int:
 
 
 @app.task
+def sweep_alert_emails() -> int:
+    """Queue the safety-alert emails whose task the broker never got (beat, every minute)."""
+    queued = 0
+    for practice_id, alert_id in alerts.unnotified_alerts():
+        if cache.add(f"requeued:alert:{alert_id}", 1, REQUEUE_QUIET_SECONDS):
+            notify_alert.delay(practice_id=practice_id, alert_id=alert_id)
+            queued += 1
+    return queued
+
+
+@app.task
 def open_due_occurrences() -> int:
     """Open the next occurrence of recurring assignments that have come due."""
     return assignments.create_due_occurrences(timezone.localdate())

@@ -29,6 +29,7 @@ app.conf.beat_schedule = {
     },
     "sweep-unscored": {"task": "assessments.tasks.sweep_unscored", "schedule": 60},
     "sweep-sign-in-links": {"task": "clients.tasks.sweep_sign_in_links", "schedule": 60},
+    "sweep-alert-emails": {"task": "assessments.tasks.sweep_alert_emails", "schedule": 60},
     "open-due-occurrences": {"task": "assessments.tasks.open_due_occurrences", "schedule": 15 * 60},
     "send-reminders": {
         "task": "assessments.tasks.send_reminders",

@@ -92,6 +92,9 @@ class Report(models.Model):
     size = models.PositiveIntegerField(null=True, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
     released_at = models.DateTimeField(null=True, blank=True)
+    # The release email's outbox: set once the partners were emailed, so a release made
+    # while the broker was down is still announced (by the sweeper).
+    release_notified_at = models.DateTimeField(null=True, blank=True)
     released_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

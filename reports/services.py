@@ -369,8 +369,30 @@ def release(report: Report, *, actor: User, request: HttpRequest | None = None) 
     return report
 
 
+# A release not announced after this long lost its task; the sweeper sends it.
+ANNOUNCE_GRACE = timedelta(minutes=2)
+
+
+def unannounced_releases(now: datetime | None = None) -> list[tuple[int, int]]:
+    """(practice id, report id) of released reports whose email has not gone (the outbox)."""
+    now = now or timezone.now()
+    # The sweeper looks across practices; each task it queues runs in its own scope.
+    with scopes_disabled():
+        return list(
+            Report.objects.filter(
+                released_at__lt=now - ANNOUNCE_GRACE, release_notified_at__isnull=True
+            ).values_list("practice_id", "pk")[:1000]
+        )
+
+
 def email_partners_about(report: Report) -> int:
-    """Tell the partners a report is waiting in their portal (no content). Returns emails sent."""
+    """Tell the partners a report is waiting in their portal (no content). Returns emails sent.
+
+    Once per release: marked announced after the emails went (a lost worker in
+    between means the sweeper announces it again).
+    """
+    if report.release_notified_at is not None:
+        return 0  # a duplicate delivery
     sent = 0
     for partner in report.couple.partners.filter(
         portal_state__in=[PortalState.INVITED, PortalState.ACTIVE]
@@ -386,6 +408,7 @@ def email_partners_about(report: Report) -> int:
             sent += 1
         except Exception as exc:
             log.warning("report email to partner %s failed: %s", partner.uuid, type(exc).__name__)
+    Report.objects.filter(pk=report.pk).update(release_notified_at=timezone.now())
     return sent
 
 
@@ -393,7 +416,7 @@ def email_partners_about(report: Report) -> int:
 def withdraw(report: Report, *, actor: User, request: HttpRequest | None = None) -> Report:
     """Take a released report out of the portal."""
     if Report.objects.filter(pk=report.pk, released_at__isnull=False).update(
-        released_at=None, released_by=None
+        released_at=None, released_by=None, release_notified_at=None
     ):
         audit.record("report.withdraw", request=request, actor=actor, target=report)
     report.refresh_from_db()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from celery import Task
+from django.core.cache import cache
 from django.utils import timezone
 
-from practice.celery import app
+from practice.celery import REQUEUE_QUIET_SECONDS, app
 from reports import services
 
 
@@ -37,7 +38,13 @@ def notify_release(*, practice_id: int, report_id: int) -> int:
 
 @app.task
 def requeue_stale_reports() -> int:
-    return services.requeue_stale()
+    """Re-send renders a worker dropped and release emails the broker lost (beat, 30 s)."""
+    queued = services.requeue_stale()
+    for practice_id, report_id in services.unannounced_releases():
+        if cache.add(f"requeued:release:{report_id}", 1, REQUEUE_QUIET_SECONDS):
+            notify_release.delay(practice_id=practice_id, report_id=report_id)
+            queued += 1
+    return queued
 
 
 @app.task

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -359,8 +359,32 @@ def recipients(alert: Alert) -> list[User]:
     return [m.user for m in owners if m.user.is_active]
 
 
+# A mailed alert not sent after this long lost its task; the sweeper sends it.
+NOTIFY_GRACE = timedelta(minutes=2)
+
+
+def unnotified_alerts(now: datetime | None = None) -> list[tuple[int, int]]:
+    """(practice id, alert id) of mailed alerts whose email has not gone yet (the outbox)."""
+    now = now or timezone.now()
+    # The sweeper looks across practices; each task it queues runs in its own scope.
+    with scopes_disabled():
+        return list(
+            Alert.objects.filter(
+                kind=AlertKind.SAFETY,
+                notified_at__isnull=True,
+                created_at__lt=now - NOTIFY_GRACE,
+            ).values_list("practice_id", "pk")[:1000]
+        )
+
+
 def notify_clinicians(alert: Alert) -> None:
-    """Email that there is an alert; the email says nothing about whom or what."""
+    """Email that there is an alert, once; the email says nothing about whom or what.
+
+    Marked notified after the emails went: a worker lost in between means the
+    sweeper sends it again (twice is better than never for a safety alert).
+    """
+    if alert.notified_at is not None:
+        return  # a duplicate delivery
     with scope(practice=alert.practice):
         url = mail_url(alert)
         for user in recipients(alert):
@@ -373,6 +397,7 @@ def notify_clinicians(alert: Alert) -> None:
                 )
             except Exception as exc:
                 log.warning("alert email to user %s failed: %s", user.pk, type(exc).__name__)
+        Alert.objects.filter(pk=alert.pk).update(notified_at=timezone.now())
 
 
 def mail_url(alert: Alert) -> str:
