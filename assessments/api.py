@@ -298,7 +298,9 @@ class ResultsView(StaffAPIView):
         submitted = [by_partner.get(p.pk) for p in partners]
         answers = [r.answers if r is not None and r.is_submitted else None for r in submitted]
         couple = None
-        if all(a is not None for a in answers):
+        # A response that could not be scored is not compared (see its scoring_error).
+        unscorable = any(r is not None and r.scoring_error for r in submitted)
+        if all(a is not None for a in answers) and not unscorable:
             comparison = results.couple_result(
                 instrument.definition, instrument.plan, answers[0], answers[1]
             )  # type: ignore[arg-type]

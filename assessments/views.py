@@ -117,7 +117,9 @@ def occurrence_results(
     submitted = [responses.get(p.pk) for p in partners]
     answers = [r.answers if r and r.is_submitted else {} for r in submitted]
     comparison = None
-    if all(r is not None and r.is_submitted for r in submitted):
+    # A response that could not be scored cannot be compared either (its couple page says why).
+    unscorable = any(r is not None and r.scoring_error for r in submitted)
+    if all(r is not None and r.is_submitted for r in submitted) and not unscorable:
         comparison = results.couple_result(
             instrument.definition, instrument.plan, answers[0], answers[1]
         )
@@ -136,6 +138,7 @@ def occurrence_results(
             "score_tables": _score_tables(instrument, submitted, language, comparison),
             "rows": answer_rows(instrument, answers, language, comparison),
             "comparison": comparison,
+            "unscorable": unscorable,
         },
     )
 

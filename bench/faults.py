@@ -8,7 +8,7 @@ server of its own (broker on db 0, CACHE_URL on db 1, as docker-compose), gunico
 processes each) and beat with the production schedule. Then, one after the
 other: Redis stopped while partners autosave and submit over HTTP; the default
 worker SIGKILLed with scoring in flight; the reports worker SIGKILLed mid-render;
-the reports worker restarted under a 64 KiB file-size limit (the report store
+the reports worker restarted under a 16 KiB file-size limit (the report store
 refuses the PDF, EFBIG) and the reports retried once it is lifted; one stored
 answer set corrupted before scoring. Prints one table: scenario | attempted |
 persisted | scored | lost | duplicated | recovery time. See bench/README.md.
@@ -468,7 +468,7 @@ def storage_refused(stack: Stack, couples: list[Any], count: int) -> Row:
 
     stack.processes.stop("reports")
     # Its own log file, which stays far below the limit.
-    stack.start_reports(file_size_limit=64 * 1024, name="reports-limited")
+    stack.start_reports(file_size_limit=16 * 1024, name="reports-limited")
     reports = request_reports(couples, count)
     ids = [r.pk for r in reports]
     with scopes_disabled():
@@ -675,12 +675,18 @@ def main() -> None:
         groups = [people[:n], people[n : 2 * n], people[2 * n :]]
         print(f"{len(people)} partners, {len(people) // 2} couples; logs in {TMP}")
         stack.start()
-        rows = redis_outage(stack, groups[0])
-        rows.append(worker_killed_mid_score(stack, groups[1]))
         couples = [p.couple for p, _, _ in groups[0][::2]]
-        rows.append(worker_killed_mid_render(stack, couples, args.reports))
-        rows.append(storage_refused(stack, couples, args.reports))
-        rows.append(corrupt_answer_set(stack, groups[2]))
+        rows: list[Row] = []
+        for scenario in (
+            lambda: redis_outage(stack, groups[0]),
+            lambda: [worker_killed_mid_score(stack, groups[1])],
+            lambda: [worker_killed_mid_render(stack, couples, args.reports)],
+            lambda: [storage_refused(stack, couples, args.reports)],
+            lambda: [corrupt_answer_set(stack, groups[2])],
+        ):
+            for row in scenario():
+                print(f"  done: {row}", flush=True)
+                rows.append(row)
         print_table(rows)
         _common.print_end_state()
     finally:

@@ -125,3 +125,24 @@ def test_after_a_fix_retry_scoring_scores_it_and_resolves_the_alert(world, poiso
     client = signed_in(world.a.clinician)
     page = client.get(f"/p/{world.a.practice.slug}/couples/{couple.uuid}/").content.decode()
     assert "could not be scored" not in page
+
+
+@pytest.mark.django_db
+def test_the_results_page_and_api_survive_one_corrupt_partner(world):
+    couple = make_couple(world.a.practice, world.a.clinician)
+    with scope(practice=world.a.practice):
+        one, two = couple.partners.order_by("position")
+    form = open_form(couple)
+    answer(form, one, {"pulse": 6})
+    answer(form, two, {"pulse": 4})
+    with scope(practice=world.a.practice):
+        Response.objects.filter(partner=one).update(answers={"pulse": SECRET}, scored_at=None)
+        scoring.score(Response.objects.get(partner=one).pk)
+    client = signed_in(world.a.clinician)
+    page = client.get(f"/p/{world.a.practice.slug}/results/{form.uuid}/")
+    assert page.status_code == 200
+    assert "These answers could not be scored" in page.content.decode()
+    assert page.context["comparison"] is None
+    api = client.get(f"/api/v1/p/{world.a.practice.slug}/results/{form.uuid}/")
+    assert api.status_code == 200
+    assert api.json()["couple"] is None
