@@ -436,8 +436,15 @@ def worker_killed_mid_render(stack: Stack, couples: list[Any], count: int) -> Ro
 
     reports = request_reports(couples, count)
     ids = [r.pk for r in reports]
+    # Killed once both worker processes are drawing a report (mid-render, as in the issue).
+    busy = min(2, count)
     with scopes_disabled():
-        wait(lambda: Report.objects.filter(pk__in=ids, status=ReportStatus.RENDERING).exists(), 60)
+        wait(
+            lambda: (
+                Report.objects.filter(pk__in=ids, status=ReportStatus.RENDERING).count() >= busy
+            ),
+            60,
+        )
     stack.processes.kill("reports")
     time.sleep(2)
     stack.start_reports()

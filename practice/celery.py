@@ -39,7 +39,7 @@ app.conf.beat_schedule = {
         "task": "assessments.tasks.raise_overdue_alerts",
         "schedule": crontab(hour=6, minute=30),
     },
-    "requeue-stale-reports": {"task": "reports.tasks.requeue_stale_reports", "schedule": 30},
+    "requeue-stale-reports": {"task": "reports.tasks.requeue_stale_reports", "schedule": 15},
     "monthly-reports": {
         "task": "reports.tasks.monthly_reports",
         "schedule": crontab(day_of_month=1, hour=4, minute=0),

@@ -272,7 +272,7 @@ CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("CELERY_WORKER_MAX_MEMORY_PER_CHILD
 CELERY_TIMEZONE = "UTC"
 # A report renderer renews its claim every third of this; a dead one loses the report to
 # the next delivery once it lapses (reports/services.py).
-REPORT_LEASE_SECONDS = env_int("REPORT_LEASE_SECONDS", 30)
+REPORT_LEASE_SECONDS = env_int("REPORT_LEASE_SECONDS", 20)
 
 # --- REST framework ---------------------------------------------------------
 

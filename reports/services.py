@@ -162,7 +162,7 @@ class LeaseHeld(Exception):
 
 def lease_seconds() -> int:
     """How long a renderer's claim lasts without renewal (``REPORT_LEASE_SECONDS``)."""
-    return int(getattr(settings, "REPORT_LEASE_SECONDS", 30))
+    return int(getattr(settings, "REPORT_LEASE_SECONDS", 20))
 
 
 def _claim(report_id: int) -> Report | None:
@@ -424,7 +424,7 @@ def withdraw(report: Report, *, actor: User, request: HttpRequest | None = None)
 
 
 def requeue_stale(now: datetime | None = None) -> int:
-    """Send again the reports a worker dropped (beat, every 30 s); each at most once a run.
+    """Send again the reports a worker dropped (beat, every 15 s); each at most once a run.
 
     Rendering under an expired lease: its renderer died, a new delivery re-claims
     it (or marks it failed after MAX_ATTEMPTS). Queued for a while: the broker lost

@@ -38,7 +38,7 @@ def notify_release(*, practice_id: int, report_id: int) -> int:
 
 @app.task
 def requeue_stale_reports() -> int:
-    """Re-send renders a worker dropped and release emails the broker lost (beat, 30 s)."""
+    """Re-send renders a worker dropped and release emails the broker lost (beat, 15 s)."""
     queued = services.requeue_stale()
     for practice_id, report_id in services.unannounced_releases():
         if cache.add(f"requeued:release:{report_id}", 1, REQUEUE_QUIET_SECONDS):
