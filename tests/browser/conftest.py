@@ -25,6 +25,9 @@ from clients.services import invitation_lifetime, new_access_link
 from practice.models import User
 from tests.factories import TEST_PASSWORD
 
+# The fault suite's own Redis and workers, for test_portal_outages.py.
+from tests.faults.harness import stack  # noqa: F401
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"

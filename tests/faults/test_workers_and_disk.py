@@ -19,7 +19,7 @@ from reports import services as report_services
 from reports.models import Report, ReportKind, ReportStatus
 from tests.conftest import signed_in
 from tests.factories import make_couple, open_form
-from tests.faults.conftest import LEASE_SECONDS, celery_on
+from tests.faults.harness import LEASE_SECONDS, celery_on
 from tests.test_portal import portal_client
 from tests.test_reports import END, START, pdfinfo
 from tests.test_worker_e2e import submit_via_api

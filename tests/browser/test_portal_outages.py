@@ -16,7 +16,7 @@ from assessments.tasks import sweep_unscored
 from tests.browser.conftest import DESKTOP, portal_sign_in
 from tests.browser.test_portal_flow import choose, expect_saved
 from tests.factories import make_couple, open_form
-from tests.faults.conftest import celery_on
+from tests.faults.harness import celery_on
 
 pytestmark = [pytest.mark.faults, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
