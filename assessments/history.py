@@ -118,8 +118,12 @@ def couple_pairs(
     Couple-level numbers come from here, never from the stored scores: those count
     private items, and a private answer must not move anything the couple sees.
     """
+    # Answers that could not be scored (see Response.scoring_error) are compared nowhere.
     rows = Response.objects.filter(
-        couple=couple, instrument__key=instrument.key, state=ResponseState.SUBMITTED
+        couple=couple,
+        instrument__key=instrument.key,
+        state=ResponseState.SUBMITTED,
+        scoring_error="",
     )
     if since is not None:
         rows = rows.filter(submitted_at__gte=since)
