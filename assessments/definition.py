@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "instrument.schema.json"
-SCORED_TYPES = frozenset({"ordinal", "rating", "choice", "yes_no"})
+SCORED_TYPES = frozenset({"ordinal", "rating", "choice", "yes_no", "number"})
 RATING_VALUES = tuple(range(1, 11))
 YES_NO_VALUES = (0, 1)
 
@@ -90,17 +90,31 @@ def item_options(definition: Mapping[str, Any], item: Mapping[str, Any]) -> list
     if kind == "yes_no":
         # Labels come from the interface's own translations ("Yes", "No").
         return [{"value": 1, "label": {}}, {"value": 0, "label": {}}]
-    if kind == "text":
+    if kind in {"text", "number"}:
         return []
     if "options" in item:
         return list(item["options"])
     return list(definition.get("answer_sets", {}).get(item.get("answer_set", ""), []))
 
 
+def has_range(definition: Mapping[str, Any], item: Mapping[str, Any]) -> bool:
+    """Whether a scored item's answers have a known lowest and highest value."""
+    return item["type"] == "number" or bool(item_options(definition, item))
+
+
 def value_range(definition: Mapping[str, Any], item: Mapping[str, Any]) -> tuple[float, float]:
     """Lowest and highest answer value of a scored item."""
+    if item["type"] == "number":
+        return item["min"], item["max"]
     values = [option["value"] for option in item_options(definition, item)]
     return min(values), max(values)
+
+
+def allowed_values(definition: Mapping[str, Any], item: Mapping[str, Any]) -> set[float] | None:
+    """The answer values an item accepts; None for text and typed numbers (checked otherwise)."""
+    if item["type"] in {"text", "number"}:
+        return None
+    return {option["value"] for option in item_options(definition, item)}
 
 
 def _schema_problems(definition: Any) -> Iterator[Problem]:
@@ -138,11 +152,24 @@ def _semantic_problems(d: Mapping[str, Any]) -> Iterator[Problem]:
             if language not in languages:
                 yield Problem(format_path([*path, language]), "language not declared in languages")
 
+    groups: set[str] = set()
+    for g_index, group in enumerate(d.get("groups", [])):
+        if group["link_id"] in groups:
+            yield Problem(f"groups[{g_index}].link_id", f"duplicate group {group['link_id']!r}")
+        groups.add(group["link_id"])
     items_by_id: dict[str, Mapping[str, Any]] = {}
     for index, item in enumerate(d["items"]):
         link_id = item["link_id"]
         if link_id in items_by_id:
             yield Problem(f"items[{index}].link_id", f"duplicate link id {link_id!r}")
+        elif link_id in groups:
+            yield Problem(f"items[{index}].link_id", f"{link_id!r} is also a group's link id")
+        if "group" in item and item["group"] not in groups:
+            yield Problem(f"items[{index}].group", f"unknown group {item['group']!r}")
+        if item["type"] == "number":
+            yield from _number_problems(item, f"items[{index}]")
+        if "enable_when" in item:
+            yield from _enable_when_problems(d, item, items_by_id, f"items[{index}].enable_when")
         items_by_id.setdefault(link_id, item)
         answer_set = item.get("answer_set")
         if answer_set is not None and answer_set not in d.get("answer_sets", {}):
@@ -187,7 +214,7 @@ def _semantic_problems(d: Mapping[str, Any]) -> Iterator[Problem]:
             elif item["type"] not in SCORED_TYPES:
                 items_ok = False
                 yield Problem(f"{where}.items[{i_index}]", f"item {link_id!r} is free text")
-            elif item_options(d, item):
+            elif has_range(d, item):
                 ranges.add(value_range(d, item))
         if len(ranges) > 1:
             yield Problem(f"{where}.items", "all items of a scale must share one answer range")
@@ -218,6 +245,39 @@ def _semantic_problems(d: Mapping[str, Any]) -> Iterator[Problem]:
     for key in d.get("norms", {}):
         if key not in scale_keys:
             yield Problem(f"norms.{key}", f"unknown scale {key!r}")
+
+
+def _number_problems(item: Mapping[str, Any], where: str) -> Iterator[Problem]:
+    if item["min"] >= item["max"]:
+        yield Problem(f"{where}.max", "must be above min")
+    if not item.get("decimal"):
+        for bound in ("min", "max"):
+            if item[bound] != int(item[bound]):
+                yield Problem(f"{where}.{bound}", "must be a whole number unless decimal is true")
+
+
+def _enable_when_problems(
+    d: Mapping[str, Any],
+    item: Mapping[str, Any],
+    earlier: Mapping[str, Mapping[str, Any]],
+    where: str,
+) -> Iterator[Problem]:
+    """Conditions may only look back at earlier scored items, with an answer they can have."""
+    for c_index, condition in enumerate(item["enable_when"]["conditions"]):
+        place = f"{where}.conditions[{c_index}]"
+        question = earlier.get(condition["item"])
+        if question is None:
+            yield Problem(f"{place}.item", f"{condition['item']!r} is not an earlier item")
+            continue
+        if question["type"] not in SCORED_TYPES:
+            yield Problem(f"{place}.item", f"{condition['item']!r} has no numeric answer")
+            continue
+        allowed = allowed_values(d, question)
+        answer = condition["answer"]
+        if allowed is not None and answer not in allowed:
+            yield Problem(f"{place}.answer", f"{answer!r} is not an answer of {condition['item']!r}")
+        elif allowed is None and not question["min"] <= answer <= question["max"]:
+            yield Problem(f"{place}.answer", f"{answer!r} is outside {condition['item']!r}'s range")
 
 
 def scale_range(scale: Mapping[str, Any], item_range: tuple[float, float]) -> tuple[float, float]:
@@ -316,7 +376,36 @@ NOT_AN_OPTION = "not_an_option"
 REQUIRED = "required"
 NOT_TEXT = "not_text"
 TOO_LONG = "too_long"
+OUT_OF_RANGE = "out_of_range"
+NOT_A_NUMBER = "not_a_number"
+NOT_WHOLE = "not_whole"
 DEFAULT_TEXT_LENGTH = 500
+
+
+def enabled_items(definition: Mapping[str, Any], answers: Mapping[str, Any]) -> set[str]:
+    """Link ids of the items shown for these answers (enable_when met, or none set).
+
+    An item that is not shown counts as unanswered for the items after it, the
+    way FHIR treats a disabled question.
+    """
+    shown: set[str] = set()
+    for item in definition["items"]:
+        rule = item.get("enable_when")
+        if rule is not None:
+            hits = [
+                condition["item"] in shown and answers.get(condition["item"]) == condition["answer"]
+                for condition in rule["conditions"]
+            ]
+            if not (all(hits) if rule.get("behavior") == "all" else any(hits)):
+                continue
+        shown.add(item["link_id"])
+    return shown
+
+
+def without_hidden(definition: Mapping[str, Any], answers: Mapping[str, Any]) -> dict[str, Any]:
+    """The answers minus those to items the other answers hide."""
+    shown = enabled_items(definition, answers)
+    return {link_id: value for link_id, value in answers.items() if link_id in shown}
 
 
 def answer_problems(
@@ -343,12 +432,19 @@ def answer_problems(
             elif len(value) > item.get("max_length", DEFAULT_TEXT_LENGTH):
                 found[link_id] = TOO_LONG
             continue
-        allowed = {option["value"] for option in item_options(definition, item)}
-        if isinstance(value, bool) or not isinstance(value, int | float) or value not in allowed:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            found[link_id] = NOT_A_NUMBER if item["type"] == "number" else NOT_AN_OPTION
+        elif item["type"] == "number":
+            if value != value or not item["min"] <= value <= item["max"]:  # NaN fails too
+                found[link_id] = OUT_OF_RANGE
+            elif not item.get("decimal") and value != int(value):
+                found[link_id] = NOT_WHOLE
+        elif value not in (allowed_values(definition, item) or set()):
             found[link_id] = NOT_AN_OPTION
     if complete:
+        shown = enabled_items(definition, answers)
         for link_id, item in items.items():
-            if item.get("required", True) and link_id not in found:
+            if item.get("required", True) and link_id in shown and link_id not in found:
                 value = answers.get(link_id)
                 if value is None or (isinstance(value, str) and not value.strip()):
                     found[link_id] = REQUIRED

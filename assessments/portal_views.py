@@ -29,8 +29,11 @@ def parse_answers(data: Any, instrument: Instrument) -> dict[str, Any]:
         raw = data.get(key, "")
         if item["type"] == "text":
             answers[item["link_id"]] = raw or None
-        elif raw == "":
+        elif raw.strip() == "":
             answers[item["link_id"]] = None
+        elif item["type"] == "number":
+            # A decimal comma is how many partners type a number.
+            answers[item["link_id"]] = _number(raw.strip().replace(",", "."))
         else:
             answers[item["link_id"]] = _number(raw)
     return answers
@@ -146,6 +149,8 @@ def review(request: HttpRequest, occurrence_id: str) -> HttpResponse:
     rows = []
     missing = 0
     for item in form_items(instrument, response.answers, language, {}):
+        if not item["shown"]:
+            continue  # the partner's answers skip this question
         definition_item = next(
             i for i in instrument.definition["items"] if i["link_id"] == item["link_id"]
         )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -17,6 +19,9 @@ ERROR_MESSAGES = {
     defn.REQUIRED: gettext_lazy("Please answer this question."),
     defn.NOT_TEXT: gettext_lazy("Please type your answer as text."),
     defn.TOO_LONG: gettext_lazy("This answer is too long."),
+    defn.OUT_OF_RANGE: gettext_lazy("Enter a number within the range shown."),
+    defn.NOT_WHOLE: gettext_lazy("Enter a whole number."),
+    defn.NOT_A_NUMBER: gettext_lazy("Enter a number, using digits."),
 }
 
 
@@ -34,16 +39,47 @@ def _options(instrument: Instrument, item: dict[str, Any], language: str) -> lis
     return [(o["value"], defn.localized(o["label"], language, default)) for o in options]
 
 
+def _number(value: float) -> str:
+    """A number as people write it in the active language, without a needless ".0"."""
+    return number_format(int(value) if value == int(value) else value)
+
+
 def form_items(
     instrument: Instrument, answers: dict[str, Any], language: str, errors: dict[str, str]
 ) -> list[dict[str, Any]]:
-    """Everything a template needs to draw each question."""
-    default = instrument.definition["default_language"]
+    """Everything a template needs to draw each question.
+
+    ``section`` is set on the first item of each group (its heading), ``shown``
+    says whether the answers so far show the item, and ``enable_when`` carries
+    the rule for the page's script.
+    """
+    definition = instrument.definition
+    default = definition["default_language"]
+    groups = {g["link_id"]: g for g in definition.get("groups", [])}
+    shown = defn.enabled_items(definition, answers)
     items = []
-    for number, item in enumerate(instrument.definition["items"], start=1):
+    previous_group = None
+    for number, item in enumerate(definition["items"], start=1):
         link_id = item["link_id"]
+        group = groups.get(item.get("group", ""))
+        section = None
+        if group is not None and item.get("group") != previous_group:
+            section = {
+                "text": defn.localized(group["text"], language, default),
+                "help": defn.localized(group.get("help"), language, default),
+            }
+        previous_group = item.get("group")
+        is_number = item["type"] == "number"
         items.append(
             {
+                "section": section,
+                "shown": link_id in shown,
+                "enable_when": json.dumps(item["enable_when"]) if "enable_when" in item else "",
+                "min": _number(item["min"]) if is_number else "",
+                "max": _number(item["max"]) if is_number else "",
+                "input_min": item.get("min", ""),
+                "input_max": item.get("max", ""),
+                "step": ("any" if item.get("decimal") else "1") if is_number else "",
                 "number": number,
                 "link_id": link_id,
                 "type": item["type"],
@@ -67,6 +103,8 @@ def answer_label(instrument: Instrument, item: dict[str, Any], value: Any, langu
         return ""
     if item["type"] == "text":
         return str(value)
+    if item["type"] == "number":
+        return _number(value)
     for option_value, label in _options(instrument, item, language):
         if option_value == value:
             return label if item["type"] != "rating" else str(value)

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from assessments.definition import SCORED_TYPES, item_options, scale_range, value_range
+from assessments.definition import SCORED_TYPES, has_range, scale_range, value_range
 
 # Bump when the arithmetic changes; stored with every score so a re-score can
 # find the rows an older rule produced.
@@ -94,7 +94,7 @@ class Plan:
         ranges = {
             link_id: value_range(definition, item)
             for link_id, item in items.items()
-            if item["type"] in SCORED_TYPES and item_options(definition, item)
+            if item["type"] in SCORED_TYPES and has_range(definition, item)
         }
         reverse_sum = {
             link_id: ranges[link_id][0] + ranges[link_id][1]

@@ -321,6 +321,7 @@ def instrument_detail(request: HttpRequest, practice_slug: str, instrument_id: s
                 for field in ("title", "description", "instructions")
             },
             "items": form_items(instrument, {}, language, {}),
+            "preview": True,
             "scales": [
                 {
                     "label": instrument.scale_label(s["key"], language),

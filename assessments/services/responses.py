@@ -106,6 +106,8 @@ def submit(response: Response, answers: dict[str, Any] | None = None) -> tuple[R
         problems = defn.answer_problems(locked.instrument.definition, merged, complete=True)
         if problems:
             raise AnswerErrors(problems)
+        # Answers to questions the other answers hid are not part of the submission.
+        merged = defn.without_hidden(locked.instrument.definition, merged)
         now = timezone.now()
         locked.answers = merged
         locked.state = ResponseState.SUBMITTED

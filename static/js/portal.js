@@ -197,7 +197,43 @@
       var number = Number(checked.value);
       return Number.isNaN(number) ? checked.value : number;
     }
+    if (field.type === "number") {
+      if (field.value.trim() === "") return null;
+      var typed = Number(field.value);
+      // Not a number: send it as typed so the server's message names the problem.
+      return Number.isNaN(typed) ? field.value : typed;
+    }
     return field.value.trim() === "" ? null : field.value;
+  }
+
+  function answerIn(form, fieldset) {
+    var field = fieldset.querySelector("input, textarea");
+    if (!field) return null;
+    if (field.type === "radio") {
+      var checked = fieldset.querySelector("input:checked");
+      return checked ? valueOf(checked) : null;
+    }
+    return valueOf(field);
+  }
+
+  // Questions with a condition (FHIR enableWhen, "=" only) show when earlier answers
+  // match; a hidden question counts as unanswered for those after it, as on the server.
+  function applyConditions(form) {
+    var shown = {};
+    form.querySelectorAll("fieldset[data-link-id]").forEach(function (fieldset) {
+      var rule = fieldset.dataset.enableWhen ? JSON.parse(fieldset.dataset.enableWhen) : null;
+      var visible = true;
+      if (rule) {
+        var hits = rule.conditions.map(function (condition) {
+          var other = form.querySelector('[data-link-id="' + CSS.escape(condition.item) + '"]');
+          return Boolean(shown[condition.item]) && other !== null &&
+            answerIn(form, other) === condition.answer;
+        });
+        visible = rule.behavior === "all" ? hits.every(Boolean) : hits.some(Boolean);
+      }
+      fieldset.hidden = !visible;
+      if (visible) shown[fieldset.dataset.linkId] = true;
+    });
   }
 
   function setItemError(fieldset, message) {
@@ -257,7 +293,10 @@
       saver.set(fieldset.dataset.linkId, valueOf(field));
       saver.schedule(field.tagName === "TEXTAREA" ? 800 : 150);
     }
-    form.addEventListener("change", function (event) { queue(event.target); });
+    form.addEventListener("change", function (event) {
+      applyConditions(form);
+      queue(event.target);
+    });
     form.addEventListener("input", function (event) {
       if (event.target.tagName === "TEXTAREA") queue(event.target);
     });
@@ -369,7 +408,11 @@
         drafts.write(which, {});
       }
     });
-    document.querySelectorAll("form[data-autosave]").forEach(setupForm);
+    document.querySelectorAll("form[data-autosave]").forEach(function (form) {
+      setupForm(form);
+      // After any answers kept in this tab are put back: they decide what shows.
+      applyConditions(form);
+    });
     document.querySelectorAll("[data-review]").forEach(setupReview);
     document.querySelectorAll("[data-quick-exit]").forEach(setupQuickExit);
     var errors = document.getElementById("form-errors");
