@@ -273,11 +273,11 @@ def _enable_when_problems(
             yield Problem(f"{place}.item", f"{condition['item']!r} has no numeric answer")
             continue
         allowed = allowed_values(d, question)
-        answer = condition["answer"]
+        answer, name = condition["answer"], condition["item"]
         if allowed is not None and answer not in allowed:
-            yield Problem(f"{place}.answer", f"{answer!r} is not an answer of {condition['item']!r}")
+            yield Problem(f"{place}.answer", f"{answer!r} is not an answer of {name!r}")
         elif allowed is None and not question["min"] <= answer <= question["max"]:
-            yield Problem(f"{place}.answer", f"{answer!r} is outside {condition['item']!r}'s range")
+            yield Problem(f"{place}.answer", f"{answer!r} is outside {name!r}'s range")
 
 
 def scale_range(scale: Mapping[str, Any], item_range: tuple[float, float]) -> tuple[float, float]:

@@ -99,7 +99,10 @@ def test_the_new_shapes_validate_and_score():
         (lambda d: d["items"][1].pop("max"), "items[1]"),
         (lambda d: d["items"][0].update(min=1), "items[0]"),
         (lambda d: d["items"][0].update(group="/nowhere"), "items[0].group"),
-        (lambda d: d["groups"].append({"link_id": "/g1", "text": {"en": "x"}}), "groups[1].link_id"),
+        (
+            lambda d: d["groups"].append({"link_id": "/g1", "text": {"en": "x"}}),
+            "groups[1].link_id",
+        ),
         (lambda d: d["items"][2].update(link_id="/g1"), "items[2].link_id"),
         (
             lambda d: d["items"][1]["enable_when"]["conditions"][0].update(answer=2),
