@@ -17,6 +17,7 @@ class AssessmentsConfig(AppConfig):
     verbose_name = _("Assessments")
 
     def ready(self) -> None:
+        from assessments import erasure  # noqa: F401 - connects the erasure receivers
         from practice.audit import register_actions
 
         post_migrate.connect(_sync_library, sender=self, dispatch_uid="assessments-sync-library")
@@ -40,5 +41,10 @@ class AssessmentsConfig(AppConfig):
                 "instrument.upload": _("Uploaded an instrument"),
                 "instrument.publish": _("Published an instrument"),
                 "instrument.discard": _("Discarded an instrument draft"),
+                "instrument.fhir_import": _("Imported a FHIR questionnaire"),
+                "instrument.scales": _("Set the scales of an imported questionnaire"),
+                "couple.fhir_export": _("Exported a couple's answers (FHIR)"),
+                "couple.fhir_import": _("Imported a couple's answers (FHIR)"),
+                "couple.scores_export": _("Downloaded a couple's scores (CSV)"),
             }
         )

@@ -293,6 +293,8 @@ def chart_svg(history: History, language: str = "en") -> str:
             months=month_abbreviations(),
         )
         cache.set(key, svg, CHART_CACHE_SECONDS)
+        if history.changes:
+            _remember_chart(history.changes[0].partner.couple_id, key)
     return svg
 
 
@@ -322,4 +324,24 @@ def gap_chart_svg(history: History, language: str = "en") -> str:
             months=month_abbreviations(),
         )
         cache.set(key, svg, CHART_CACHE_SECONDS)
+        if history.changes:
+            _remember_chart(history.changes[0].partner.couple_id, key)
     return svg
+
+
+def _chart_index(couple_id: int) -> str:
+    return f"chart:couple:{couple_id}"
+
+
+def _remember_chart(couple_id: int, key: str) -> None:
+    """Keep the keys of a couple's cached charts (they show names) so they can be dropped."""
+    keys = cache.get(_chart_index(couple_id)) or []
+    if key not in keys:
+        cache.set(_chart_index(couple_id), [*keys, key][-200:], CHART_CACHE_SECONDS)
+
+
+def forget_charts(couple_id: int) -> int:
+    """Drop a couple's cached charts (on erasure). Returns how many were cached."""
+    keys = cache.get(_chart_index(couple_id)) or []
+    cache.delete_many([*keys, _chart_index(couple_id)])
+    return len(keys)

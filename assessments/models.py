@@ -74,6 +74,10 @@ class Instrument(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     published_at = models.DateTimeField(null=True, blank=True)
+    # An imported FHIR questionnaire waits for the owner's scales step before publishing.
+    scales_pending = models.BooleanField(default=False)
+    # What an import left out or ignored, for the owner to read in the scales step.
+    import_notes = models.JSONField(default=list, blank=True)
 
     objects = InstrumentManager()
 

@@ -7,6 +7,7 @@ class ClientsConfig(AppConfig):
     verbose_name = _("Couples and partners")
 
     def ready(self) -> None:
+        from clients import erasure  # noqa: F401 - connects the practice erasure receiver
         from practice.audit import register_actions
 
         register_actions(
@@ -24,5 +25,6 @@ class ClientsConfig(AppConfig):
                 "portal.sign_out": _("Partner signed out of the portal"),
                 "portal.link_requested": _("Partner asked for a sign-in link"),
                 "portal.form_view": _("Partner opened a form"),
+                "couple.erase": _("Erased a couple and all their data"),
             }
         )

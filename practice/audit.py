@@ -33,6 +33,7 @@ ACTIONS: dict[str, _StrOrPromise] = {
     "member.remove": _("Removed a member"),
     "token.create": _("Created an API token"),
     "token.revoke": _("Revoked an API token"),
+    "practice.erase": _("Erased the practice and all its data"),
 }
 
 

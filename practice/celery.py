@@ -40,6 +40,7 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=6, minute=30),
     },
     "requeue-stale-reports": {"task": "reports.tasks.requeue_stale_reports", "schedule": 15},
+    "sweep-exports": {"task": "reports.tasks.sweep_exports", "schedule": 15 * 60},
     "monthly-reports": {
         "task": "reports.tasks.monthly_reports",
         "schedule": crontab(day_of_month=1, hour=4, minute=0),

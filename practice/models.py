@@ -76,6 +76,9 @@ class Practice(models.Model):
         ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set when the practice was erased: the row stays (its append-only audit trail points
+    # at it) with its name and settings cleared, and nobody is a member any more.
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]

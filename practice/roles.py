@@ -20,6 +20,8 @@ class Can(StrEnum):
     VIEW_CLINICAL = "view_clinical"  # answers, scores, notes, alerts, reports
     MANAGE_REPORTS = "manage_reports"  # generate, release, withdraw
     MANAGE_INSTRUMENTS = "manage_instruments"  # upload practice instruments
+    # Whole-practice export, importing another system's responses, erasure.
+    MANAGE_DATA = "manage_data"
 
 
 _GRANTS: dict[str, frozenset[Can]] = {

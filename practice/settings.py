@@ -266,7 +266,11 @@ REPORTS_QUEUE = f"{QUEUE_PREFIX}reports"
 # Rendering reports is slow and memory hungry: it gets its own queue, and each
 # worker process is replaced after a number of tasks or once it has grown past
 # a memory ceiling, so WeasyPrint's memory goes back to the system.
-CELERY_TASK_ROUTES = {"reports.tasks.render_report": {"queue": REPORTS_QUEUE}}
+CELERY_TASK_ROUTES = {
+    "reports.tasks.render_report": {"queue": REPORTS_QUEUE},
+    # A whole-practice export is long: it runs beside reports, not before scoring.
+    "reports.tasks.build_export": {"queue": REPORTS_QUEUE},
+}
 CELERY_WORKER_MAX_TASKS_PER_CHILD = env_int("CELERY_WORKER_MAX_TASKS_PER_CHILD", 50)
 CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("CELERY_WORKER_MAX_MEMORY_PER_CHILD", 300_000)  # KiB
 CELERY_TIMEZONE = "UTC"

@@ -8,6 +8,7 @@ class ReportsConfig(AppConfig):
 
     def ready(self) -> None:
         from practice.audit import register_actions
+        from reports import erasure  # noqa: F401 - connects the erasure receivers
 
         register_actions(
             {
@@ -18,5 +19,7 @@ class ReportsConfig(AppConfig):
                 "report.portal_download": _("Partner downloaded a report"),
                 "report.release": _("Released a report to the portal"),
                 "report.withdraw": _("Withdrew a report from the portal"),
+                "practice.export_request": _("Asked for a whole-practice export"),
+                "practice.export_download": _("Downloaded a whole-practice export"),
             }
         )

@@ -7,7 +7,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from practice.celery import REQUEUE_QUIET_SECONDS, app
-from reports import services
+from reports import exports, services
 
 
 @app.task(bind=True, soft_time_limit=240, time_limit=300, max_retries=None)
@@ -50,3 +50,14 @@ def requeue_stale_reports() -> int:
 @app.task
 def monthly_reports() -> int:
     return services.monthly_reports(timezone.localdate())
+
+
+@app.task(soft_time_limit=3300, time_limit=3600)
+def build_export(*, practice_id: int, export_id: int) -> None:
+    """Write one whole-practice export inside its practice's scope; duplicates do nothing."""
+    exports.build(export_id)
+
+
+@app.task
+def sweep_exports() -> int:
+    return exports.sweep()

@@ -515,11 +515,12 @@ def _enable_when(walk: _Walk, raw: Mapping[str, Any], link_id: str) -> dict[str,
             return None
         question = walk.questions.get(str(target))
         if question is None:
-            why = (
-                f"it was left out ({walk.left_out[target]})"
-                if target in walk.left_out
-                else "it is not an earlier question"
-            )
+            if target in walk.left_out:
+                why = f"it was left out ({walk.left_out[target]})"
+            elif any(r.link_id == target for r in walk.refusals):
+                why = "that question cannot be imported either"
+            else:
+                why = "it is not an earlier question"
             walk.refuse(link_id, f"enableWhen looks at {target!r}, but {why}")
             return None
         value = _condition_value(condition, question)

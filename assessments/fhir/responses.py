@@ -98,7 +98,8 @@ def answers_from(definition: Mapping[str, Any], response: Mapping[str, Any]) -> 
     return answers
 
 
-def _uuid_of(reference: Any, system: str) -> str | None:
+def reference_uuid(reference: Any, system: str) -> str | None:
+    """The UUID a reference names: by identifier in ``system``, else the id at its end."""
     if not isinstance(reference, Mapping):
         return None
     identifier = reference.get("identifier")
@@ -159,11 +160,11 @@ def parse_bundle(bundle: Any) -> Parsed:
         order = [
             uuid
             for member in group.get("member") or []
-            if (uuid := _uuid_of(member.get("entity"), SYSTEM_PARTNER)) is not None
+            if (uuid := reference_uuid(member.get("entity"), SYSTEM_PARTNER)) is not None
         ]
     responses = by_type.get("QuestionnaireResponse", [])
     for response in responses:
-        subject = _uuid_of(response.get("subject"), SYSTEM_PARTNER)
+        subject = reference_uuid(response.get("subject"), SYSTEM_PARTNER)
         if subject is None or subject not in order:
             refusals.append(
                 Refusal(str(response.get("id", "")), "its subject is not a partner in the bundle")

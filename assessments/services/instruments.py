@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
 
 from assessments import definition as defn
@@ -117,9 +119,17 @@ def upload(
 def publish(
     instrument: Instrument, *, actor: User, request: HttpRequest | None = None
 ) -> Instrument:
-    """Make a practice draft assignable. Older published versions are retired."""
+    """Make a practice draft assignable. Older published versions are retired.
+
+    An imported questionnaire whose scales step is not done yet is refused
+    (ValidationError).
+    """
     if instrument.status != InstrumentStatus.DRAFT:
         return instrument
+    if instrument.scales_pending:
+        raise ValidationError(
+            _("Choose its scales first: an imported questionnaire is published after that step.")
+        )
     Instrument.objects.filter(
         practice=instrument.practice, key=instrument.key, status=InstrumentStatus.PUBLISHED
     ).update(status=InstrumentStatus.RETIRED)
