@@ -123,11 +123,14 @@ class InstrumentPublishView(StaffAPIView):
         instrument = get_or_404(
             Instrument.objects.filter(practice=self.practice), uuid=instrument_id
         )
-        instrument = instrument_services.publish(
-            instrument,
-            actor=request.user,  # type: ignore[arg-type]
-            request=request._request,
-        )
+        try:
+            instrument = instrument_services.publish(
+                instrument,
+                actor=request.user,  # type: ignore[arg-type]
+                request=request._request,
+            )
+        except DjangoValidationError as exc:
+            raise Conflict(exc.messages[0]) from None
         return Response(InstrumentDetailSerializer(instrument).data)
 
 

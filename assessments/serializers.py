@@ -41,6 +41,14 @@ class InstrumentSerializer(serializers.Serializer):
 
 class InstrumentDetailSerializer(InstrumentSerializer):
     definition = serializers.JSONField(read_only=True)
+    scales_pending = serializers.BooleanField(
+        read_only=True, help_text="An imported questionnaire waiting for its scales step."
+    )
+    import_notes = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="What a FHIR import left out or ignored.",
+    )
 
 
 class InstrumentUpload(StrictSerializer):

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from assessments import views
+from assessments import views, views_fhir
 
 urlpatterns = [
     path("couples/<uuid:couple_id>/assign/", views.assign, name="assign"),
@@ -23,6 +23,18 @@ urlpatterns = [
     path("alerts/<uuid:alert_id>/resolve/", views.alert_resolve, name="alert_resolve"),
     path("instruments/", views.instrument_list, name="instruments"),
     path("instruments/upload/", views.instrument_upload, name="instrument_upload"),
+    path("instruments/import/", views_fhir.fhir_import, name="instrument_import"),
+    path("instruments/fhir/", views_fhir.instruments_fhir, name="instruments_fhir"),
+    path(
+        "instruments/<uuid:instrument_id>/scales/",
+        views_fhir.instrument_scales,
+        name="instrument_scales",
+    ),
+    path(
+        "instruments/<uuid:instrument_id>/fhir/", views_fhir.instrument_fhir, name="instrument_fhir"
+    ),
+    path("couples/<uuid:couple_id>/fhir/", views_fhir.couple_fhir, name="couple_fhir"),
+    path("couples/<uuid:couple_id>/scores.csv", views_fhir.couple_scores_csv, name="couple_scores"),
     path("instruments/<uuid:instrument_id>/", views.instrument_detail, name="instrument_detail"),
     path(
         "instruments/<uuid:instrument_id>/publish/",

@@ -381,6 +381,12 @@ def instrument_publish(
         instrument_services.discard_draft(instrument, actor=request.user, request=request)  # type: ignore[arg-type]
         messages.success(request, _("Draft discarded."))
         return redirect("instruments", practice_slug=practice_slug)
-    instrument_services.publish(instrument, actor=request.user, request=request)  # type: ignore[arg-type]
+    try:
+        instrument_services.publish(instrument, actor=request.user, request=request)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+        return redirect(
+            "instrument_scales", practice_slug=practice_slug, instrument_id=instrument.uuid
+        )
     messages.success(request, _("Published. Clinicians can assign it now."))
     return redirect("instrument_detail", practice_slug=practice_slug, instrument_id=instrument.uuid)

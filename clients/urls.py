@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from clients import views
+from clients import views, views_erasure
 
 urlpatterns = [
     path("", views.caseload, name="caseload"),
@@ -10,6 +10,7 @@ urlpatterns = [
     path("couples/<uuid:couple_id>/", views.couple_detail, name="couple_detail"),
     path("couples/<uuid:couple_id>/edit/", views.couple_edit, name="couple_edit"),
     path("couples/<uuid:couple_id>/notes/", views.note_create, name="note_create"),
+    path("couples/<uuid:couple_id>/erase/", views_erasure.couple_erase, name="couple_erase"),
     path(
         "couples/<uuid:couple_id>/partners/<uuid:partner_id>/",
         views.partner_edit,

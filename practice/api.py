@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from practice import audit, members
 from practice.api_base import AuditCursor, StaffAPIView, StrictSerializer, capability, paged
 from practice.api_errors import Conflict
+from practice.erasure import erase_practice
 from practice.lookups import get_or_404
 from practice.models import AuditEvent, Membership, Practice, Role
 from practice.roles import Can
@@ -255,3 +256,41 @@ class PracticeSettingsView(StaffAPIView):
             "practice.update", request=request._request, target=practice, fields=changed, via="api"
         )
         return Response(PracticeSettingsSerializer(practice).data)
+
+
+class PracticeErase(StrictSerializer):
+    confirmation = serializers.CharField(
+        max_length=200, help_text="The practice's name, typed exactly."
+    )
+
+
+class PracticeEraseView(StaffAPIView):
+    permission_classes = [*StaffAPIView.permission_classes, capability(Can.MANAGE_DATA)]
+
+    @extend_schema(
+        request=PracticeErase,
+        responses={
+            200: inline_serializer(
+                "PracticeErased",
+                {"erased": serializers.DictField(child=serializers.IntegerField())},
+            )
+        },
+        tags=["practices"],
+        operation_id="practice_erase",
+        description="Owners: erase everything the practice holds (couples and all their data, "
+        "its own forms, exports, files, tokens and memberships). The audit trail stays, "
+        "with ids only. Your token stops working with it.",
+    )
+    def post(self, request: Request, practice_slug: str) -> Response:
+        data = PracticeErase(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            counts = erase_practice(
+                self.practice,
+                actor=request.user,  # type: ignore[arg-type]
+                confirmation=data.validated_data["confirmation"],
+                request=request._request,
+            )
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict) from None
+        return Response({"erased": counts})

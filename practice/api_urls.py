@@ -4,10 +4,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from assessments import api as assessments
-from assessments import api_portal
+from assessments import api_fhir, api_portal
 from clients import api as clients
+from clients import api_erasure
 from practice import api as practice
 from reports import api as reports
+from reports import api_exports
 
 app_name = "api"
 
@@ -27,7 +29,16 @@ practice_patterns = [
     path("members/", practice.MembersView.as_view(), name="members"),
     path("members/<uuid:membership_id>/", practice.MemberView.as_view(), name="member"),
     path("audit/", practice.AuditView.as_view(), name="audit"),
+    path("erase/", practice.PracticeEraseView.as_view(), name="practice-erase"),
+    path("exports/", api_exports.ExportsView.as_view(), name="exports"),
+    path("exports/<uuid:export_id>/", api_exports.ExportView.as_view(), name="export"),
+    path(
+        "exports/<uuid:export_id>/download/",
+        api_exports.ExportDownloadView.as_view(),
+        name="export-download",
+    ),
     path("couples/", clients.CoupleListView.as_view(), name="couples"),
+    path("couples/fhir/", api_fhir.CouplesFhirImportView.as_view(), name="couples-fhir-import"),
     path("couples/<uuid:couple_id>/", clients.CoupleDetailView.as_view(), name="couple"),
     path(
         "couples/<uuid:couple_id>/partners/<uuid:partner_id>/",
@@ -45,6 +56,17 @@ practice_patterns = [
         name="partner-revoke",
     ),
     path("couples/<uuid:couple_id>/notes/", clients.CoupleNotesView.as_view(), name="notes"),
+    path("couples/<uuid:couple_id>/fhir/", api_fhir.CoupleFhirView.as_view(), name="couple-fhir"),
+    path(
+        "couples/<uuid:couple_id>/scores.csv",
+        api_fhir.CoupleScoresCsvView.as_view(),
+        name="couple-scores",
+    ),
+    path(
+        "couples/<uuid:couple_id>/erase/",
+        api_erasure.CoupleEraseView.as_view(),
+        name="couple-erase",
+    ),
     path(
         "couples/<uuid:couple_id>/assignments/",
         assessments.CoupleAssignmentsView.as_view(),
@@ -66,6 +88,17 @@ practice_patterns = [
         name="couple-reports",
     ),
     path("instruments/", assessments.InstrumentListView.as_view(), name="instruments"),
+    path("instruments/fhir/", api_fhir.InstrumentsFhirView.as_view(), name="instruments-fhir"),
+    path(
+        "instruments/<uuid:instrument_id>/fhir/",
+        api_fhir.InstrumentFhirView.as_view(),
+        name="instrument-fhir",
+    ),
+    path(
+        "instruments/<uuid:instrument_id>/scales/",
+        api_fhir.InstrumentScalesView.as_view(),
+        name="instrument-scales",
+    ),
     path(
         "instruments/<uuid:instrument_id>/",
         assessments.InstrumentDetailView.as_view(),

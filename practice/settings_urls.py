@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from practice import erasure_views
 from practice import settings_views as views
 
 urlpatterns = [
@@ -11,4 +12,5 @@ urlpatterns = [
     path("logo/", views.logo, name="practice_logo"),
     path("tokens/", views.tokens_page, name="api_tokens"),
     path("tokens/<uuid:token_id>/revoke/", views.token_revoke, name="api_token_revoke"),
+    path("erase/", erasure_views.practice_erase, name="practice_erase"),
 ]

@@ -353,13 +353,16 @@ def download(
         "practice.export_download", request=request, actor=actor, target=export, size=export.size
     )
     name = export.file.name
+    practice = export.practice
 
     def stream() -> Iterator[bytes]:
         try:
             with default_storage.open(name, "rb") as source:
                 yield from iter(lambda: source.read(CHUNK), b"")
         finally:
-            _remove_file(export.pk, name)
+            # The response is sent after the view (and its scope) ended: open it again.
+            with scope(practice=practice):
+                _remove_file(export.pk, name)
 
     response = StreamingHttpResponse(stream(), content_type="application/zip")
     stamp = timezone.localtime(export.created_at).strftime("%Y-%m-%d")

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from reports import views
+from reports import views, views_exports
 
 urlpatterns = [
     path("reports/", views.report_list, name="reports"),
@@ -11,4 +11,11 @@ urlpatterns = [
     path("reports/<uuid:report_id>/download/", views.download, name="report_download"),
     path("reports/<uuid:report_id>/action/", views.report_action, name="report_action"),
     path("couples/<uuid:couple_id>/reports/new/", views.report_create, name="report_create"),
+    path("exports/", views_exports.export_list, name="exports"),
+    path("exports/<uuid:export_id>/status/", views_exports.export_status, name="export_status"),
+    path(
+        "exports/<uuid:export_id>/download/",
+        views_exports.export_download,
+        name="export_download",
+    ),
 ]

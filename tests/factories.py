@@ -19,7 +19,7 @@ from clients import services as client_services
 from clients.models import Couple, Partner
 from practice import tokens
 from practice.models import ApiToken, Membership, Practice, Role, User
-from reports.models import Report, ReportBatch
+from reports.models import ExportStatus, PracticeExport, Report, ReportBatch
 
 TEST_PASSWORD = "correct horse battery staple"
 
@@ -142,6 +142,7 @@ class CaseFile:
     batch: ReportBatch
     token: ApiToken
     token_secret: str
+    export: PracticeExport
 
 
 CUSTOM_DEFINITION = {
@@ -221,6 +222,11 @@ def case_file(practice: Practice, clinician: User, owner: User) -> CaseFile:
         custom = instrument_services.upload(
             practice=practice, actor=owner, definition=CUSTOM_DEFINITION
         )
+        export = PracticeExport.objects.create(
+            practice=practice, created_by=owner, status=ExportStatus.DONE, progress=100
+        )
+        # A stand-in zip; tests/test_exports.py builds real ones.
+        export.file.save(f"exports/{export.uuid}.zip", ContentFile(b"PK\x05\x06" + bytes(18)))
     token, secret = tokens.create(practice=practice, user=owner, name="test script")
     return CaseFile(
         couple,
@@ -235,4 +241,5 @@ def case_file(practice: Practice, clinician: User, owner: User) -> CaseFile:
         batch,
         token,
         secret,
+        export,
     )

@@ -1,0 +1,45 @@
+"""The owner's page that erases the whole practice, after its name is typed."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+
+from practice.erasure import erase_practice
+from practice.roles import Can, require
+
+
+class ConfirmForm(forms.Form):
+    confirmation = forms.CharField(
+        label=gettext_lazy("Type the practice's name to confirm"), max_length=200
+    )
+
+
+@never_cache
+def practice_erase(request: HttpRequest, practice_slug: str) -> HttpResponse:
+    """Erase everything the practice holds. Owners only; the audit trail keeps ids."""
+    require(request.membership, Can.MANAGE_DATA)  # type: ignore[attr-defined]
+    practice = request.practice  # type: ignore[attr-defined]
+    form = ConfirmForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            erase_practice(
+                practice,
+                actor=request.user,  # type: ignore[arg-type]
+                confirmation=form.cleaned_data["confirmation"],
+                request=request,
+            )
+        except ValidationError as exc:
+            form.add_error("confirmation", exc.message_dict["confirmation"][0])
+        else:
+            logout(request)
+            messages.success(request, _("The practice and everything it held were erased."))
+            return redirect("login")
+    return render(request, "practice/erase.html", {"form": form, "nav": "settings"})

@@ -1,0 +1,94 @@
+"""API for whole-practice exports (owners): ask, follow, download once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from practice.api_base import StaffAPIView, capability
+from practice.api_errors import Conflict
+from practice.lookups import get_or_404
+from practice.roles import Can
+from reports import exports
+from reports.models import ExportStatus, PracticeExport
+
+
+class ExportSerializer(serializers.Serializer):
+    uuid = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=ExportStatus.choices)
+    progress = serializers.IntegerField(help_text="Percent done.")
+    step = serializers.CharField(allow_blank=True, help_text="What the worker is writing now.")
+    error = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    size = serializers.IntegerField(allow_null=True)
+    sha256 = serializers.CharField(allow_blank=True)
+    downloaded_at = serializers.DateTimeField(allow_null=True)
+    downloadable = serializers.BooleanField(help_text="Ready and not yet downloaded.")
+
+
+class ExportsView(StaffAPIView):
+    permission_classes = [*StaffAPIView.permission_classes, capability(Can.MANAGE_DATA)]
+
+    @extend_schema(
+        responses=ExportSerializer(many=True), tags=["exports"], operation_id="exports_list"
+    )
+    def get(self, request: Request, practice_slug: str) -> Response:
+        return Response(ExportSerializer(PracticeExport.objects.all()[:20], many=True).data)
+
+    @extend_schema(
+        request=None,
+        responses={202: ExportSerializer},
+        tags=["exports"],
+        operation_id="exports_create",
+        description="Start a whole-practice export (or get the one already running); poll it "
+        "until status is done, then download it once.",
+    )
+    def post(self, request: Request, practice_slug: str) -> Response:
+        export = exports.request_export(
+            self.practice,
+            actor=request.user,  # type: ignore[arg-type]
+            request=request._request,
+        )
+        return Response(ExportSerializer(export).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ExportView(StaffAPIView):
+    permission_classes = [*StaffAPIView.permission_classes, capability(Can.MANAGE_DATA)]
+
+    @extend_schema(responses=ExportSerializer, tags=["exports"], operation_id="exports_retrieve")
+    def get(self, request: Request, practice_slug: str, export_id: Any) -> Response:
+        export = get_or_404(PracticeExport.objects.all(), uuid=export_id)
+        return Response(ExportSerializer(export).data)
+
+
+class ExportDownloadView(StaffAPIView):
+    permission_classes = [*StaffAPIView.permission_classes, capability(Can.MANAGE_DATA)]
+
+    @extend_schema(
+        responses={
+            (200, "application/zip"): OpenApiTypes.BINARY,
+            409: OpenApiResponse(description="Not ready, already downloaded, or deleted."),
+        },
+        tags=["exports"],
+        operation_id="exports_download",
+        description="The zip, once: the file is deleted as soon as it has been sent. Audited.",
+    )
+    def get(self, request: Request, practice_slug: str, export_id: Any) -> Any:
+        export = get_or_404(PracticeExport.objects.all(), uuid=export_id)
+        response = exports.download(
+            export,
+            actor=request.user,  # type: ignore[arg-type]
+            request=request._request,
+        )
+        if response is None:
+            raise Conflict(
+                "This export is not ready, was already downloaded, or was deleted.",
+                code="not_downloadable",
+            )
+        return response
