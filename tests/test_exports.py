@@ -264,3 +264,25 @@ def test_score_rows_take_reliable_change_from_the_change_functions(world, monkey
     # Scales without norms: one call each, and no RCI in their rows.
     others = [r for r in rows if r.scale != "total"]
     assert others and all(r.rci_from_baseline is None and r.norms == "" for r in others)
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_an_export_is_built_by_a_real_worker_and_downloaded_once(world, cases, tmp_path):
+    from tests.worker import running_worker, wait_for
+
+    owner = signed_in(world.a.owner)
+    api = f"/api/v1/p/{world.a.practice.slug}/exports/"
+    with running_worker(tmp_path / "worker.log") as process:
+        created = owner.post(api)
+        assert created.status_code == 202 and created.json()["status"] == "queued"
+        url = f"{api}{created.json()['uuid']}/"
+        wait_for(
+            lambda: owner.get(url).json()["status"] == "done", 60, process, tmp_path / "worker.log"
+        )
+    state = owner.get(url).json()
+    assert state["progress"] == 100 and state["downloadable"] and state["size"] > 0
+    body = b"".join(owner.get(url + "download/").streaming_content)
+    assert hashlib.sha256(body).hexdigest() == state["sha256"]
+    assert "scores.csv" in zipfile.ZipFile(io.BytesIO(body)).namelist()
+    assert owner.get(url + "download/").status_code == 409

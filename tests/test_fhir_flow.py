@@ -327,3 +327,65 @@ def test_the_api_imports_completes_publishes_and_exports(world, cases):
         == 404
     )
     assert clinician.get(f"{base}/couples/{cases.a.couple.uuid}/fhir/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_owner_imports_chooses_scales_with_a_preview_and_publishes_in_the_pages(world):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    owner = signed_in(world.a.owner)
+    base = f"/p/{world.a.practice.slug}/instruments"
+    assert "Import from FHIR" in owner.get(f"{base}/").content.decode()
+    upload = SimpleUploadedFile(
+        "q.json", json.dumps(fixture(ARGONAUT)).encode(), content_type="application/json"
+    )
+    made = owner.post(f"{base}/import/", {"file": upload})
+    assert made.status_code == 302 and made["Location"].endswith("/scales/")
+    page = owner.get(made["Location"]).content.decode()
+    assert "Scales of Weekly check-in" in page and "closeness.2: This week I felt alone" in page
+    form = {
+        "rows": "2",
+        "direction": "higher_is_better",
+        "reverse": ["closeness.2"],
+        "s0-label": "Closeness",
+        "s0-method": "mean",
+        "s0-total": "on",
+        "s0-items": ["closeness.1", "closeness.2"],
+        "s0-bands": "1 3 Distant\n3 5 Close",
+        "s1-label": "",
+        "s1-method": "sum",
+    }
+    preview = owner.post(made["Location"], {**form, "preview": "1"}).content.decode()
+    assert "Scores run from 1 to 5." in preview and "(reversed)" in preview
+    assert "Distant" in preview
+    bad = owner.post(made["Location"], {**form, "s0-bands": "one two", "save": "1"})
+    assert bad.status_code == 200 and "Line 1 is not" in bad.content.decode()
+    mixed = owner.post(
+        made["Location"], {**form, "s0-items": ["closeness.1", "closeness.3"], "save": "1"}
+    )
+    assert "all items of a scale must share one answer range" in mixed.content.decode()
+    saved = owner.post(made["Location"], {**form, "save": "1"})
+    assert saved.status_code == 302
+    with scope(practice=world.a.practice):
+        instrument = Instrument.objects.get(practice=world.a.practice, key="weekly-check-in")
+    assert not instrument.scales_pending
+    assert instrument.definition["scales"][0]["bands"][1] == {
+        "key": "close",
+        "min": 3.0,
+        "max": 5.0,
+        "label": {"en": "Close", "es": "Close"},
+    }
+    detail = owner.get(saved["Location"]).content.decode()
+    assert "Download as FHIR" in detail and "Publish" in detail
+    published = owner.post(f"{base}/{instrument.uuid}/publish/")
+    assert published.status_code == 302
+    exported = owner.get(f"{base}/{instrument.uuid}/fhir/")
+    Questionnaire.model_validate(json.loads(exported.content))
+    refused = SimpleUploadedFile(
+        "q.json",
+        json.dumps(
+            {**fixture(SDC), "item": [{"linkId": "d", "type": "date", "text": "x"}]}
+        ).encode(),
+    )
+    page = owner.post(f"{base}/import/", {"file": refused}).content.decode()
+    assert "Nothing was imported: 1 problem." in page and "<code>d</code>" in page
