@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -88,7 +89,7 @@ class ExportDownloadView(StaffAPIView):
         )
         if response is None:
             raise Conflict(
-                "This export is not ready, was already downloaded, or was deleted.",
+                _("This export is not ready, was already downloaded, or was deleted."),
                 code="not_downloadable",
             )
         return response
