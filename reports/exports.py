@@ -231,8 +231,10 @@ def _members(practice: Practice) -> list[_Member]:
     )
     for couple in couples.order_by("pk"):
         members.append(_couple_member(couple))
-    for report in Report.objects.filter(practice=practice, status=ReportStatus.READY).exclude(
-        file=""
+    for report in (
+        Report.objects.filter(practice=practice, status=ReportStatus.READY)
+        .exclude(file="")
+        .select_related("couple")
     ):
         members.append(_file_member(f"reports/{report.couple.uuid}/{report.uuid}.pdf", report.file))
     if practice.logo:

@@ -225,7 +225,8 @@ def test_formula_cells_are_defused_and_numbers_kept(value, cell):
 
 
 def test_score_rows_take_reliable_change_from_the_change_functions(world, monkeypatch):
-    """Each row's RCI and class come from partner_change on the series up to that row."""
+    """Each row's RCI and class come from partner_change on the series up to that row,
+    with the norms looked up once per scale (a fixed number of queries, not one per row)."""
     from assessments.models import NormEstimate
     from assessments.services import change
     from tests.factories import instrument, make_couple
@@ -243,13 +244,19 @@ def test_score_rows_take_reliable_change_from_the_change_functions(world, monkey
     calls = []
     real = change.partner_change
 
-    def counting(partner, instrument_, scale, points=None):
+    def counting(partner, instrument_, scale, points=None, norms=None):
         calls.append((scale, len(points or [])))
-        return real(partner, instrument_, scale, points)
+        return real(partner, instrument_, scale, points, norms)
 
     monkeypatch.setattr(score_table, "partner_change", counting)
-    with scope(practice=world.a.practice):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with scope(practice=world.a.practice), CaptureQueriesContext(connection) as queries:
         rows = list(score_table.score_rows(Couple.objects.filter(pk=couple.pk)))
+    # The scores, the instrument version, its newest version, and one norms lookup for each
+    # scale of two or more items (four here); the same for any number of rows.
+    assert len(queries) == 7
     totals = [r for r in rows if r.scale == "total"]
     assert [r.norms for r in totals] == ["estimated"] * 3
     assert totals[0].rci_from_baseline is None and totals[0].change_class == ""

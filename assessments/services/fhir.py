@@ -195,7 +195,6 @@ def couple_bundle(
     *,
     include_private: bool = False,
     include_names: bool = False,
-    responses_qs: Any = None,
 ) -> CoupleExport:
     """The couple (Group), partners (Patient), instruments and submitted answers as a Bundle.
 
@@ -213,18 +212,22 @@ def couple_bundle(
         )
         for p in partners
     ]
-    submitted = (
-        responses_qs
-        if responses_qs is not None
-        else Response.objects.filter(couple=couple, state=ResponseState.SUBMITTED)
-        .select_related("instrument", "instrument__practice", "partner", "occurrence")
+    submitted = list(
+        Response.objects.filter(couple=couple, state=ResponseState.SUBMITTED)
+        .select_related("partner", "occurrence")
         .order_by("submitted_at", "pk")
     )
     instruments: dict[int, Instrument] = {}
+    versions = {
+        i.pk: i
+        for i in Instrument.objects.filter(
+            pk__in={r.instrument_id for r in submitted}
+        ).select_related("practice")
+    }
     answer_resources = []
     left_out = 0
     for response in submitted:
-        instrument = response.instrument
+        instrument = response.instrument = versions[response.instrument_id]
         if instrument.is_private and not include_private:
             left_out += 1
             continue

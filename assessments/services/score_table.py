@@ -19,7 +19,7 @@ from django.db.models import QuerySet
 
 from assessments import csvsafe
 from assessments.models import Instrument, InstrumentStatus, Score
-from assessments.services.change import Point, partner_change
+from assessments.services.change import NormsInfo, Point, norms_for, partner_change
 from clients.models import Couple, Partner
 
 
@@ -74,9 +74,11 @@ def score_rows(
 
     Scores of private instruments (the safety screen) only when asked for.
     """
+    # Instruments are read once each (not once per score: definitions are large).
+    versions: dict[int, Instrument] = {}
     scores = (
         Score.objects.filter(couple__in=couples)
-        .select_related("response__occurrence", "instrument", "partner__practice", "couple")
+        .select_related("response__occurrence", "partner__practice", "couple")
         .order_by(
             "couple__label",
             "couple_id",
@@ -90,6 +92,9 @@ def score_rows(
     series: dict[tuple[int, str, str], list[Score]] = defaultdict(list)
     order: list[tuple[int, str, str]] = []
     for score in scores.iterator(chunk_size=2000):
+        if score.instrument_id not in versions:
+            versions[score.instrument_id] = Instrument.objects.get(pk=score.instrument_id)
+        score.instrument = versions[score.instrument_id]
         if score.instrument.is_private and not include_private:
             continue
         key = (score.partner_id, score.instrument_key, score.scale)
@@ -97,18 +102,25 @@ def score_rows(
             order.append(key)
         series[key].append(score)
     instruments = newest_instruments(k[1] for k in order)
+    norms: dict[tuple[int, str, int], NormsInfo] = {}
     for key in order:
-        yield from _series_rows(series[key], instruments[key[1]], include_names)
+        first = series[key][0]
+        instrument = instruments[key[1]]
+        # Norms depend on the instrument, the scale and (for demo practices) the practice.
+        place = (instrument.pk, first.scale, first.partner.practice_id)
+        if place not in norms:
+            norms[place] = norms_for(instrument, first.scale, first.partner.practice)
+        yield from _series_rows(series.pop(key), instrument, norms[place], include_names)
 
 
 def _series_rows(
-    scores: list[Score], instrument: Instrument, include_names: bool
+    scores: list[Score], instrument: Instrument, norms_info: NormsInfo, include_names: bool
 ) -> Iterator[ScoreRow]:
     partner: Partner = scores[0].partner
     points = [
         Point(s.submitted_at, s.value, str(s.response.uuid)) for s in scores if s.value is not None
     ]
-    whole = partner_change(partner, instrument, scores[0].scale, points)
+    whole = partner_change(partner, instrument, scores[0].scale, points, norms_info)
     from_previous = {p.response_uuid: p.rci_from_previous for p in whole.points}
     norms = whole.norms.norms.source if whole.norms.norms is not None else ""
     seen = 0
@@ -119,7 +131,7 @@ def _series_rows(
             seen += 1
             if norms and seen > 1:
                 # The same function on the series so far: change from the first score to this one.
-                so_far = partner_change(partner, instrument, score.scale, points[:seen])
+                so_far = partner_change(partner, instrument, score.scale, points[:seen], norms_info)
                 rci_from_baseline = so_far.rci
                 change_class = so_far.change_class.value if so_far.change_class else ""
         occurrence = score.response.occurrence
