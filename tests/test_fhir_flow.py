@@ -79,8 +79,16 @@ def test_an_imported_questionnaire_waits_for_its_scales_before_publishing(world)
         instrument_services.publish(instrument, actor=world.a.owner)
         instrument.refresh_from_db()
     assert instrument.status == InstrumentStatus.PUBLISHED and not instrument.scales_pending
-    # Importing the same questionnaire again is its next version.
-    again = _import(world, SDC, SDC_SPEC)
+    # The same questionnaire and version again is refused; its next version is our next one.
+    with scope(practice=world.a.practice), pytest.raises(FhirError, match="already here"):
+        _import(world, SDC, SDC_SPEC)
+    with scope(practice=world.a.practice):
+        again = fhir_services.import_questionnaire(
+            practice=world.a.practice,
+            actor=world.a.owner,
+            resource={**fixture(SDC), "version": "1.3.0"},
+            spec=SDC_SPEC,
+        )
     assert (again.key, again.version, again.scales_pending) == ("connection-fortnight", 2, False)
     actions = set(AuditEvent.objects.with_scopes_disabled().values_list("action", flat=True))
     assert {"instrument.fhir_import", "instrument.scales", "instrument.publish"} <= actions
@@ -309,7 +317,13 @@ def test_the_api_imports_completes_publishes_and_exports(world, cases):
     assert "private-included" in couple.content.decode()
     refusal = owner.post(
         f"{base}/instruments/fhir/",
-        {"questionnaire": {**fixture(SDC), "item": [{"linkId": "d", "type": "date", "text": "x"}]}},
+        {
+            "questionnaire": {
+                **fixture(SDC),
+                "url": "http://example.org/q/dated",
+                "item": [{"linkId": "d", "type": "date", "text": "x"}],
+            }
+        },
         content_type="application/json",
     )
     assert refusal.status_code == 400
@@ -389,3 +403,30 @@ def test_the_owner_imports_chooses_scales_with_a_preview_and_publishes_in_the_pa
     )
     page = owner.post(f"{base}/import/", {"file": refused}).content.decode()
     assert "Nothing was imported: 1 problem." in page and "<code>d</code>" in page
+
+
+@pytest.mark.django_db
+def test_our_own_instrument_bundle_imports_only_what_is_new(world, tmp_path):
+    bundle = tmp_path / "instruments.json"
+    out = io.StringIO()
+    call_command("fhir_export", all_instruments=True, practice=world.a.practice.slug, stdout=out)
+    exported = json.loads(out.getvalue())
+    # Add one questionnaire this practice does not have.
+    exported["entry"].append({"resource": {**fixture(SDC), "url": "http://example.org/q/new"}})
+    bundle.write_text(json.dumps(exported))
+    out = io.StringIO()
+    call_command("fhir_import", str(bundle), practice=world.a.practice.slug, stdout=out)
+    text = out.getvalue()
+    assert "connection-pulse v1 is already here; skipped" in text
+    assert "connection-fortnight v1 draft, scales to choose" in text
+    with scope(practice=world.a.practice):
+        assert list(
+            Instrument.objects.filter(practice=world.a.practice).values_list("key", flat=True)
+        ) == ["connection-fortnight"]
+    # A single built-in export is refused plainly.
+    with scope(practice=world.a.practice), pytest.raises(FhirError, match="already here"):
+        fhir_services.import_questionnaire(
+            practice=world.a.practice,
+            actor=world.a.owner,
+            resource=exported["entry"][0]["resource"],
+        )

@@ -94,6 +94,17 @@ def import_questionnaire(
     owner's scales step before it can be published. Raises FhirError (what
     cannot be shown or scored, by linkId) or DefinitionError (the scales).
     """
+    existing = already_here(practice, resource)
+    if existing is not None:
+        raise FhirError(
+            [
+                Refusal(
+                    "",
+                    f"this questionnaire is already here: {existing.key} version "
+                    f"{existing.version}",
+                )
+            ]
+        )
     draft = importer.parse(resource)
     definition = draft.definition
     url = definition.get("fhir", {}).get("url")
@@ -122,6 +133,20 @@ def import_questionnaire(
         scales_pending=pending,
     )
     return instrument
+
+
+def already_here(practice: Practice, resource: Any) -> Instrument | None:
+    """The published (or retired) instrument a Questionnaire's canonical URL and version name.
+
+    Our own export of a built-in, or of an instrument the practice already has,
+    is not imported a second time.
+    """
+    if not isinstance(resource, Mapping):
+        return None
+    url, version = resource.get("url"), resource.get("version")
+    if not isinstance(url, str) or not url:
+        return None
+    return _resolve(practice, url, version if isinstance(version, str) else None)
 
 
 @transaction.atomic

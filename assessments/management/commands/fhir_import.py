@@ -59,13 +59,18 @@ class Command(BaseCommand):
                     )
                     self.stdout.write(f"couple {couple.uuid} imported")
                     return
-                questionnaires = (
-                    [(e.get("resource") or {}) for e in resource.get("entry") or []]
-                    if kind == "Bundle"
-                    else [resource]
-                )
-                for questionnaire in questionnaires:
-                    self._questionnaire(practice, owner, questionnaire, spec, options["publish"])
+                if kind != "Bundle":
+                    self._questionnaire(practice, owner, resource, spec, options["publish"])
+                    return
+                if spec is not None:
+                    raise CommandError("--scales goes with one Questionnaire, not a Bundle.")
+                for entry in resource.get("entry") or []:
+                    questionnaire = entry.get("resource") or {}
+                    here = fhir_services.already_here(practice, questionnaire)
+                    if here is not None:
+                        self.stdout.write(f"{here.key} v{here.version} is already here; skipped")
+                        continue
+                    self._questionnaire(practice, owner, questionnaire, None, options["publish"])
             except FhirError as exc:
                 raise CommandError(
                     "nothing was imported:\n" + "\n".join(f"  {r}" for r in exc.refusals)
