@@ -430,3 +430,36 @@ def test_our_own_instrument_bundle_imports_only_what_is_new(world, tmp_path):
             actor=world.a.owner,
             resource=exported["entry"][0]["resource"],
         )
+
+
+@pytest.mark.django_db
+def test_a_couple_export_reads_a_fixed_number_of_rows_whatever_its_history(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import answer, open_form
+
+    couple = make_couple(world.a.practice, world.a.clinician, label="Many & Forms")
+
+    def queries() -> int:
+        with (
+            scope(practice=world.a.practice),
+            CaptureQueriesContext(connection) as captured,
+        ):
+            fhir_services.couple_bundle(couple, include_private=True)
+        return len(captured)
+
+    with scope(practice=world.a.practice):
+        one, two = list(couple.partners.order_by("position"))
+    answer(open_form(couple), one, {"pulse": 5})
+    few = queries()
+    for value in (6, 7, 8, 9):
+        form = open_form(couple, "connection-signs" if value % 2 else "connection-pulse")
+        answers = (
+            {"pulse": value}
+            if form.instrument.key == "connection-pulse"
+            else {i["link_id"]: 3 for i in form.instrument.definition["items"]}
+        )
+        answer(form, one, answers)
+        answer(form, two, answers)
+    assert queries() == few == 3  # partners, responses, instruments
