@@ -265,11 +265,21 @@ def test_the_commands_import_with_scales_and_export_instruments_and_couples(worl
         "fhir_export", instrument="weekly-check-in", practice=world.a.practice.slug, stdout=out
     )
     Questionnaire.model_validate(json.loads(out.getvalue()))
+    couple_file = tmp_path / "couple.json"
+    call_command(
+        "fhir_export",
+        couple=str(cases.a.couple.uuid),
+        practice=world.a.practice.slug,
+        output=str(couple_file),
+    )
+    Bundle.model_validate(json.loads(couple_file.read_text()))
     out = io.StringIO()
     call_command(
-        "fhir_export", couple=str(cases.a.couple.uuid), practice=world.a.practice.slug, stdout=out
+        "fhir_import", str(couple_file), practice=world.a.practice.slug, label="Copy", stdout=out
     )
-    Bundle.model_validate(json.loads(out.getvalue()))
+    assert re.match(r"couple [0-9a-f-]{36} imported", out.getvalue())
+    event = AuditEvent.objects.with_scopes_disabled().filter(action="couple.fhir_export").get()
+    assert event.actor is None and event.actor_label == "command:fhir_export"
     # Another practice's couple is as unknown as a made-up one.
     with pytest.raises(CommandError, match="No couple"):
         call_command("fhir_export", couple=str(cases.b.couple.uuid), practice=world.a.practice.slug)
