@@ -244,9 +244,9 @@ def test_score_rows_take_reliable_change_from_the_change_functions(world, monkey
     calls = []
     real = change.partner_change
 
-    def counting(partner, instrument_, scale, points=None, norms=None):
+    def counting(partner, instrument_, scale, points=None, info=None):
         calls.append((scale, len(points or [])))
-        return real(partner, instrument_, scale, points, norms)
+        return real(partner, instrument_, scale, points, info)
 
     monkeypatch.setattr(score_table, "partner_change", counting)
     from django.db import connection
@@ -255,8 +255,8 @@ def test_score_rows_take_reliable_change_from_the_change_functions(world, monkey
     with scope(practice=world.a.practice), CaptureQueriesContext(connection) as queries:
         rows = list(score_table.score_rows(Couple.objects.filter(pk=couple.pk)))
     # The scores, the instrument version, its newest version, and one norms lookup for each
-    # scale of two or more items (four here); the same for any number of rows.
-    assert len(queries) == 7
+    # scale (six here: single-item scales look up their n too); the same for any number of rows.
+    assert len(queries) == 9
     totals = [r for r in rows if r.scale == "total"]
     assert [r.norms for r in totals] == ["estimated"] * 3
     assert totals[0].rci_from_baseline is None and totals[0].change_class == ""
