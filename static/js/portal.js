@@ -261,8 +261,8 @@
       var fieldset = form.querySelector('[data-link-id="' + CSS.escape(linkId) + '"]');
       if (!fieldset) return;
       var value = answers[linkId];
-      var textarea = fieldset.querySelector("textarea");
-      if (textarea) { textarea.value = value === null ? "" : value; return; }
+      var typed = fieldset.querySelector("textarea, input[type=number]");
+      if (typed) { typed.value = value === null ? "" : value; return; }
       fieldset.querySelectorAll("input[type=radio]").forEach(function (radio) {
         radio.checked = value !== null && String(value) === radio.value;
       });
@@ -285,7 +285,21 @@
         if (fieldset) setItemError(fieldset, refused[linkId]);
       });
     };
-    if (saver.hasPending()) { restore(form, saver.pending); saver.schedule(0); }
+    if (saver.hasPending()) restore(form, saver.pending);
+    // Answers given before this script ran (on a slow connection the page can be
+    // answered before it is fully loaded) or put back by the browser differ from what
+    // the server drew: they are sent like any other.
+    form.querySelectorAll("[data-link-id]").forEach(function (fieldset) {
+      var fields = fieldset.querySelectorAll("input, textarea, select");
+      var changed = Array.prototype.some.call(fields, function (field) {
+        if (field.type === "radio" || field.type === "checkbox") {
+          return field.checked !== field.defaultChecked;
+        }
+        return field.value !== field.defaultValue;
+      });
+      if (changed) saver.set(fieldset.dataset.linkId, valueOf(fields[0]));
+    });
+    if (saver.hasPending()) saver.schedule(0);
 
     function queue(field) {
       var fieldset = field.closest("[data-link-id]");

@@ -209,6 +209,31 @@ def test_without_javascript_answers_save_and_continue_later(
         assert response.answers["cs01"] == 5
 
 
+def test_answers_given_before_the_script_has_loaded_are_saved_too(
+    new_context, live_server, couple, partners
+):
+    """On a slow connection the page can be answered before portal.js runs: those clicks
+    have no listener yet, so the script sends whatever differs from the page it was given."""
+    one = partners[0]
+    occurrence = open_form(couple, "connection-signs")
+    base = live_server.url
+    page = new_context()
+    portal_sign_in(page, base, one)
+    held: list = []
+    page.route("**/js/portal*.js", lambda route: held.append(route))
+    page.goto(f"{base}/portal/forms/{occurrence.uuid}/", wait_until="commit")
+    choose(page, "cs01", 5)
+    choose(page, "cs02", 2)
+    assert held, "the script should still be held back"
+    for route in held:
+        route.continue_()
+    page.unroute("**/js/portal*.js")
+    expect_saved(page, 2, 12)
+    with scope(practice=couple.practice):
+        response = Response.objects.get(occurrence=occurrence, partner=one)
+        assert response.answers == {"cs01": 5, "cs02": 2}
+
+
 def test_on_a_phone_nothing_scrolls_sideways(
     new_context, live_server, artifacts, world, couple, partners
 ):
