@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 from django.test import Client
 from django_scopes import scope
-from rest_framework.settings import api_settings
 
 from practice import tokens
 from practice.api_throttles import IpThrottle, TokenThrottle
@@ -35,15 +34,12 @@ SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 
 
 @pytest.fixture
-def unthrottled(settings):
+def unthrottled(monkeypatch):
     """Fuzzing sends thousands of requests; rate limits are tested elsewhere."""
     rates = {"token": "100000/minute", "ip": "100000/minute"}
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
-    api_settings.reload()
-    TokenThrottle.THROTTLE_RATES = IpThrottle.THROTTLE_RATES = rates
-    yield
-    api_settings.reload()
-    TokenThrottle.THROTTLE_RATES = IpThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+    # DRF copies the rates into a class attribute once; patch it for this test only.
+    monkeypatch.setattr(TokenThrottle, "THROTTLE_RATES", rates)
+    monkeypatch.setattr(IpThrottle, "THROTTLE_RATES", rates)
 
 
 def fuzz(
