@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -20,6 +22,20 @@ SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "instrument.schema.js
 SCORED_TYPES = frozenset({"ordinal", "rating", "choice", "yes_no", "number"})
 RATING_VALUES = tuple(range(1, 11))
 YES_NO_VALUES = (0, 1)
+
+# Structural limits, checked before the JSON Schema so that no input can make
+# validation slow or deep: the schema's own checks (patterns, ``if``/``then``)
+# are cheap per node, so bounding the nodes bounds the work. The largest
+# library definition uses depth 5, 44 items and under 1,200 values.
+MAX_DEFINITION_BYTES = 512 * 1024
+MAX_DEPTH = 12
+MAX_ARRAY_LENGTH = 200
+MAX_OBJECT_KEYS = 200
+MAX_STRING_LENGTH = 4000
+MAX_NODES = 20_000
+MAX_INTEGER = 10**9
+# A number literal longer than this is never converted (int() is quadratic in digits).
+MAX_NUMBER_DIGITS = 30
 
 
 @dataclass(frozen=True)
@@ -117,6 +133,143 @@ def allowed_values(definition: Mapping[str, Any], item: Mapping[str, Any]) -> se
     return {option["value"] for option in item_options(definition, item)}
 
 
+class Unconvertible:
+    """A number literal the parser left unconverted (too long, or NaN/Infinity).
+
+    Kept in place so the limit check can name its path, instead of failing the
+    whole parse with no place.
+    """
+
+    def __init__(self, literal: str) -> None:
+        self.literal = literal[:40]
+
+    def __repr__(self) -> str:
+        return f"Unconvertible({self.literal!r})"
+
+
+def _parse_int(literal: str) -> int | Unconvertible:
+    if len(literal.lstrip("-")) > MAX_NUMBER_DIGITS:
+        return Unconvertible(literal)
+    return int(literal)
+
+
+def _parse_float(literal: str) -> float | Unconvertible:
+    if len(literal) > MAX_NUMBER_DIGITS * 2:
+        return Unconvertible(literal)
+    return float(literal)
+
+
+# A whole string literal (skipped) or one bracket; strings may hold brackets.
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+
+
+def _too_deep_at(text: str) -> int | None:
+    """Where bracket nesting first passes MAX_DEPTH, found without recursion; or None."""
+    depth = 0
+    for match in _TOKEN.finditer(text):
+        bracket = match.group()
+        if bracket in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return match.start()
+        elif bracket in "]}":
+            depth -= 1
+    return None
+
+
+def parse(raw: bytes) -> Any:
+    """Read an uploaded definition file; raises ``DefinitionError`` for any malformed file.
+
+    Size and nesting are checked on the text before the JSON parser runs, and
+    numbers are bounded before conversion, so no file can exhaust the stack or
+    Python's integer conversion limit.
+    """
+    if len(raw) > MAX_DEFINITION_BYTES:
+        raise DefinitionError(
+            [Problem("", f"the file is larger than {MAX_DEFINITION_BYTES // 1024} KB")]
+        )
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DefinitionError(
+            [Problem("", f"the file is not UTF-8 text (byte {exc.start})")]
+        ) from None
+    position = _too_deep_at(text)
+    if position is not None:
+        line = text.count("\n", 0, position) + 1
+        column = position - text.rfind("\n", 0, position)
+        raise DefinitionError(
+            [
+                Problem(
+                    "",
+                    f"nested deeper than {MAX_DEPTH} levels (line {line}, column {column})",
+                )
+            ]
+        )
+    try:
+        return json.loads(
+            text, parse_int=_parse_int, parse_float=_parse_float, parse_constant=Unconvertible
+        )
+    except json.JSONDecodeError as exc:
+        raise DefinitionError([Problem("", f"not valid JSON: {exc}")]) from None
+
+
+def _limit_problems(definition: Any) -> list[Problem]:
+    """Size, depth, count and number bounds, checked iteratively before anything else.
+
+    Walks each value once with an explicit stack (no recursion) and stops at
+    the first problem, so its cost is linear in the input and bounded by
+    ``MAX_NODES`` whatever the input.
+    """
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(definition, ())]
+    nodes = 0
+    while stack:
+        node, path = stack.pop()
+        nodes += 1
+        if nodes > MAX_NODES:
+            return [Problem("", f"has more than {MAX_NODES} values")]
+        if len(path) > MAX_DEPTH:
+            return [Problem(format_path(path), f"nested deeper than {MAX_DEPTH} levels")]
+        if isinstance(node, dict):
+            if len(node) > MAX_OBJECT_KEYS:
+                return [Problem(format_path(path), f"has more than {MAX_OBJECT_KEYS} keys")]
+            stack.extend((value, (*path, str(key))) for key, value in node.items())
+        elif isinstance(node, list):
+            if len(node) > MAX_ARRAY_LENGTH:
+                return [Problem(format_path(path), f"has more than {MAX_ARRAY_LENGTH} entries")]
+            stack.extend((value, (*path, index)) for index, value in enumerate(node))
+        elif isinstance(node, str):
+            if len(node) > MAX_STRING_LENGTH:
+                return [
+                    Problem(format_path(path), f"is longer than {MAX_STRING_LENGTH} characters")
+                ]
+        elif isinstance(node, Unconvertible):
+            return [
+                Problem(
+                    format_path(path),
+                    f"{node.literal}… is not a number of at most {MAX_NUMBER_DIGITS} digits",
+                )
+            ]
+        elif isinstance(node, bool) or node is None:
+            continue
+        elif isinstance(node, int):
+            if abs(node) > MAX_INTEGER:
+                return [Problem(format_path(path), f"is larger than {MAX_INTEGER}")]
+        elif isinstance(node, float) and (not math.isfinite(node) or abs(node) > MAX_INTEGER):
+            return [Problem(format_path(path), "is not a finite number of sensible size")]
+    return []
+
+
+def unique_problems(values: Sequence[Any], path: str, what: str) -> Iterator[Problem]:
+    """Repeated values in a list, found in one pass (the schema's uniqueItems is quadratic)."""
+    seen: set[str] = set()
+    for index, value in enumerate(values):
+        key = json.dumps(value, sort_keys=True)
+        if key in seen:
+            yield Problem(f"{path}[{index}]", f"duplicate {what} {value!r}")
+        seen.add(key)
+
+
 def _schema_problems(definition: Any) -> Iterator[Problem]:
     validator = jsonschema.Draft202012Validator(schema())
     for error in sorted(validator.iter_errors(definition), key=lambda e: list(e.absolute_path)):
@@ -142,6 +295,11 @@ def _texts(node: Any, path: list[str | int]) -> Iterator[tuple[list[str | int], 
 
 def _semantic_problems(d: Mapping[str, Any]) -> Iterator[Problem]:
     languages = list(d["languages"])
+    yield from unique_problems(languages, "languages", "language")
+    for s_index, scale in enumerate(d["scales"]):
+        yield from unique_problems(scale["items"], f"scales[{s_index}].items", "item")
+    for a_index, alert in enumerate(d.get("alerts", [])):
+        yield from unique_problems(alert["items"], f"alerts[{a_index}].items", "item")
     if d["default_language"] not in languages:
         yield Problem("default_language", "must be one of the declared languages")
     for path, text in _texts(d, []):
@@ -334,6 +492,9 @@ def _band_problems(
 
 def problems(definition: Any) -> list[Problem]:
     """Everything wrong with a definition; an empty list means it can be used."""
+    limits = _limit_problems(definition)
+    if limits:
+        return limits
     found = list(_nul_problems(definition, [])) + list(_schema_problems(definition))
     if found:
         return found

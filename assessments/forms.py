@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from assessments import definition as defn
 from assessments.models import Instrument, RepeatUnit
 from assessments.services.assignments import Recurrence
 from clients.models import Couple
 
-MAX_DEFINITION_BYTES = 512 * 1024
+MAX_DEFINITION_BYTES = defn.MAX_DEFINITION_BYTES
 
 
 class InstrumentChoiceField(forms.ModelChoiceField):
@@ -103,8 +103,8 @@ class UploadInstrumentForm(forms.Form):
         if upload.size > MAX_DEFINITION_BYTES:
             raise forms.ValidationError(_("The file is larger than 512 KB."))
         try:
-            return json.loads(upload.read().decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            return defn.parse(upload.read())
+        except defn.DefinitionError as exc:
             raise forms.ValidationError(
-                _("The file is not valid JSON: %(error)s") % {"error": exc}
+                _("The file is not a usable definition: %(error)s") % {"error": exc}
             ) from None

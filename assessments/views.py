@@ -360,10 +360,12 @@ def instrument_upload(request: HttpRequest, practice_slug: str) -> HttpResponse:
             return redirect(
                 "instrument_detail", practice_slug=practice_slug, instrument_id=instrument.uuid
             )
+    # A file that cannot be used is a client error, as in the API: 400, with the places named.
     return render(
         request,
         "assessments/instrument_upload.html",
         {"nav": "instruments", "form": form, "problems": problems},
+        status=400 if request.method == "POST" else 200,
     )
 
 

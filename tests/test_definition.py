@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -666,3 +667,130 @@ def test_bands_must_cover_the_whole_range():
         "bands must reach the scale's high end 5",
         "bands must start at the scale's low end 1",
     ]
+
+
+# --- limits checked before the schema (an outside probe's finding 1) -------------------------
+
+
+def test_twenty_thousand_object_items_are_refused_in_linear_time(monkeypatch):
+    """The probe's payload: 20,000 objects in a scale's item list.
+
+    Before the limits, jsonschema's uniqueItems compared every pair (18.5 s for
+    4,000). Now the limit walk refuses the list before the schema runs at all
+    (the schema validator is replaced by one that fails the test if called),
+    and 100 ms of CPU time is a bound a linear walk meets with a wide margin
+    on this machine while a quadratic check misses it by orders of magnitude.
+    """
+    definition = load("connection-pulse")
+    definition["scales"][0]["items"] = [{"a": n} for n in range(20_000)]
+
+    def schema_must_not_run(_definition: Any) -> Any:
+        raise AssertionError("the schema ran before the limits refused the input")
+
+    monkeypatch.setattr(defn, "_schema_problems", schema_must_not_run)
+    started = time.process_time()
+    found = problems(definition)
+    elapsed = time.process_time() - started
+    assert found == [Problem("scales[0].items", "has more than 200 entries")]
+    assert elapsed < 0.1
+
+
+def test_uniqueness_is_one_canonical_form_per_value(monkeypatch):
+    """Duplicates are found with one encoding per value: linear, not pairwise."""
+    calls = 0
+    real_dumps = json.dumps
+
+    def counting_dumps(*args: Any, **kwargs: Any) -> str:
+        nonlocal calls
+        calls += 1
+        return real_dumps(*args, **kwargs)
+
+    monkeypatch.setattr(defn.json, "dumps", counting_dumps)
+    values = [{"a": n} for n in range(20_000)] + [{"a": 7}]
+    found = list(defn.unique_problems(values, "scales[0].items", "item"))
+    assert calls == 20_001
+    assert [p.path for p in found] == ["scales[0].items[20000]"]
+
+
+def test_the_schema_has_no_quadratic_unique_items():
+    assert "uniqueItems" not in json.dumps(defn.schema())
+
+
+def test_a_scale_listing_an_item_twice_names_the_repeat():
+    definition = load("connection-pulse")
+    first = definition["scales"][0]["items"][0]
+    definition["scales"][0]["items"].append(first)
+    position = len(definition["scales"][0]["items"]) - 1
+    assert f"scales[0].items[{position}]" in paths(definition)
+
+
+def test_a_repeated_language_is_named():
+    definition = load("connection-pulse")
+    definition["languages"].append("en")
+    assert only_problem(definition).path == f"languages[{len(definition['languages']) - 1}]"
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b"[" * 100_000, "nested deeper than 12 levels (line 1, column 13)"),
+        (b'{"a":\n' + b"[" * 20, "nested deeper than 12 levels (line 2, column 12)"),
+        (b"\xff\xfe", "the file is not UTF-8 text (byte 0)"),
+        (b"{nope", "not valid JSON"),
+        (b" " * (defn.MAX_DEFINITION_BYTES + 1), "larger than 512 KB"),
+    ],
+)
+def test_malformed_files_are_definition_errors_not_crashes(raw, message):
+    with pytest.raises(DefinitionError) as caught:
+        defn.parse(raw)
+    assert message in str(caught.value)
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting():
+    deep_text = json.dumps({"a": "[" * 1000 + '\\"{' * 50}).encode()
+    assert defn.parse(deep_text) == json.loads(deep_text)
+
+
+@pytest.mark.parametrize(
+    ("raw_version", "fragment"),
+    [
+        (b"9" * 5000, "is not a number of at most 30 digits"),
+        (b"-" + b"9" * 31, "is not a number of at most 30 digits"),
+        (b"NaN", "is not a number of at most 30 digits"),
+        (b"1" + b"0" * 12, "is larger than 1000000000"),
+        (b"1e400", "is not a finite number"),
+        (b"2000000", "2000000 is greater than the maximum of 1000000"),
+    ],
+)
+def test_numbers_are_bounded_before_conversion_and_named_by_path(raw_version, fragment):
+    text = json.dumps(load("connection-pulse")).encode()
+    raw = text.replace(b'"version": 1', b'"version": ' + raw_version, 1)
+    assert raw != text
+    found = only_problem(defn.parse(raw))
+    assert found.path == "version"
+    assert fragment in found.message
+
+
+@pytest.mark.parametrize(
+    ("build", "path", "fragment"),
+    [
+        (lambda d: d.update(citation="x" * 4001), "citation", "longer than 4000"),
+        (lambda d: d.update(extra={str(n): n for n in range(201)}), "extra", "more than 200 keys"),
+        (lambda d: d.update(deep=json.loads("[" * 13 + "]" * 13)), "deep" + "[0]" * 12, "deeper"),
+        (lambda d: d.update(many=[[0] * 200] * 101), "", "more than 20000 values"),
+    ],
+)
+def test_limits_name_the_place(build, path, fragment):
+    definition = load("connection-pulse")
+    build(definition)
+    found = only_problem(definition)
+    assert found.path == path
+    assert fragment in found.message
+
+
+def test_limit_walk_survives_any_depth_of_parsed_data():
+    """Data nested past Python's recursion limit (built in code) is refused, not a crash."""
+    node: list[Any] = []
+    for _ in range(5_000):
+        node = [node]
+    assert "deeper than 12" in only_problem({"items": node}).message

@@ -125,3 +125,49 @@ def test_only_owners_upload(world):
     for user in (world.a.clinician, world.a.assistant):
         response = upload(signed_in(user), world.a.practice, CUSTOM_DEFINITION)
         assert response.status_code == 404
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("payload", "place"),
+    [
+        (b"[" * 100_000, "nested deeper than 12 levels (line 1, column 13)"),
+        (
+            json.dumps(dict(CUSTOM_DEFINITION, version=1))
+            .replace('"version": 1', '"version": ' + "9" * 5000)
+            .encode(),
+            "version",
+        ),
+        (
+            json.dumps(
+                dict(
+                    CUSTOM_DEFINITION,
+                    scales=[
+                        dict(
+                            CUSTOM_DEFINITION["scales"][0], items=[{"a": n} for n in range(20_000)]
+                        )
+                    ],
+                )
+            ).encode(),
+            "scales[0].items",
+        ),
+    ],
+)
+def test_malformed_uploads_are_400_with_the_place_on_the_page_and_in_the_api(world, payload, place):
+    """The probe's three 500s: deep nesting, a 5,000-digit version, 20,000 object items."""
+    owner = signed_in(world.a.owner)
+    page = upload(owner, world.a.practice, payload)
+    assert page.status_code == 400
+    assert place in page.content.decode()
+    api = owner.post(
+        f"/api/v1/p/{world.a.practice.slug}/instruments/",
+        b'{"definition": ' + payload + b"}",
+        content_type="application/json",
+    )
+    assert api.status_code == 400
+    if place == "scales[0].items":
+        assert api.json()["error"]["fields"] == {
+            "definition.scales[0].items": ["has more than 200 entries"]
+        }
+    with scope(practice=world.a.practice):
+        assert not Instrument.objects.filter(practice=world.a.practice).exists()
