@@ -59,6 +59,15 @@ class MemberSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices)
 
 
+class InvitationSerializer(serializers.Serializer):
+    """An invitation as the inviting practice sees it: only what the owner typed."""
+
+    uuid = serializers.UUIDField()
+    email = serializers.EmailField()
+    role = serializers.ChoiceField(choices=Role.choices)
+    expires_at = serializers.DateTimeField()
+
+
 class MemberInvite(StrictSerializer):
     full_name = serializers.CharField(max_length=200)
     email = serializers.EmailField()
@@ -81,9 +90,13 @@ class MembersView(StaffAPIView):
 
     @extend_schema(
         request=MemberInvite,
-        responses={201: MemberSerializer},
+        responses={202: InvitationSerializer},
         tags=["members"],
         operation_id="members_invite",
+        description=(
+            "Email an invitation; the person joins only by accepting it while signed in. "
+            "The answer is the same whether or not the address has an account."
+        ),
     )
     def post(self, request: Request, practice_slug: str) -> Response:
         data = MemberInvite(data=request.data)
@@ -91,7 +104,7 @@ class MembersView(StaffAPIView):
         values = dict(data.validated_data)
         values["email"] = values["email"].strip().lower()
         try:
-            membership = members.invite_member(
+            invitation = members.invite_member(
                 practice=self.practice,
                 actor=request.user,  # type: ignore[arg-type]
                 request=request._request,
@@ -102,8 +115,8 @@ class MembersView(StaffAPIView):
 
             raise drf_error(exc) from None
         except members.MemberEmailFailed as failed:
-            membership = failed.membership  # added; the email can be resent by a reset request
-        return Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
+            invitation = failed.invitation  # stored; inviting again sends a fresh link
+        return Response(InvitationSerializer(invitation).data, status=status.HTTP_202_ACCEPTED)
 
 
 class MemberView(StaffAPIView):

@@ -1,31 +1,38 @@
-"""Practice membership changes made by owners: invite, change role, remove."""
+"""Practice membership: owners invite, the invited person accepts; roles and removal."""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+from datetime import timedelta
+
 from django.conf import settings
-from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_scopes import scope, scopes_disabled
 
 from practice import audit, mail
-from practice.models import Membership, Practice, Role, User
+from practice.models import Membership, Practice, Role, StaffInvitation, User
 
 
 class MemberEmailFailed(Exception):
-    """The member was added but the email could not be sent."""
+    """The invitation was stored but the email could not be sent."""
 
-    def __init__(self, membership: Membership) -> None:
-        self.membership = membership
-        super().__init__("member email failed")
+    def __init__(self, invitation: StaffInvitation) -> None:
+        self.invitation = invitation
+        super().__init__("invitation email failed")
 
 
 def _owners_left(practice: Practice, without: Membership) -> int:
     return Membership.objects.filter(role=Role.OWNER).exclude(pk=without.pk).count()
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def invite_member(
@@ -36,49 +43,119 @@ def invite_member(
     full_name: str,
     role: str,
     request: HttpRequest | None = None,
-) -> Membership:
-    """Add a colleague; a new account gets an email link to choose a password."""
+) -> StaffInvitation:
+    """Invite a colleague by email; they join only by accepting while signed in.
+
+    Nothing here looks at accounts outside this practice, so the answer (and
+    the email sent) is the same whether or not the address already has an
+    account elsewhere. A newer invitation to the same address replaces an open one.
+    """
+    email = email.strip().lower()
+    secret = secrets.token_urlsafe(32)
+    now = timezone.now()
     with transaction.atomic():
-        user = User.objects.filter(email=email).first()
-        created = user is None
-        if user is None:
-            user = User.objects.create_user(email, None, full_name=full_name)
-        if Membership.objects.filter(user=user).exists():
+        # Scoped: only members of this practice are looked at.
+        if Membership.objects.filter(user__email=email).exists():
             raise ValidationError({"email": _("This person is already a member of the practice.")})
-        membership = Membership.objects.create(practice=practice, user=user, role=role)
+        StaffInvitation.objects.filter(
+            email=email, accepted_at__isnull=True, revoked_at__isnull=True
+        ).update(revoked_at=now)
+        invitation = StaffInvitation.objects.create(
+            practice=practice,
+            email=email,
+            full_name=full_name.strip(),
+            role=role,
+            token_hash=_hash(secret),
+            invited_by=actor,
+            expires_at=now + timedelta(days=settings.STAFF_INVITATION_DAYS),
+        )
         audit.record(
             "member.invite",
             request=request,
             actor=actor,
             practice=practice,
-            target=user,
+            target=invitation,
             role=role,
-            new_account=created,
         )
-    if created:
-        uid = urlsafe_base64_encode(force_bytes(user.pk))
-        token = default_token_generator.make_token(user)
-        url = settings.SITE_URL + reverse(
-            "password_reset_confirm", kwargs={"uidb64": uid, "token": token}
-        )
-    else:
-        url = settings.SITE_URL + reverse("login")
+    url = settings.SITE_URL + reverse("staff_invitation", kwargs={"token": secret})
     try:
         mail.send(
-            to=user.email,
+            to=email,
             template="practice/email/member_invite",
             context={
-                "user": user,
                 "inviter": actor,
                 "url": url,
-                "new_account": created,
                 "role": Role(role).label,
+                "days": settings.STAFF_INVITATION_DAYS,
             },
             practice=practice,
         )
     except Exception as exc:
-        raise MemberEmailFailed(membership) from exc
+        raise MemberEmailFailed(invitation) from exc
+    return invitation
+
+
+def open_invitation(secret: str) -> StaffInvitation | None:
+    """The open invitation with this secret, or None (unknown, used, revoked or expired)."""
+    if not secret or len(secret) > 100:
+        return None
+    # The secret is the only key; no scope exists before it names a practice.
+    with scopes_disabled():
+        invitation = (
+            StaffInvitation.objects.select_related("practice")
+            .filter(token_hash=_hash(secret))
+            .first()
+        )
+    return invitation if invitation is not None and invitation.is_open else None
+
+
+def invitation_by_id(invitation_id: int) -> StaffInvitation | None:
+    """An open invitation by its row id (kept in the session after the link is opened)."""
+    with scopes_disabled():
+        invitation = (
+            StaffInvitation.objects.select_related("practice").filter(pk=invitation_id).first()
+        )
+    return invitation if invitation is not None and invitation.is_open else None
+
+
+def accept_invitation(
+    invitation: StaffInvitation, *, user: User, request: HttpRequest | None = None
+) -> Membership:
+    """Join the practice as the signed-in invited person; the address must be theirs."""
+    if user.email.lower() != invitation.email.lower():
+        raise ValidationError(_("This invitation was sent to another email address."))
+    with scope(practice=invitation.practice), transaction.atomic():
+        claimed = StaffInvitation.objects.filter(
+            pk=invitation.pk,
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        ).update(accepted_at=timezone.now())
+        if not claimed:
+            raise ValidationError(_("This invitation is no longer valid."))
+        membership, _created = Membership.objects.get_or_create(
+            practice=invitation.practice, user=user, defaults={"role": invitation.role}
+        )
+        audit.record(
+            "member.join",
+            request=request,
+            actor=user,
+            practice=invitation.practice,
+            target=invitation,
+            role=membership.role,
+        )
     return membership
+
+
+@transaction.atomic
+def revoke_invitation(
+    invitation: StaffInvitation, *, actor: User, request: HttpRequest | None = None
+) -> None:
+    """Withdraw an open invitation; its link stops working."""
+    if StaffInvitation.objects.filter(
+        pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now()):
+        audit.record("member.invite_revoke", request=request, actor=actor, target=invitation)
 
 
 @transaction.atomic

@@ -1,4 +1,4 @@
-"""Request plumbing for staff pages: idle sign-out and the practice scope."""
+"""Request plumbing for staff pages: the practice scope and idle sign-out."""
 
 from __future__ import annotations
 
@@ -18,9 +18,11 @@ from django.utils.translation import gettext as _
 from django_scopes import scope
 
 from practice import audit
-from practice.tenancy import idle_timeout_minutes, membership_in
+from practice.tenancy import membership_in, most_lenient_idle_timeout
 
+# Last activity per practice id, and ANYWHERE for any page at all.
 LAST_SEEN_KEY = "staff_last_seen"
+ANYWHERE = "*"
 IDLE_LIMIT_KEY = "staff_idle_limit"
 # Writing the session on every request is wasteful; a few seconds of slack is not.
 LAST_SEEN_RESOLUTION_S = 15
@@ -115,7 +117,15 @@ class ApiNoStoreMiddleware:
 
 
 class IdleTimeoutMiddleware:
-    """Sign staff out after their practices' idle timeout."""
+    """Sign staff out after the idle timeout of the practice they are working in.
+
+    Runs inside the practice scope. Each practice's timeout is measured from the
+    user's last activity in that practice (or anywhere, before their first visit
+    to it this session), and the sign-out is recorded in that practice alone, so
+    one practice's setting never ends or logs work in another. Pages outside any
+    practice use the most lenient timeout among the user's practices: each
+    practice still applies its own at its door.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -125,18 +135,23 @@ class IdleTimeoutMiddleware:
         if user.is_authenticated and not getattr(request, "api_token", None):
             now = time.time()
             session = request.session
-            limit = self._limit_seconds(request, now)
-            last_seen = session.get(LAST_SEEN_KEY)
+            seen = session.get(LAST_SEEN_KEY)
+            if not isinstance(seen, dict):
+                seen = {}
+            practice = getattr(request, "practice", None)
+            key = str(practice.pk) if practice is not None else ANYWHERE
+            if practice is not None:
+                limit = int(practice.session_timeout_minutes) * 60
+            else:
+                limit = self._outside_limit(request, now)
+            last_seen = seen.get(key, seen.get(ANYWHERE))
             if last_seen is not None and now - last_seen > limit:
-                from practice.tenancy import memberships_of
-
-                for membership in memberships_of(user):  # type: ignore[arg-type]
-                    audit.record(
-                        "auth.idle_sign_out",
-                        request=request,
-                        practice=membership.practice,
-                        idle_minutes=limit // 60,
-                    )
+                audit.record(
+                    "auth.idle_sign_out",
+                    request=request,
+                    practice=practice,
+                    idle_minutes=limit // 60,
+                )
                 logout(request)
                 if is_api_request(request):
                     return api_error(401, "not_authenticated", _("Your session has ended."))
@@ -146,14 +161,15 @@ class IdleTimeoutMiddleware:
                     % {"minutes": limit // 60},
                 )
                 return redirect_to_login(request.get_full_path())
-            if last_seen is None or now - last_seen >= LAST_SEEN_RESOLUTION_S:
-                session[LAST_SEEN_KEY] = now
+            stale = [k for k in (key, ANYWHERE) if now - seen.get(k, 0) >= LAST_SEEN_RESOLUTION_S]
+            if stale:
+                session[LAST_SEEN_KEY] = {**seen, **dict.fromkeys(stale, now)}
         return self.get_response(request)
 
-    def _limit_seconds(self, request: HttpRequest, now: float) -> int:
+    def _outside_limit(self, request: HttpRequest, now: float) -> int:
         cached = request.session.get(IDLE_LIMIT_KEY)
         if cached is None or now - cached[1] > IDLE_LIMIT_REFRESH_S:
-            minutes = idle_timeout_minutes(
+            minutes = most_lenient_idle_timeout(
                 request.user,  # type: ignore[arg-type]
                 settings.DEFAULT_IDLE_TIMEOUT_MINUTES,
             )

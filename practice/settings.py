@@ -83,8 +83,9 @@ MIDDLEWARE = [
     "practice.middleware.ApiNoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "practice.middleware.IdleTimeoutMiddleware",
     "practice.middleware.PracticeScopeMiddleware",
+    # After the scope: a practice's idle timeout applies to that practice's pages only.
+    "practice.middleware.IdleTimeoutMiddleware",
     "clients.portal.PortalMiddleware",
 ]
 
@@ -148,6 +149,8 @@ LOCKOUT_FAILURES_PER_IP = env_int("LOCKOUT_FAILURES_PER_IP", 20)
 LOCKOUT_WINDOW = timedelta(minutes=env_int("LOCKOUT_WINDOW_MINUTES", 15))
 # Idle staff sessions end after the practice's timeout; this is the default.
 DEFAULT_IDLE_TIMEOUT_MINUTES = 30
+# A colleague's invitation to a practice works once, for this many days.
+STAFF_INVITATION_DAYS = env_int("STAFF_INVITATION_DAYS", 7)
 # A partner's invitation link works once, for this many days.
 PORTAL_INVITATION_DAYS = env_int("PORTAL_INVITATION_DAYS", 7)
 # No reliable-change statistic is shown for a scale whose reliability (published, or

@@ -6,13 +6,15 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from practice import audit
 from practice import members as member_services
 from practice.forms import MemberInviteForm, MemberRoleForm, PracticeSettingsForm
-from practice.models import Membership
+from practice.lookups import get_or_404
+from practice.models import Membership, StaffInvitation
 from practice.roles import Can, require
 
 
@@ -33,7 +35,7 @@ def general(request: HttpRequest, practice_slug: str) -> HttpResponse:
 
 
 def members(request: HttpRequest, practice_slug: str) -> HttpResponse:
-    """Members and their roles; invite a colleague."""
+    """Members and their roles; invite a colleague, who joins by accepting."""
     require(request.membership, Can.MANAGE_PRACTICE)  # type: ignore[attr-defined]
     form = MemberInviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -52,8 +54,8 @@ def members(request: HttpRequest, practice_slug: str) -> HttpResponse:
             messages.warning(
                 request,
                 _(
-                    "%(email)s was added, but the email could not be sent. Tell them to use "
-                    "“Forgotten your password?” on the sign-in page."
+                    "The invitation to %(email)s is saved, but the email could not be sent. "
+                    "Invite them again in a while."
                 )
                 % {"email": form.cleaned_data["email"]},
             )
@@ -61,21 +63,36 @@ def members(request: HttpRequest, practice_slug: str) -> HttpResponse:
         else:
             messages.success(
                 request,
-                _("%(email)s is now a member and has been emailed.")
+                _("%(email)s has been invited. They join once they accept.")
                 % {"email": form.cleaned_data["email"]},
             )
             return redirect("members", practice_slug=practice_slug)
     memberships = Membership.objects.select_related("user").order_by("user__full_name")
+    invitations = StaffInvitation.objects.filter(
+        accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    ).order_by("email")
     return render(
         request,
         "practice/members.html",
         {
             "form": form,
             "memberships": memberships,
+            "invitations": invitations,
             "role_form": MemberRoleForm(),
             "nav": "settings",
         },
+        status=400 if form.errors else 200,
     )
+
+
+@require_POST
+def invitation_revoke(request: HttpRequest, practice_slug: str, invitation_id: str) -> HttpResponse:
+    """Withdraw an open invitation."""
+    require(request.membership, Can.MANAGE_PRACTICE)  # type: ignore[attr-defined]
+    invitation = get_or_404(StaffInvitation.objects.all(), uuid=invitation_id)
+    member_services.revoke_invitation(invitation, actor=request.user, request=request)  # type: ignore[arg-type]
+    messages.success(request, _("Invitation withdrawn."))
+    return redirect("members", practice_slug=practice_slug)
 
 
 @require_POST

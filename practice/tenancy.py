@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Min
+from django.db.models import Max
 from django_scopes import scopes_disabled
 
 from practice.models import Membership, Practice, User
@@ -30,9 +30,9 @@ def membership_in(user: User, practice_slug: str) -> Membership | None:
         )
 
 
-def idle_timeout_minutes(user: User, default: int) -> int:
-    """The strictest idle timeout among the user's practices."""
+def most_lenient_idle_timeout(user: User, default: int) -> int:
+    """The longest idle timeout among the user's practices (for pages outside any practice)."""
     value = Practice.objects.filter(memberships__user=user).aggregate(
-        m=Min("session_timeout_minutes")
+        m=Max("session_timeout_minutes")
     )["m"]
     return int(value) if value else default

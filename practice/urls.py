@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from practice import views
+from practice import invitation_views, views
 from practice.admin import admin_site
 
 account_patterns = [
@@ -29,6 +29,12 @@ account_patterns = [
         ),
         name="password_reset_complete",
     ),
+    path(
+        "invitations/<str:token>/",
+        invitation_views.invitation_link,
+        name="staff_invitation",
+    ),
+    path("invitation/", invitation_views.invitation_accept, name="staff_invitation_accept"),
 ]
 
 practice_patterns = [

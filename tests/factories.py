@@ -17,8 +17,8 @@ from assessments.services import instruments as instrument_services
 from assessments.services import responses as response_services
 from clients import services as client_services
 from clients.models import Couple, Partner
-from practice import tokens
-from practice.models import ApiToken, Membership, Practice, Role, User
+from practice import members, tokens
+from practice.models import ApiToken, Membership, Practice, Role, StaffInvitation, User
 from reports.models import ExportStatus, PracticeExport, Report, ReportBatch
 
 TEST_PASSWORD = "correct horse battery staple"
@@ -143,6 +143,7 @@ class CaseFile:
     token: ApiToken
     token_secret: str
     export: PracticeExport
+    invitation: StaffInvitation
 
 
 CUSTOM_DEFINITION = {
@@ -228,6 +229,14 @@ def case_file(practice: Practice, clinician: User, owner: User) -> CaseFile:
         # A stand-in zip; tests/test_exports.py builds real ones.
         export.file.save(f"exports/{export.uuid}.zip", ContentFile(b"PK\x05\x06" + bytes(18)))
     token, secret = tokens.create(practice=practice, user=owner, name="test script")
+    with scope(practice=practice):
+        invitation = members.invite_member(
+            practice=practice,
+            actor=owner,
+            email=f"invited@{practice.slug}.test",
+            full_name="Invited Colleague",
+            role="clinician",
+        )
     return CaseFile(
         couple,
         one,
@@ -242,4 +251,5 @@ def case_file(practice: Practice, clinician: User, owner: User) -> CaseFile:
         token,
         secret,
         export,
+        invitation,
     )

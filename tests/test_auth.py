@@ -110,6 +110,30 @@ def test_idle_staff_are_signed_out_after_the_practice_timeout(world, login):
 
 
 @pytest.mark.django_db
+def test_one_practices_idle_timeout_never_signs_out_work_in_another(world, login):
+    """The probe's finding 2: practice A's 5-minute timeout ended B's clinician's B session."""
+    from tests.factories import MembershipFactory
+
+    strict = world.a.practice
+    strict.session_timeout_minutes = 5
+    strict.save()
+    MembershipFactory(practice=strict, user=world.b.clinician, role="assistant")
+    client = login(world.b.clinician)
+    own = f"/p/{world.b.practice.slug}/"
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        assert client.get(f"/p/{strict.slug}/").status_code == 200
+        for _ in range(2):
+            traveller.shift(timedelta(minutes=6))
+            assert client.get(own).status_code == 200
+        assert client.get("/practices/").status_code == 200
+        # Twelve minutes since they last worked in A: only A's door closes, logged in A.
+        response = client.get(f"/p/{strict.slug}/")
+        assert response.status_code == 302
+    assert [e.practice for e in events("auth.idle_sign_out")] == [strict]
+    assert events("auth.idle_sign_out")[0].details == {"idle_minutes": 5}
+
+
+@pytest.mark.django_db
 def test_default_idle_timeout_is_thirty_minutes(world, login):
     client = login(world.a.assistant)
     url = f"/p/{world.a.practice.slug}/"

@@ -29,6 +29,9 @@ PUBLIC = {
     "accounts/password-reset/sent/",
     "accounts/password-reset/<uidb64>/<token>/",
     "accounts/password-reset/complete/",
+    # A colleague's invitation: the secret finds it; tests/test_settings.py covers misuse.
+    "accounts/invitations/<str:token>/",
+    "accounts/invitation/",
     # The caller's own memberships; tests/test_api.py checks a token sees only its practice.
     "api/v1/practices/",
     # Short-lived signed download links; tests/test_api.py checks expiry, tampering, access.
@@ -87,6 +90,7 @@ def url_values(world, cases, practice_of_slug):
         "batch_id": getattr(case, "batch", None) and case.batch.uuid,
         "token_id": getattr(case, "token", None) and case.token.uuid,
         "export_id": case.export.uuid,
+        "invitation_id": case.invitation.uuid,
     }
 
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django_scopes import scope
+from django.test import Client
+from django_scopes import scope, scopes_disabled
 
-from practice.models import AuditEvent, Membership, Practice, User
+from practice.models import AuditEvent, Membership, Practice, StaffInvitation, User
 from tests.conftest import signed_in
-from tests.factories import make_couple, tiny_png
+from tests.factories import TEST_PASSWORD, make_couple, tiny_png
 
 
 @pytest.mark.django_db
@@ -74,33 +76,47 @@ def test_bad_settings_are_refused_with_clear_messages(world):
     assert Practice.objects.get(pk=world.a.practice.pk).accent_colour != "red"
 
 
+def invitation_link(message) -> str:
+    return re.search(r"http://localhost:8000(/accounts/invitations/\S+/)", message.body)[1]
+
+
 @pytest.mark.django_db
-def test_invite_a_new_colleague_who_sets_a_password(world, client):
+def test_a_new_colleague_accepts_by_creating_their_account(world, client):
     owner = signed_in(world.a.owner)
     url = f"/p/{world.a.practice.slug}/settings/members/"
     response = owner.post(
         url, {"full_name": "New Person", "email": "New@Example.test", "role": "clinician"}
     )
     assert response.status_code == 302
+    # Nothing exists until they accept: no account, no membership.
+    assert not User.objects.filter(email="new@example.test").exists()
+    assert "new@example.test" in owner.get(url).content.decode()  # listed as waiting
+    link = invitation_link(mail.outbox[0])
+    landing = client.get(link)
+    # The secret leaves the address bar (and later log lines) at once.
+    assert landing.status_code == 302
+    assert landing.url == "/accounts/invitation/"
+    page = client.get(landing.url)
+    assert "Create your account to accept" in page.content.decode()
+    short = client.post(
+        landing.url, {"full_name": "New Person", "password1": "short", "password2": "short"}
+    )
+    assert short.status_code == 400
+    joined = client.post(
+        landing.url,
+        {
+            "full_name": "New Person",
+            "password1": "a long new passphrase",
+            "password2": "a long new passphrase",
+        },
+    )
+    assert joined.url == f"/p/{world.a.practice.slug}/"
     user = User.objects.get(email="new@example.test")
-    assert not user.has_usable_password()
     with scope(practice=world.a.practice):
         assert Membership.objects.get(user=user).role == "clinician"
-    link = re.search(r"http://localhost:8000(/accounts/password-reset/\S+/)", mail.outbox[0].body)[
-        1
-    ]
-    form = client.get(link, follow=True)
-    client.post(
-        form.redirect_chain[-1][0],
-        {"new_password1": "a long new passphrase", "new_password2": "a long new passphrase"},
-    )
-    assert (
-        client.post(
-            "/accounts/sign-in/",
-            {"username": "new@example.test", "password": "a long new passphrase"},
-        ).status_code
-        == 302
-    )
+    assert client.get(joined.url).status_code == 200
+    # The link worked once.
+    assert Client().get(link).status_code == 404
     again = owner.post(
         url, {"full_name": "New Person", "email": "new@example.test", "role": "assistant"}
     )
@@ -108,16 +124,79 @@ def test_invite_a_new_colleague_who_sets_a_password(world, client):
 
 
 @pytest.mark.django_db
-def test_an_existing_account_from_another_practice_is_added_not_duplicated(world):
+def test_an_existing_account_joins_only_by_accepting_signed_in(world):
+    """The probe's finding 2: an owner could attach another practice's clinician at will."""
     owner = signed_in(world.a.owner)
     owner.post(
         f"/p/{world.a.practice.slug}/settings/members/",
         {"full_name": "ignored", "email": world.b.clinician.email, "role": "assistant"},
     )
+    with scope(practice=world.a.practice):
+        assert not Membership.objects.filter(user=world.b.clinician).exists()
+    link = invitation_link(mail.outbox[0])
+    # Someone else signed in cannot use it.
+    intruder = signed_in(world.a.assistant)
+    intruder.get(link)
+    refused = intruder.post("/accounts/invitation/")
+    assert refused.status_code == 403
+    assert "another email address" in refused.content.decode()
+    invited = Client()
+    invited.get(link)
+    page = invited.get("/accounts/invitation/")
+    assert "Sign in to accept" in page.content.decode()
+    invited.post(
+        "/accounts/sign-in/?next=/accounts/invitation/",
+        {"username": world.b.clinician.email, "password": TEST_PASSWORD},
+    )
+    assert "Accept and join" in invited.get("/accounts/invitation/").content.decode()
+    assert invited.post("/accounts/invitation/").url == f"/p/{world.a.practice.slug}/"
     assert User.objects.filter(email=world.b.clinician.email).count() == 1
-    assert "/accounts/sign-in/" in mail.outbox[0].body
     with scope(practice=world.a.practice):
         assert Membership.objects.get(user=world.b.clinician).role == "assistant"
+    with scopes_disabled():
+        joins = AuditEvent.objects.filter(action="member.join", actor=world.b.clinician)
+        assert [e.practice for e in joins] == [world.a.practice]
+
+
+@pytest.mark.django_db
+def test_inviting_reveals_nothing_about_an_existing_account(world):
+    """Known and unknown addresses get the same page, email and API answer."""
+    owner = signed_in(world.a.owner)
+    page_url = f"/p/{world.a.practice.slug}/settings/members/"
+    api_url = f"/api/v1/p/{world.a.practice.slug}/members/"
+    answers = []
+    for email in (world.b.clinician.email, "nobody-yet@example.test"):
+        page = owner.post(page_url, {"full_name": "X Y", "email": email, "role": "clinician"})
+        assert page.status_code == 302
+        body = owner.get(page.url).content.decode()
+        assert world.b.clinician.full_name not in body
+        api = owner.post(
+            api_url, {"full_name": "X Y", "email": email, "role": "clinician"}, "application/json"
+        )
+        assert api.status_code == 202
+        data = api.json()
+        assert world.b.clinician.full_name not in json.dumps(data)
+        answers.append(sorted(data))
+    assert answers[0] == answers[1] == ["email", "expires_at", "role", "uuid"]
+    bodies = [re.sub(r"/accounts/invitations/\S+/", "LINK", m.body) for m in mail.outbox]
+    assert len(set(bodies)) == 1
+
+
+@pytest.mark.django_db
+def test_a_withdrawn_invitation_stops_working(world):
+    owner = signed_in(world.a.owner)
+    owner.post(
+        f"/p/{world.a.practice.slug}/settings/members/",
+        {"full_name": "X Y", "email": "later@example.test", "role": "clinician"},
+    )
+    with scope(practice=world.a.practice):
+        invitation = StaffInvitation.objects.get(email="later@example.test")
+    owner.post(
+        f"/p/{world.a.practice.slug}/settings/members/invitations/{invitation.uuid}/withdraw/"
+    )
+    assert Client().get(invitation_link(mail.outbox[0])).status_code == 404
+    with scopes_disabled():
+        assert AuditEvent.objects.filter(action="member.invite_revoke").count() == 1
 
 
 @pytest.mark.django_db
