@@ -18,6 +18,8 @@ from django.utils.translation import gettext as _
 from django_scopes import scope
 
 from practice import audit
+from practice.models import Practice
+from practice.security import record_refusal
 from practice.tenancy import membership_in, most_lenient_idle_timeout
 
 # Last activity per practice id, and ANYWHERE for any page at all.
@@ -210,6 +212,7 @@ class PracticeScopeMiddleware:
         if membership is None or (
             token is not None and token.practice_id != membership.practice_id
         ):
+            self._record_foreign(request, slug)
             if is_api_request(request):
                 return api_error(404, "not_found", _("Not found."))
             raise Http404
@@ -221,3 +224,10 @@ class PracticeScopeMiddleware:
                 return self.get_response(request)
         finally:
             timezone.deactivate()
+
+    @staticmethod
+    def _record_foreign(request: HttpRequest, slug: str) -> None:
+        """A signed-in outsider reached for a practice's address: tell that practice's owners."""
+        target = Practice.objects.filter(slug=slug).first()
+        if target is not None:
+            record_refusal(request, practice=target, reason="other_practice")

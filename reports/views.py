@@ -112,6 +112,8 @@ def report_batch(request: HttpRequest, practice_slug: str, batch_id: str) -> Htt
     require(request.membership, Can.VIEW_CLINICAL)  # type: ignore[attr-defined]
     batch = get_or_404(ReportBatch.objects.all(), uuid=batch_id)
     reports = list(visible_reports(request).filter(batch=batch))  # type: ignore[attr-defined]
+    if not reports:
+        raise Http404  # none of its couples is yours to see: as the API answers
     audit.record("report.view", request=request, target=batch, count=len(reports))
     progress = services.batch_progress(reports)
     return render(
