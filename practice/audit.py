@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django_scopes import scopes_disabled
 
 from practice.models import AuditEvent, Practice, User
 
@@ -27,6 +28,7 @@ ACTIONS: dict[str, _StrOrPromise] = {
     "auth.password_reset_requested": _("Password reset requested"),
     "auth.password_reset_done": _("Password reset completed"),
     "audit.view": _("Viewed the audit log"),
+    "security.refused": _("Refused: data of another practice or partner, or no such record"),
     "practice.update": _("Changed practice settings"),
     "member.invite": _("Invited a member"),
     "member.invite_revoke": _("Withdrew an invitation"),
@@ -76,7 +78,7 @@ def record(
     if request is not None:
         if actor is None and getattr(request, "user", None) is not None:
             user = request.user
-            actor = user if user.is_authenticated else None  # type: ignore[assignment]
+            actor = user if isinstance(user, User) and user.is_authenticated else None
         if practice is None:
             practice = getattr(request, "practice", None)
     if practice is None and target is not None:
@@ -85,16 +87,20 @@ def record(
     if target is not None:
         target_type = target._meta.label_lower
         target_id = str(getattr(target, "uuid", None) or target.pk)
-    event = AuditEvent.objects.create(
-        practice=practice,
-        actor=actor,
-        actor_label=actor_label or (actor.email if actor else ""),
-        action=action,
-        target_type=target_type,
-        target_id=target_id,
-        ip=client_ip(request),
-        details=details,
-    )
+    # An event may belong to another practice than the open scope (a refused reach for
+    # practice A logged for A's owners) or to none: the one write that crosses the
+    # database's tenant wall, and only to append (practice/rls.py).
+    with scopes_disabled():
+        event = AuditEvent.objects.create(
+            practice=practice,
+            actor=actor,
+            actor_label=actor_label or (actor.email if actor else ""),
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            ip=client_ip(request),
+            details=details,
+        )
     log.info(
         "audit %s practice=%s target=%s:%s",
         action,

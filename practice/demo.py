@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import transaction
+from django_scopes import scope
 
 from practice.models import Membership, Practice, Role, User
 
@@ -60,5 +61,6 @@ def build_practice() -> tuple[Practice, bool]:
         user = User.objects.filter(email=login.email).first()
         if user is None:
             user = User.objects.create_user(login.email, login.password, full_name=full_name)
-        Membership.objects.create(practice=practice, user=user, role=role)
+        with scope(practice=practice):
+            Membership.objects.create(practice=practice, user=user, role=role)
     return practice, True

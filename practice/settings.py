@@ -87,6 +87,8 @@ MIDDLEWARE = [
     # After the scope: a practice's idle timeout applies to that practice's pages only.
     "practice.middleware.IdleTimeoutMiddleware",
     "clients.portal.PortalMiddleware",
+    # Innermost, inside both scopes: a refused object id is logged in the caller's practice.
+    "practice.security.RefusalAuditMiddleware",
 ]
 
 ROOT_URLCONF = "practice.urls"
@@ -117,6 +119,23 @@ DATABASES = {
         env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'attune.sqlite3'}"), BASE_DIR
     )
 }
+# PostgreSQL's row-level security binds only roles that neither own the tables
+# nor are superusers. The app connects as DATABASE_URL (such a role); migrations
+# run as the owner, MIGRATION_DATABASE_URL, and `migrate` uses it when set.
+# After every migrate the owner (re)creates the app role and the policies
+# (practice/rls.py). docs/security.md explains the two walls.
+MIGRATION_DATABASE_URL = env_str("MIGRATION_DATABASE_URL")
+if MIGRATION_DATABASE_URL:
+    DATABASES["migrations"] = database_from_url(MIGRATION_DATABASE_URL, BASE_DIR)
+DATABASE_APP_ROLE = env_str(
+    "DATABASE_APP_ROLE",
+    DATABASES["default"].get("USER") if MIGRATION_DATABASE_URL else "attune_app",
+)
+DATABASE_APP_PASSWORD = (
+    DATABASES["default"].get("PASSWORD", "")
+    if DATABASES["default"].get("USER") == DATABASE_APP_ROLE
+    else ""
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": cache_from_url(env_str("CACHE_URL", f"file://{VAR_DIR / 'cache'}"), BASE_DIR)}
@@ -149,6 +168,9 @@ LOCKOUT_FAILURES_PER_IP = env_int("LOCKOUT_FAILURES_PER_IP", 20)
 LOCKOUT_WINDOW = timedelta(minutes=env_int("LOCKOUT_WINDOW_MINUTES", 15))
 # Idle staff sessions end after the practice's timeout; this is the default.
 DEFAULT_IDLE_TIMEOUT_MINUTES = 30
+# Refused reaches for another practice's or partner's data are logged at most
+# once per caller, practice and reason in this many seconds.
+SECURITY_EVENT_WINDOW_SECONDS = env_int("SECURITY_EVENT_WINDOW_SECONDS", 600)
 # A colleague's invitation to a practice works once, for this many days.
 STAFF_INVITATION_DAYS = env_int("STAFF_INVITATION_DAYS", 7)
 # A partner's invitation link works once, for this many days.

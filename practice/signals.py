@@ -1,15 +1,20 @@
-"""Audit events for staff sign-in and sign-out."""
+"""Audit events for staff sign-in and sign-out; the database's second wall on connect and
+after migrate."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.apps import AppConfig
 from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.signals import connection_created
+from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 from django.http import HttpRequest
 
 from clients.portal import clear_portal_keys
-from practice import audit, lockout
+from practice import audit, lockout, rls
 from practice.models import User
 from practice.tenancy import memberships_of
 
@@ -33,3 +38,15 @@ def on_sign_in(sender: type, request: HttpRequest, user: User, **kwargs: Any) ->
 def on_sign_out(sender: type, request: HttpRequest, user: User | None, **kwargs: Any) -> None:
     if user is not None:
         _each_practice("auth.sign_out", request, user)
+
+
+@receiver(connection_created)
+def on_connection(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
+    rls.install(sender, connection)
+
+
+@receiver(post_migrate)
+def on_migrated(sender: AppConfig, using: str = "default", **kwargs: Any) -> None:
+    """After every migrate (PostgreSQL), as the owner: the app role, grants and policies."""
+    if sender.name == "practice":
+        rls.secure_database(using)

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from django.db import transaction
 from django.test import Client, override_settings
+from django_scopes import scopes_disabled
 
 from practice.celery import app as celery_app
 from practice.models import Membership, Practice, Role, User
@@ -125,7 +126,8 @@ class Staff:
     assistant: User
 
     def membership(self, user: User) -> Membership:
-        return Membership.objects.with_scopes_disabled().get(practice=self.practice, user=user)
+        with scopes_disabled():
+            return Membership.objects.get(practice=self.practice, user=user)
 
 
 @dataclass
@@ -189,3 +191,32 @@ def signed_in(user: User) -> Client:
 @pytest.fixture
 def login():
     return signed_in
+
+
+# --- the matrices with the second wall alone ----------------------------------------------
+# ATTUNE_TEST_RLS=1 (the PostgreSQL job in .ci/run) runs tests as the app's database role,
+# which the row-level security policies bind, with django-scopes' query filter switched
+# off: whatever the isolation matrices still find hidden, the database hid.
+RLS_ONLY = os.environ.get("ATTUNE_TEST_RLS") == "1"
+
+
+@pytest.fixture(autouse=True)
+def _rls_only(request, monkeypatch):
+    if not RLS_ONLY or "db" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("db")  # inside the test's transaction, so SET LOCAL ends with it
+    import django_scopes.manager
+    from django.db import connection
+
+    from practice import rls
+
+    if connection.vendor != "postgresql":
+        pytest.fail("ATTUNE_TEST_RLS=1 needs PostgreSQL")
+    # Scoped managers no longer filter; the scope itself stays known to practice/rls.py.
+    monkeypatch.setattr(django_scopes.manager, "get_scope", lambda: {"_enabled": False})
+    with connection.cursor() as cursor:
+        cursor.execute(f'SET LOCAL ROLE "{rls.app_role()}"')
+        cursor.execute("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
+        assert cursor.fetchone() == (False, False), "the app role must be bound by the policies"
+    yield

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import factory
 from django.test import TestCase
@@ -55,6 +56,12 @@ class MembershipFactory(DjangoModelFactory):
     practice = factory.SubFactory(PracticeFactory)
     user = factory.SubFactory(UserFactory)
     role = Role.CLINICIAN
+
+    @classmethod
+    def _create(cls, model_class: type[Membership], *args: Any, **kwargs: Any) -> Membership:
+        # In the practice's scope, so the database's tenant wall accepts the row too.
+        with scope(practice=kwargs["practice"]):
+            return super()._create(model_class, *args, **kwargs)
 
 
 # --- Client data ------------------------------------------------------------
@@ -228,8 +235,8 @@ def case_file(practice: Practice, clinician: User, owner: User) -> CaseFile:
         )
         # A stand-in zip; tests/test_exports.py builds real ones.
         export.file.save(f"exports/{export.uuid}.zip", ContentFile(b"PK\x05\x06" + bytes(18)))
-    token, secret = tokens.create(practice=practice, user=owner, name="test script")
     with scope(practice=practice):
+        token, secret = tokens.create(practice=practice, user=owner, name="test script")
         invitation = members.invite_member(
             practice=practice,
             actor=owner,
