@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -46,15 +47,37 @@ def register_actions(actions: dict[str, _StrOrPromise]) -> None:
     ACTIONS.update(actions)
 
 
+def _trusted_proxy(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in settings.TRUSTED_PROXY_NETWORKS)
+
+
 def client_ip(request: HttpRequest | None) -> str | None:
-    """The caller's address; behind a trusted proxy, the address it forwarded."""
+    """The caller's address, for the audit trail and the per-address lockout.
+
+    ``X-Forwarded-For`` is believed only when the connection comes from a
+    trusted proxy (``FORWARDED_ALLOW_IPS``), and then only the entry
+    ``TRUSTED_PROXY_HOPS`` from the right: each trusted proxy appends the
+    address it saw, so entries further left are whatever the client sent.
+    """
     if request is None:
         return None
-    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[-1].strip() or None
-    return request.META.get("REMOTE_ADDR") or None
+    remote = request.META.get("REMOTE_ADDR") or None
+    hops = settings.TRUSTED_PROXY_HOPS
+    if hops < 1 or remote is None or not _trusted_proxy(remote):
+        return remote
+    forwarded = [entry.strip() for entry in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = [entry for entry in forwarded if entry]
+    if len(forwarded) < hops:
+        return remote
+    candidate = forwarded[-hops]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return remote
 
 
 def record(

@@ -8,6 +8,7 @@ and Redis. docs/configuration.md lists every variable.
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -198,6 +199,14 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if env_bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Client addresses (audit trail, per-address lockout): X-Forwarded-For counts only
+# on connections from these proxies (gunicorn reads the same variable), and only
+# the entry this many hops from the right. 0 uses the connection's own address.
+FORWARDED_ALLOW_IPS = env_list("FORWARDED_ALLOW_IPS", ["127.0.0.1", "::1"])
+TRUSTED_PROXY_NETWORKS = [
+    ipaddress.ip_network(entry, strict=False) for entry in FORWARDED_ALLOW_IPS if entry != "*"
+]
+TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0)
 
 # --- Internationalisation ---------------------------------------------------
 

@@ -89,6 +89,42 @@ def test_one_address_guessing_many_accounts_is_locked(client, world, settings):
 
 
 @pytest.mark.django_db
+def test_forwarded_addresses_count_only_from_the_trusted_proxy(client, world, settings):
+    """The probe's finding 3: rotating X-Forwarded-For spread 25 failures over 25 addresses."""
+    import ipaddress
+
+    settings.LOCKOUT_FAILURES_PER_IP = 20
+    settings.TRUSTED_PROXY_HOPS = 1
+    settings.TRUSTED_PROXY_NETWORKS = [ipaddress.ip_network("172.30.8.10/32")]
+    for n in range(25):
+        # The proxy appends the address it saw; what the client sent stays on the left.
+        client.post(
+            SIGN_IN,
+            {"username": f"guess{n}@example.test", "password": "guess"},
+            REMOTE_ADDR="172.30.8.10",
+            HTTP_X_FORWARDED_FOR=f"10.0.0.{n}, 198.51.100.77",
+        )
+    assert set(SignInFailure.objects.values_list("ip", flat=True)) == {"198.51.100.77"}
+    blocked = Client().post(
+        SIGN_IN,
+        {"username": world.a.owner.email, "password": TEST_PASSWORD},
+        REMOTE_ADDR="172.30.8.10",
+        HTTP_X_FORWARDED_FOR="198.51.100.77",
+    )
+    assert "sign-in is paused" in blocked.content.decode()
+    # Straight to the app, not through the proxy: the header is the caller's word, ignored.
+    direct = Client().post(
+        SIGN_IN,
+        {"username": "x@example.test", "password": "guess"},
+        REMOTE_ADDR="203.0.113.9",
+        HTTP_X_FORWARDED_FOR="192.0.2.1",
+    )
+    assert direct.status_code == 200
+    assert SignInFailure.objects.filter(ip="203.0.113.9").exists()
+    assert not SignInFailure.objects.filter(ip="192.0.2.1").exists()
+
+
+@pytest.mark.django_db
 def test_idle_staff_are_signed_out_after_the_practice_timeout(world, login):
     practice = world.a.practice
     practice.session_timeout_minutes = 10

@@ -43,6 +43,7 @@ def run_compose_config(folder: Path) -> subprocess.CompletedProcess[str]:
 def test_compose_file_is_valid_with_the_example_env(tmp_path):
     shutil.copy(ROOT / "docker-compose.yml", tmp_path)
     shutil.copy(ROOT / "Dockerfile", tmp_path)
+    shutil.copytree(ROOT / "deploy", tmp_path / "deploy")
     shutil.copy(ROOT / ".env.example", tmp_path / ".env")
     result = run_compose_config(tmp_path)
     assert result.returncode == 0, result.stderr
@@ -51,9 +52,10 @@ def test_compose_file_is_valid_with_the_example_env(tmp_path):
 @pytest.mark.parametrize(
     ("env", "missing"),
     [
-        ("SECRET_KEY=x\n", "POSTGRES_PASSWORD"),
+        ("SECRET_KEY=x\nAPP_DB_PASSWORD=x\nSITE_DOMAIN=x\n", "POSTGRES_PASSWORD"),
         # Each container (and gunicorn worker) would otherwise make up a key of its own.
-        ("POSTGRES_PASSWORD=x\n", "SECRET_KEY"),
+        ("POSTGRES_PASSWORD=x\nAPP_DB_PASSWORD=x\nSITE_DOMAIN=x\n", "SECRET_KEY"),
+        ("POSTGRES_PASSWORD=x\nSECRET_KEY=x\nSITE_DOMAIN=x\n", "APP_DB_PASSWORD"),
     ],
 )
 def test_compose_file_refuses_to_start_without_a_required_secret(tmp_path, env, missing):
@@ -72,6 +74,36 @@ def test_compose_stack_has_every_service_with_health_and_volumes():
         assert "healthcheck" in services[name], name
     assert {"db-data", "private-media"} <= set(spec["volumes"])
     assert "gunicorn" in services["web"]["command"]
+
+
+def test_only_the_proxy_is_reachable_and_only_it_may_name_the_client():
+    """The probe's finding 3: the app port was published with --forwarded-allow-ips "*"."""
+    spec = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = spec["services"]
+    published = sorted(name for name, service in services.items() if service.get("ports"))
+    assert published == ["proxy"]
+    proxy_address = services["proxy"]["networks"]["app"]["ipv4_address"]
+    for name in ("web", "worker", "report-worker", "beat", "migrate"):
+        env = services[name]["environment"]
+        assert env["FORWARDED_ALLOW_IPS"] == proxy_address, name
+        assert env["TRUSTED_PROXY_HOPS"] == "1", name
+        assert "edge" not in services[name]["networks"], name
+    assert "*" not in " ".join(services["web"]["command"])
+    assert spec["networks"]["data"]["internal"] is True
+    assert services["db"]["networks"] == services["redis"]["networks"] == ["data"]
+    assert "web:8000" in (ROOT / "deploy" / "Caddyfile").read_text()
+
+
+def test_the_app_connects_as_its_own_role_and_migrations_as_the_owner():
+    spec = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = spec["services"]
+    owner = services["db"]["environment"]["POSTGRES_USER"]
+    app_url = services["web"]["environment"]["DATABASE_URL"]
+    assert app_url.startswith("postgres://attune_app:")
+    assert not app_url.startswith(f"postgres://{owner}:")
+    migrate_url = services["migrate"]["environment"]["MIGRATION_DATABASE_URL"]
+    assert migrate_url.startswith(f"postgres://{owner}:")
+    assert "MIGRATION_DATABASE_URL" not in services["web"]["environment"]
 
 
 def production_env() -> dict[str, str]:
