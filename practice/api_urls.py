@@ -144,7 +144,7 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(api_version="1.0.0"), name="schema"),
     path("schema/docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("practices/", practice.MyPracticesView.as_view(), name="practices"),
-    path("files/reports/<str:token>/", reports.download_by_link, name="report-file"),
+    path("files/reports/", reports.download_by_link, name="report-file"),
     path("portal/", include((portal_patterns, "portal_api"))),
     path("p/<slug:practice_slug>/", include(practice_patterns)),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -11,6 +12,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -63,7 +66,14 @@ class ReportSerializer(serializers.Serializer):
     sha256 = serializers.CharField(allow_blank=True)
     released_at = serializers.DateTimeField(allow_null=True)
     download_url = serializers.SerializerMethodField(
-        help_text="When ready: a link that works without a token for 5 minutes."
+        help_text=(
+            "When ready: POST download_token here (form field or JSON `token`) to get the PDF "
+            "without an API token, for 5 minutes. The token travels in the body, so it never "
+            "appears in access logs."
+        )
+    )
+    download_token = serializers.SerializerMethodField(
+        help_text="When ready: the signed token for download_url (5 minutes)."
     )
 
     @extend_schema_field(serializers.URLField(allow_null=True))
@@ -71,14 +81,19 @@ class ReportSerializer(serializers.Serializer):
         request = self.context.get("request")
         if request is None or not report.is_ready:
             return None
-        return signed_download_url(request, report)
+        return request.build_absolute_uri(reverse("api:report-file"))
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_download_token(self, report: Report) -> str | None:
+        request = self.context.get("request")
+        if request is None or not report.is_ready:
+            return None
+        return signed_download_token(request, report)
 
 
-def signed_download_url(request: Request, report: Report) -> str:
-    # UUIDs only: the payload is signed, not hidden, and URLs never carry sequential ids.
-    token = signing.dumps({"r": str(report.uuid), "u": str(request.user.uuid)}, salt=_SALT)
-    path = reverse("api:report-file", kwargs={"token": token})
-    return request.build_absolute_uri(path)
+def signed_download_token(request: Request, report: Report) -> str:
+    """A short-lived token naming report and user (by UUID: signed, not hidden)."""
+    return signing.dumps({"r": str(report.uuid), "u": str(request.user.uuid)}, salt=_SALT)
 
 
 class ReportCreate(StrictSerializer):
@@ -197,8 +212,14 @@ class ReportDetailView(StaffAPIView):
         return Response(ReportSerializer(report, context={"request": request}).data)
 
 
-def download_by_link(request: HttpRequest, token: str) -> HttpResponse:
-    """The PDF behind a short-lived signed link; access is checked again at download time."""
+@csrf_exempt  # no cookie is involved: the signed token in the body is the credential
+@require_POST
+def download_by_link(request: HttpRequest) -> HttpResponse:
+    """The PDF for a short-lived signed token posted in the body; access is checked again.
+
+    A POST keeps the token out of the request line, so out of every access log.
+    """
+    token = _posted_token(request)
     from django_scopes import scope, scopes_disabled
 
     from practice.models import User
@@ -239,6 +260,17 @@ def download_by_link(request: HttpRequest, token: str) -> HttpResponse:
             via="signed_link",
         )
         return pdf_response(report)
+
+
+def _posted_token(request: HttpRequest) -> str:
+    if request.content_type == "application/json":
+        try:
+            body = json.loads(request.body or b"{}")
+        except (ValueError, RecursionError):
+            return ""
+        value = body.get("token") if isinstance(body, dict) else None
+        return value if isinstance(value, str) else ""
+    return request.POST.get("token", "")
 
 
 class BatchSerializer(serializers.Serializer):

@@ -35,8 +35,9 @@ PUBLIC = {
     "accounts/invitation/",
     # The caller's own memberships; tests/test_api.py checks a token sees only its practice.
     "api/v1/practices/",
-    # Short-lived signed download links; tests/test_api.py checks expiry, tampering, access.
-    "api/v1/files/reports/<str:token>/",
+    # Short-lived signed download tokens (POSTed); tests/test_api.py checks expiry,
+    # tampering, access.
+    "api/v1/files/reports/",
 }
 TENANT_PREFIXES = ("p/<slug:practice_slug>/", "api/v1/p/<slug:practice_slug>/")
 PORTAL_PREFIXES = ("portal/", "api/v1/portal/")
