@@ -162,6 +162,10 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 2
 
+# Staff password reset requests, per address and per IP, within the window.
+PASSWORD_RESET_REQUESTS_PER_ADDRESS = env_int("PASSWORD_RESET_REQUESTS_PER_ADDRESS", 3)
+PASSWORD_RESET_REQUESTS_PER_IP = env_int("PASSWORD_RESET_REQUESTS_PER_IP", 10)
+PASSWORD_RESET_REQUEST_WINDOW_SECONDS = 15 * 60
 # Sign-in lockout: this many failures inside the window lock the account
 # (or the address) until the window has passed since the last failure.
 LOCKOUT_FAILURES_PER_ACCOUNT = env_int("LOCKOUT_FAILURES_PER_ACCOUNT", 5)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from practice import lockout
+from practice import lockout, passwords
 from practice.celery import app
 
 
@@ -20,3 +20,9 @@ def heartbeat() -> None:
     from practice.models import Heartbeat
 
     Heartbeat.objects.update_or_create(name="worker", defaults={"at": timezone.now()})
+
+
+@app.task
+def send_password_reset(email: str) -> None:
+    """Look the address up and email a reset link, away from the request's timing."""
+    passwords.send_reset(email)

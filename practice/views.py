@@ -6,12 +6,13 @@ import sys
 import uuid
 from datetime import date, datetime, time
 
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import InterfaceError
 from django.db import OperationalError as DatabaseOperationalError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.template import loader
 from django.urls import reverse_lazy
@@ -20,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from practice import audit, health
+from practice import audit, health, passwords, tasks
 from practice.forms import SignInForm
 from practice.middleware import api_error, is_api_request
 from practice.models import AuditEvent, Membership, User
@@ -41,9 +42,24 @@ class PasswordResetView(auth_views.PasswordResetView):
     success_url = reverse_lazy("password_reset_done")
 
     def form_valid(self, form: auth_views.PasswordResetForm) -> HttpResponse:
-        # The same answer whether or not the address has an account.
+        """Queue the email; the same answer, after the same work, for any address.
+
+        The request never looks the address up: the worker does, and sends.
+        """
+        email = form.cleaned_data["email"]
+        try:
+            allowed = passwords.allow_reset(email, audit.client_ip(self.request))
+        except passwords.TooManyResetRequests:
+            form.add_error(
+                None,
+                _("Too many reset requests from your network. Try again in %(minutes)d minutes.")
+                % {"minutes": settings.PASSWORD_RESET_REQUEST_WINDOW_SECONDS // 60},
+            )
+            return self.render_to_response(self.get_context_data(form=form), status=429)
         audit.record("auth.password_reset_requested", request=self.request)
-        return super().form_valid(form)
+        if allowed:
+            tasks.send_password_reset.delay_on_commit(email)
+        return HttpResponseRedirect(self.get_success_url())
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
