@@ -105,16 +105,33 @@ class ApiTokenMiddleware:
         return self.get_response(request)
 
 
-class ApiNoStoreMiddleware:
-    """API answers carry client data; no browser or proxy may keep them."""
+class NoStoreMiddleware:
+    """Pages and API answers carry client or practice data: no browser or proxy keeps them.
+
+    Every dynamic response without its own Cache-Control (404s included) gets
+    ``no-store``; static files are answered by WhiteNoise before this runs, and
+    the few views that may be cached (logos) say so themselves.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if is_api_request(request) and "Cache-Control" not in response:
+        if "Cache-Control" not in response:
             patch_cache_control(response, no_store=True, private=True)
+        return response
+
+
+class PermissionsPolicyMiddleware:
+    """Switch off browser features no page uses (``PERMISSIONS_POLICY``)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
         return response
 
 

@@ -72,13 +72,27 @@ def new_context(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Ca
     """Open a fresh browser context (one per person) and return its first page.
 
     On a failing test every open page is saved to test-artifacts/ to help diagnosis.
+    Every walk also fails on any Content Security Policy violation the browser
+    reports (Chromium logs each one to the console), on every page it opened.
     """
     contexts: list[BrowserContext] = []
+    violations: list[str] = []
+
+    def watch(page: Page) -> None:
+        page.on(
+            "console",
+            lambda message: (
+                violations.append(f"{page.url}: {message.text}")
+                if "Content Security Policy" in message.text
+                else None
+            ),
+        )
 
     def open_page(**options: object) -> Page:
         context = browser.new_context(**options)
         context.set_default_timeout(TIMEOUT_MS)
         context.set_default_navigation_timeout(TIMEOUT_MS)
+        context.on("page", watch)
         contexts.append(context)
         return context.new_page()
 
@@ -95,6 +109,7 @@ def new_context(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Ca
                     )
     for context in contexts:
         context.close()
+    assert violations == [], "Content Security Policy violations:\n" + "\n".join(violations)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -159,7 +174,9 @@ def axe_violations(page: Page) -> list[dict]:
     pages are answered with a thumb.
     """
     if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.add_script_tag(path=str(AXE))
+        # Evaluated by the test harness, not added as an inline <script> the page's
+        # Content Security Policy would (rightly) refuse.
+        page.evaluate(AXE.read_text() + "\n;undefined")
     result = page.evaluate(
         "async () => await axe.run(document, {rules: {'target-size': {enabled: true}}})"
     )
