@@ -7,8 +7,8 @@ import html
 import re
 
 from django import template
-from django.utils.html import format_html
 from django.template.defaultfilters import floatformat
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from assessments import definition as defn
