@@ -11,13 +11,13 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import permissions, serializers, status
+from rest_framework import exceptions, permissions, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from practice import audit, members
+from practice import audit, members, two_factor
 from practice.api_base import AuditCursor, StaffAPIView, StrictSerializer, capability, paged
 from practice.api_errors import Conflict
 from practice.erasure import erase_practice
@@ -25,6 +25,17 @@ from practice.lookups import get_or_404
 from practice.models import AuditEvent, Membership, Practice, Role
 from practice.roles import Can
 from practice.tenancy import memberships_of
+
+
+class SecondFactorRequired(exceptions.PermissionDenied):
+    default_detail = "Confirm a fresh two-factor code in the browser first, or use an API token."
+    default_code = "second_factor_required"
+
+
+def require_recent_second_factor(request: Request) -> None:
+    """Role and settings changes over a browser session need a recent second factor."""
+    if two_factor.needs_step_up(request._request):
+        raise SecondFactorRequired
 
 
 class PracticeSerializer(serializers.Serializer):
@@ -99,6 +110,7 @@ class MembersView(StaffAPIView):
         ),
     )
     def post(self, request: Request, practice_slug: str) -> Response:
+        require_recent_second_factor(request)
         data = MemberInvite(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
@@ -134,7 +146,8 @@ class MemberView(StaffAPIView):
         operation_id="members_set_role",
     )
     def patch(self, request: Request, practice_slug: str, membership_id: Any) -> Response:
-        row = self.membership_row(membership_id)
+        row = self.membership_row(membership_id)  # a foreign id is 404 before anything else
+        require_recent_second_factor(request)
         data = MemberRole(data=request.data)
         data.is_valid(raise_exception=True)
         try:
@@ -152,7 +165,8 @@ class MemberView(StaffAPIView):
         request=None, responses={204: None}, tags=["members"], operation_id="members_remove"
     )
     def delete(self, request: Request, practice_slug: str, membership_id: Any) -> Response:
-        row = self.membership_row(membership_id)
+        row = self.membership_row(membership_id)  # a foreign id is 404 before anything else
+        require_recent_second_factor(request)
         try:
             members.remove_member(row, actor=request.user, request=request._request)  # type: ignore[arg-type]
         except DjangoValidationError as exc:
@@ -222,6 +236,7 @@ SETTINGS_FIELDS = [
     "support_resources",
     "couple_report_partner_totals",
     "contribute_to_norms",
+    "require_two_factor",
 ]
 
 
@@ -257,6 +272,7 @@ class PracticeSettingsView(StaffAPIView):
         operation_id="settings_update",
     )
     def patch(self, request: Request, practice_slug: str) -> Response:
+        require_recent_second_factor(request)
         data = PracticeSettingsSerializer(self.practice, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         changed = sorted(

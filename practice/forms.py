@@ -89,6 +89,7 @@ class PracticeSettingsForm(forms.ModelForm):
             "support_resources",
             "couple_report_partner_totals",
             "contribute_to_norms",
+            "require_two_factor",
         ]
         widgets = {
             "accent_colour": forms.TextInput(attrs={"type": "color"}),

@@ -11,13 +11,14 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import redirect
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django_scopes import scope
 
-from practice import audit
+from practice import audit, two_factor
 from practice.models import Practice
 from practice.security import record_refusal
 from practice.tenancy import membership_in, most_lenient_idle_timeout
@@ -248,3 +249,35 @@ class PracticeScopeMiddleware:
         target = Practice.objects.filter(slug=slug).first()
         if target is not None:
             record_refusal(request, practice=target, reason="other_practice")
+
+
+class TwoFactorRequiredMiddleware:
+    """In a practice that requires two-factor sign-in, a session without a proved second
+    factor is sent to set one up (or to enter a code) before any page of that practice.
+
+    Other practices of the same person are not affected. API token requests pass:
+    tokens are created only after a recent second factor.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        practice = getattr(request, "practice", None)
+        if (
+            practice is not None
+            and practice.require_two_factor
+            and getattr(request, "api_token", None) is None
+            and not two_factor.is_verified(request)
+        ):
+            if is_api_request(request):
+                return api_error(
+                    403,
+                    "two_factor_required",
+                    _("This practice requires two-factor sign-in. Set it up in the browser."),
+                )
+            messages.info(
+                request, _("%(practice)s requires two-factor sign-in.") % {"practice": practice}
+            )
+            return redirect(two_factor.step_up_url(request))
+        return self.get_response(request)

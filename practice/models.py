@@ -62,6 +62,14 @@ class Practice(models.Model):
         default=False,
         help_text=_("Off: the couple version shows couple-level results only."),
     )
+    require_two_factor = models.BooleanField(
+        _("require two-factor sign-in"),
+        default=False,
+        help_text=_(
+            "Members must use an authenticator app to sign in to this practice; those "
+            "without one set it up at their next visit."
+        ),
+    )
     is_demo = models.BooleanField(
         default=False,
         help_text="Demo data: kept out of the norms real practices share.",

@@ -63,6 +63,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -88,8 +91,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "practice.middleware.PracticeScopeMiddleware",
-    # After the scope: a practice's idle timeout applies to that practice's pages only.
+    # After the scope: a practice's idle timeout applies to that practice's pages only,
+    # and so does its requirement of two-factor sign-in.
     "practice.middleware.IdleTimeoutMiddleware",
+    "practice.middleware.TwoFactorRequiredMiddleware",
     "clients.portal.PortalMiddleware",
     # Innermost, inside both scopes: a refused object id is logged in the caller's practice.
     "practice.security.RefusalAuditMiddleware",
@@ -166,6 +171,11 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 2
 
+# Two-factor sign-in: a password-verified user has this long to enter the code;
+# token creation and role or settings changes need a code this recent.
+SECOND_FACTOR_PENDING_SECONDS = 5 * 60
+SECOND_FACTOR_RECENT_MINUTES = env_int("SECOND_FACTOR_RECENT_MINUTES", 15)
+OTP_TOTP_ISSUER = "Attune"
 # Staff password reset requests, per address and per IP, within the window.
 PASSWORD_RESET_REQUESTS_PER_ADDRESS = env_int("PASSWORD_RESET_REQUESTS_PER_ADDRESS", 3)
 PASSWORD_RESET_REQUESTS_PER_IP = env_int("PASSWORD_RESET_REQUESTS_PER_IP", 10)

@@ -6,11 +6,12 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from practice import audit
+from practice import audit, two_factor
 from practice import members as member_services
 from practice.forms import MemberInviteForm, MemberRoleForm, PracticeSettingsForm
 from practice.lookups import get_or_404
@@ -18,10 +19,21 @@ from practice.models import Membership, StaffInvitation
 from practice.roles import Can, require
 
 
+def _step_up(request: HttpRequest, then: str | None = None) -> HttpResponse:
+    """Send the owner to confirm a fresh code first; nothing was changed."""
+    messages.info(request, _("Confirm it is you with a fresh code, then make the change again."))
+    url = two_factor.step_up_url(request)
+    if then is not None:
+        url = url.split("?next=")[0] + "?next=" + then
+    return redirect(url)
+
+
 def general(request: HttpRequest, practice_slug: str) -> HttpResponse:
     """Branding, session timeout, report and norms preferences, support resources."""
     require(request.membership, Can.MANAGE_PRACTICE)  # type: ignore[attr-defined]
     practice = request.practice  # type: ignore[attr-defined]
+    if request.method == "POST" and two_factor.needs_step_up(request):
+        return _step_up(request)
     form = PracticeSettingsForm(request.POST or None, request.FILES or None, instance=practice)
     if request.method == "POST":
         if form.is_valid():
@@ -37,6 +49,8 @@ def general(request: HttpRequest, practice_slug: str) -> HttpResponse:
 def members(request: HttpRequest, practice_slug: str) -> HttpResponse:
     """Members and their roles; invite a colleague, who joins by accepting."""
     require(request.membership, Can.MANAGE_PRACTICE)  # type: ignore[attr-defined]
+    if request.method == "POST" and two_factor.needs_step_up(request):
+        return _step_up(request)
     form = MemberInviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -102,6 +116,8 @@ def member_change(request: HttpRequest, practice_slug: str, membership_id: str) 
     membership = Membership.objects.filter(uuid=membership_id).select_related("user").first()
     if membership is None:
         raise Http404
+    if two_factor.needs_step_up(request):
+        return _step_up(request, then=reverse("members", args=[practice_slug]))
     try:
         if request.POST.get("action") == "remove":
             member_services.remove_member(membership, actor=request.user, request=request)  # type: ignore[arg-type]
@@ -138,6 +154,8 @@ def tokens_page(request: HttpRequest, practice_slug: str) -> HttpResponse:
     from practice.models import ApiToken
 
     secret = None
+    if request.method == "POST" and two_factor.needs_step_up(request):
+        return _step_up(request)
     if request.method == "POST":
         name = (request.POST.get("name") or "").strip()
         if not name:

@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from practice import invitation_views, views
+from practice import invitation_views, two_factor_views, views
 from practice.admin import admin_site
 
 account_patterns = [
@@ -35,6 +35,13 @@ account_patterns = [
         name="staff_invitation",
     ),
     path("invitation/", invitation_views.invitation_accept, name="staff_invitation_accept"),
+    path("two-factor/", two_factor_views.verify, name="two_factor_verify"),
+    path("two-factor/setup/", two_factor_views.setup, name="two_factor_setup"),
+    path(
+        "two-factor/recovery-codes/",
+        two_factor_views.recovery_codes,
+        name="two_factor_recovery_codes",
+    ),
 ]
 
 practice_patterns = [

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from practice import audit, health, passwords, tasks
+from practice import audit, health, passwords, tasks, two_factor
 from practice.forms import SignInForm
 from practice.middleware import api_error, is_api_request
 from practice.models import AuditEvent, Membership, User
@@ -33,6 +33,14 @@ class SignInView(auth_views.LoginView):
     form_class = SignInForm
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+
+    def form_valid(self, form: SignInForm) -> HttpResponse:  # type: ignore[override]
+        """With two-factor set up, the password only opens the second step."""
+        user = form.get_user()
+        if two_factor.has_two_factor(user):
+            two_factor.start_pending(self.request, user, self.get_success_url())
+            return redirect("two_factor_verify")
+        return super().form_valid(form)
 
 
 class PasswordResetView(auth_views.PasswordResetView):

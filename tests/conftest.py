@@ -188,6 +188,34 @@ def signed_in(user: User) -> Client:
     return client
 
 
+def with_second_factor(client: Client, user: User) -> Client:
+    """Mark the client's session as having just proved a second factor.
+
+    For tests about something else; tests/test_two_factor.py goes through the
+    real pages (codes computed from the secret) instead.
+    """
+    import time
+
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from practice import two_factor
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or (
+        TOTPDevice.objects.create(user=user, name="test app", confirmed=True)
+    )
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session[two_factor.VERIFIED_AT_KEY] = time.time()
+    session.save()
+    return client
+
+
+def signed_in_verified(user: User) -> Client:
+    """Signed in, with a fresh second factor (for owners' sensitive changes)."""
+    return with_second_factor(signed_in(user), user)
+
+
 @pytest.fixture
 def login():
     return signed_in

@@ -23,7 +23,7 @@ from clients.models import Couple, Partner
 from practice import tokens
 from practice.models import ApiToken, AuditEvent, User
 from reports.models import Report
-from tests.conftest import signed_in
+from tests.conftest import signed_in, signed_in_verified
 from tests.factories import CUSTOM_DEFINITION, answer, make_couple, open_form
 from tests.test_caseload import bulk_couples
 from tests.test_portal import portal_client
@@ -63,7 +63,7 @@ def base(world):
 
 @pytest.mark.django_db
 def test_a_token_is_created_in_settings_shown_once_stored_hashed_and_revocable(world, base):
-    client = signed_in(world.a.clinician)
+    client = signed_in_verified(world.a.clinician)
     page = client.post(f"/p/{world.a.practice.slug}/settings/tokens/", {"name": "export"})
     secret = re.search(r'value="(att_[^"]+)"', page.content.decode())[1]
     assert "no-store" in page["Cache-Control"]

@@ -33,6 +33,10 @@ PUBLIC = {
     # A colleague's invitation: the secret finds it; tests/test_settings.py covers misuse.
     "accounts/invitations/<str:token>/",
     "accounts/invitation/",
+    # The signed-in (or half signed-in) user's own second factor: tests/test_two_factor.py.
+    "accounts/two-factor/",
+    "accounts/two-factor/setup/",
+    "accounts/two-factor/recovery-codes/",
     # The caller's own memberships; tests/test_api.py checks a token sees only its practice.
     "api/v1/practices/",
     # Short-lived signed download tokens (POSTed); tests/test_api.py checks expiry,

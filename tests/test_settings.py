@@ -12,7 +12,7 @@ from django.test import Client
 from django_scopes import scope, scopes_disabled
 
 from practice.models import AuditEvent, Membership, Practice, StaffInvitation, User
-from tests.conftest import signed_in
+from tests.conftest import signed_in, signed_in_verified
 from tests.factories import TEST_PASSWORD, make_couple, tiny_png
 
 
@@ -39,7 +39,7 @@ def settings_form(**overrides):
 
 @pytest.mark.django_db
 def test_owner_changes_branding_timeout_and_resources(world):
-    client = signed_in(world.a.owner)
+    client = signed_in_verified(world.a.owner)
     url = f"/p/{world.a.practice.slug}/settings/"
     logo = SimpleUploadedFile("logo.png", tiny_png(), content_type="image/png")
     response = client.post(url, {**settings_form(), "logo": logo})
@@ -62,7 +62,7 @@ def test_owner_changes_branding_timeout_and_resources(world):
 
 @pytest.mark.django_db
 def test_bad_settings_are_refused_with_clear_messages(world):
-    client = signed_in(world.a.owner)
+    client = signed_in_verified(world.a.owner)
     url = f"/p/{world.a.practice.slug}/settings/"
     bad = client.post(
         url,
@@ -82,7 +82,7 @@ def invitation_link(message) -> str:
 
 @pytest.mark.django_db
 def test_a_new_colleague_accepts_by_creating_their_account(world, client):
-    owner = signed_in(world.a.owner)
+    owner = signed_in_verified(world.a.owner)
     url = f"/p/{world.a.practice.slug}/settings/members/"
     response = owner.post(
         url, {"full_name": "New Person", "email": "New@Example.test", "role": "clinician"}
@@ -126,7 +126,7 @@ def test_a_new_colleague_accepts_by_creating_their_account(world, client):
 @pytest.mark.django_db
 def test_an_existing_account_joins_only_by_accepting_signed_in(world):
     """The probe's finding 2: an owner could attach another practice's clinician at will."""
-    owner = signed_in(world.a.owner)
+    owner = signed_in_verified(world.a.owner)
     owner.post(
         f"/p/{world.a.practice.slug}/settings/members/",
         {"full_name": "ignored", "email": world.b.clinician.email, "role": "assistant"},
@@ -161,7 +161,7 @@ def test_an_existing_account_joins_only_by_accepting_signed_in(world):
 @pytest.mark.django_db
 def test_inviting_reveals_nothing_about_an_existing_account(world):
     """Known and unknown addresses get the same page, email and API answer."""
-    owner = signed_in(world.a.owner)
+    owner = signed_in_verified(world.a.owner)
     page_url = f"/p/{world.a.practice.slug}/settings/members/"
     api_url = f"/api/v1/p/{world.a.practice.slug}/members/"
     answers = []
@@ -184,7 +184,7 @@ def test_inviting_reveals_nothing_about_an_existing_account(world):
 
 @pytest.mark.django_db
 def test_a_withdrawn_invitation_stops_working(world):
-    owner = signed_in(world.a.owner)
+    owner = signed_in_verified(world.a.owner)
     owner.post(
         f"/p/{world.a.practice.slug}/settings/members/",
         {"full_name": "X Y", "email": "later@example.test", "role": "clinician"},
@@ -202,7 +202,7 @@ def test_a_withdrawn_invitation_stops_working(world):
 @pytest.mark.django_db
 def test_change_role_and_remove_but_never_the_last_owner(world):
     couple = make_couple(world.a.practice, world.a.clinician)
-    owner = signed_in(world.a.owner)
+    owner = signed_in_verified(world.a.owner)
     base = f"/p/{world.a.practice.slug}/settings/members/"
     with scope(practice=world.a.practice):
         owner_row = Membership.objects.get(user=world.a.owner)
@@ -226,7 +226,7 @@ def test_a_clinician_made_assistant_leaves_their_couples(world):
     couple = make_couple(world.a.practice, world.a.clinician)
     with scope(practice=world.a.practice):
         row = Membership.objects.get(user=world.a.clinician)
-    signed_in(world.a.owner).post(
+    signed_in_verified(world.a.owner).post(
         f"/p/{world.a.practice.slug}/settings/members/{row.uuid}/", {"role": "assistant"}
     )
     with scope(practice=world.a.practice):

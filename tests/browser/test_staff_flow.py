@@ -9,6 +9,7 @@ from django.core import mail
 from playwright.sync_api import expect
 
 from tests.browser.conftest import staff_sign_in
+from tests.browser.test_two_factor import enrol_in_browser
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -117,6 +118,8 @@ def test_owner_sees_every_couple_brands_the_practice_and_manages_members(
     make_couple(practice, world.a.clinician, label="Assigned & Elsewhere", n=1)
     page = new_context()
     staff_sign_in(page, live_server.url, world.a.owner)
+    # Settings and roles need a recent second factor: the owner sets one up first.
+    enrol_in_browser(page, live_server.url)
     # Owners see every couple, not only their own.
     expect(page.get_by_role("link", name="Assigned & Elsewhere")).to_be_visible()
 
