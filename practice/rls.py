@@ -32,7 +32,7 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.db import connections, models, transaction
+from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django_scopes.state import get_scope
 
@@ -160,11 +160,9 @@ def tenant_tables() -> dict[str, str]:
     return tables
 
 
-def _with_check(table: str, expression: str) -> str:
+def _with_check(expression: str) -> str:
     # Shared rows are readable by all but written only in system mode.
-    return (
-        expression.replace("practice_id IS NULL OR ", "") if "IS NULL" in expression else expression
-    )
+    return expression.replace("practice_id IS NULL OR ", "")
 
 
 def app_role() -> str:
@@ -227,12 +225,7 @@ def secure_database(using: str = "default") -> list[str]:
                 sql.SQL("CREATE POLICY attune_tenant ON {} USING {} WITH CHECK {}").format(
                     sql.Identifier(table),
                     sql.SQL(f"({expression})"),  # built above from constants, never from input
-                    sql.SQL(f"({_with_check(table, expression)})"),
+                    sql.SQL(f"({_with_check(expression)})"),
                 )
             )
     return sorted(tables)
-
-
-def is_guarded(model: type[models.Model]) -> bool:
-    """Whether a model's table is one the policies guard."""
-    return model._meta.db_table in tenant_tables()
