@@ -82,7 +82,6 @@ def run(args: argparse.Namespace) -> None:
             f"{label:28} n={len(times)} median {statistics.median(times):6.1f} ms"
             f"  p95 {_common.percentile(times, 95):6.1f} ms"
         )
-    print(f"loadavg at the end: {_common.loadavg()}")
 
 
 if __name__ == "__main__":
