@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, permissions, serializers, status
@@ -28,7 +29,9 @@ from practice.tenancy import memberships_of
 
 
 class SecondFactorRequired(exceptions.PermissionDenied):
-    default_detail = "Confirm a fresh two-factor code in the browser first, or use an API token."
+    default_detail = gettext_lazy(
+        "Confirm a fresh two-factor code in the browser first, or use an API token."
+    )
     default_code = "second_factor_required"
 
 
