@@ -107,6 +107,7 @@ def setup(request: HttpRequest) -> HttpResponse:
         return redirect(reverse("two_factor_verify") + "?next=" + reverse("two_factor_setup"))
     device = two_factor.enrolment_device(user)
     form = CodeForm(request.POST or None)
+    form.fields["code"].help_text = _("The 6-digit code your authenticator app shows now.")
     if request.method == "POST" and form.is_valid():
         codes = two_factor.confirm_enrolment(request, user, form.cleaned_data["code"])
         if codes is not None:
