@@ -4,6 +4,7 @@ API, alerts and both PDFs."""
 
 from __future__ import annotations
 
+import base64
 import copy
 import importlib
 import re
@@ -378,8 +379,13 @@ def test_both_horizons_everywhere_and_an_open_alert_is_never_beside_a_bare_impro
 
     couple_page = clinician.get(base).content.decode()
     # The couple trend beside the partners' lines: the composite and the partners' gap.
-    assert "Couple average (shared questions)" in couple_page
-    assert 'aria-label="Gap between the partners: Connection Signs Inventory"' in couple_page
+    # Charts are SVG images (data: URLs, for the strict CSP): read inside them.
+    charts = " ".join(
+        base64.b64decode(data).decode()
+        for data in re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', couple_page)
+    )
+    assert "Couple average (shared questions)" in charts
+    assert 'alt="Gap between the partners: Connection Signs Inventory"' in couple_page
     card = page_text(clinician.get(base))
     assert (
         "since the start: reliably improved (RCI 2.24) · since the previous form: reliably "
