@@ -135,8 +135,9 @@ DATABASES = {
 # After every migrate the owner (re)creates the app role and the policies
 # (practice/rls.py). docs/security.md explains the two walls.
 MIGRATION_DATABASE_URL = env_str("MIGRATION_DATABASE_URL")
-if MIGRATION_DATABASE_URL:
-    DATABASES["migrations"] = database_from_url(MIGRATION_DATABASE_URL, BASE_DIR)
+MIGRATION_DATABASE = (
+    database_from_url(MIGRATION_DATABASE_URL, BASE_DIR) if MIGRATION_DATABASE_URL else None
+)
 DATABASE_APP_ROLE = env_str(
     "DATABASE_APP_ROLE",
     DATABASES["default"].get("USER") if MIGRATION_DATABASE_URL else "attune_app",

@@ -6,7 +6,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.commands import migrate
-from django.db import DEFAULT_DB_ALIAS
+from django.db import DEFAULT_DB_ALIAS, connections
+
+OWNER_KEYS = ("NAME", "USER", "PASSWORD", "HOST", "PORT", "OPTIONS")
 
 
 class Command(migrate.Command):
@@ -16,7 +18,12 @@ class Command(migrate.Command):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        # The app's own role may not own the tables, or the policies would not bind it.
-        if options.get("database") == DEFAULT_DB_ALIAS and "migrations" in settings.DATABASES:
-            options["database"] = "migrations"
+        owner = settings.MIGRATION_DATABASE
+        if owner is not None and options.get("database", DEFAULT_DB_ALIAS) == DEFAULT_DB_ALIAS:
+            # The whole command, data migrations and post-migrate steps included, talks
+            # to the database as the owner: the app's role may not own the tables, or
+            # the policies would not bind it.
+            connection = connections[DEFAULT_DB_ALIAS]
+            connection.close()
+            connection.settings_dict.update({key: owner[key] for key in OWNER_KEYS if key in owner})
         super().handle(*args, **options)
