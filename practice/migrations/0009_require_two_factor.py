@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("practice", "0007_staff_invitation"),
+        ("practice", "0008_staff_invitation"),
     ]
 
     operations = [

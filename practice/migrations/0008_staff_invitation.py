@@ -10,7 +10,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("practice", "0006_practice_is_demo"),
+        ("practice", "0007_practice_erased_at"),
     ]
 
     operations = [
