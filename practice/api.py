@@ -314,6 +314,7 @@ class PracticeEraseView(StaffAPIView):
         "with ids only. Your token stops working with it.",
     )
     def post(self, request: Request, practice_slug: str) -> Response:
+        require_recent_second_factor(request)
         data = PracticeErase(data=request.data)
         data.is_valid(raise_exception=True)
         try:

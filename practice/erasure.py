@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from practice import audit
-from practice.models import ApiToken, Membership, Practice, User
+from practice.models import ApiToken, Membership, Practice, StaffInvitation, User
 
 # Sent with ``practice=``; receivers remove their app's rows and files of the practice and
 # return {what: count}. They run in app order (clients, assessments, reports).
@@ -61,6 +61,9 @@ def erase_practice(
     Membership.objects.filter(practice=practice).delete()
     counts["api_tokens"] = ApiToken.objects.filter(practice=practice).count()
     ApiToken.objects.filter(practice=practice).delete()
+    # Invitations name people (an address, a name): they go too.
+    counts["staff_invitations"] = StaffInvitation.objects.filter(practice=practice).count()
+    StaffInvitation.objects.filter(practice=practice).delete()
     if practice.logo:
         delete_file_after_commit(practice.logo.name)
         counts["files"] += 1

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 
+from practice import two_factor
 from practice.erasure import erase_practice
 from practice.roles import Can, require
 
@@ -27,6 +28,12 @@ def practice_erase(request: HttpRequest, practice_slug: str) -> HttpResponse:
     """Erase everything the practice holds. Owners only; the audit trail keeps ids."""
     require(request.membership, Can.MANAGE_DATA)  # type: ignore[attr-defined]
     practice = request.practice  # type: ignore[attr-defined]
+    if request.method == "POST" and two_factor.needs_step_up(request):
+        # Erasing is the most final settings change there is: it needs a fresh code too.
+        messages.info(
+            request, _("Confirm it is you with a fresh code, then make the change again.")
+        )
+        return redirect(two_factor.step_up_url(request))
     form = ConfirmForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
