@@ -41,6 +41,7 @@ CLASSES = (
     stats.ChangeClass.DETERIORATED,
 )
 WHOLE = "all"  # the key of the group holding every couple in view
+type GroupKey = str | int  # WHOLE, or whatever names a caseload (a clinician's id)
 
 
 class Block(StrEnum):
@@ -312,7 +313,7 @@ def small(size: int) -> bool:
     return 0 < size < MIN_GROUP
 
 
-def suppress(groups: Mapping[str, Outcomes]) -> dict[str, Outcomes]:
+def suppress(groups: Mapping[GroupKey, Outcomes]) -> dict[GroupKey, Outcomes]:
     """Primary and complementary suppression over one instrument's groups.
 
     ``groups`` holds the whole (``WHOLE``) and each clinician's caseload, all from
@@ -321,7 +322,7 @@ def suppress(groups: Mapping[str, Outcomes]) -> dict[str, Outcomes]:
     group number 1 to 4 (so whole minus the shown groups would describe them), the
     smallest shown group is suppressed too. The result does not depend on who asks.
     """
-    hidden: dict[str, set[Block]] = {key: set() for key in groups}
+    hidden: dict[GroupKey, set[Block]] = {key: set() for key in groups}
     whole = groups.get(WHOLE)
     for block in Block:
         for key, group in groups.items():
@@ -341,7 +342,7 @@ def suppress(groups: Mapping[str, Outcomes]) -> dict[str, Outcomes]:
                 covered |= groups[key].block_couples[block]
             if not small(len(everyone - covered)) or not shown:
                 break
-            smallest = min(shown, key=lambda key: (groups[key].size(block), key))
+            smallest = min(shown, key=lambda key: (groups[key].size(block), str(key)))
             hidden[smallest].add(block)
     return {key: _blank(group, frozenset(hidden[key])) for key, group in groups.items()}
 

@@ -46,5 +46,10 @@ class AssessmentsConfig(AppConfig):
                 "couple.fhir_export": _("Exported a couple's answers (FHIR)"),
                 "couple.fhir_import": _("Imported a couple's answers (FHIR)"),
                 "couple.scores_export": _("Downloaded a couple's scores (CSV)"),
+                "analytics.view": _("Viewed practice outcomes"),
+                "analytics.export": _("Downloaded practice outcomes (CSV)"),
+                "analytics.scores_export": _(
+                    "Downloaded the scores behind practice outcomes (CSV)"
+                ),
             }
         )

@@ -252,6 +252,75 @@ def profile_svg(
         return _svg(fig, title)
 
 
+# Change classes, best first: Okabe-Ito colours, each with its own hatch so print in
+# black and white (and colour-blind readers) can still tell them apart.
+OUTCOME_STYLES = (
+    {"color": "#009E73", "hatch": ""},
+    {"color": "#56B4E9", "hatch": "//"},
+    {"color": "#D9D9D9", "hatch": ""},
+    {"color": "#D55E00", "hatch": "xx"},
+)
+
+
+def outcome_svg(
+    *,
+    title: str,
+    rows: Sequence[tuple[str, Sequence[float]]],
+    classes: Sequence[str],
+    x_label: str,
+    width: float = 7.0,
+) -> str:
+    """Horizontal stacked bars: per row (partners, couples) the share in each change class.
+
+    Each row's values are shares from 0 to 1 in the order of ``classes``; the
+    share is written on each segment wide enough to hold it.
+    """
+    height = 1.55 + 0.45 * len(rows)
+    with _style():
+        fig, ax = _figure(width, height)
+        longest = max((len(label) for label, _ in rows), default=8)
+        fig.subplots_adjust(
+            left=min(0.4, (0.3 + 0.075 * longest) / width),
+            right=1 - 0.3 / width,
+            top=1 - 0.4 / height,
+            bottom=1.1 / height,
+        )
+        positions = list(range(len(rows)))
+        left = [0.0] * len(rows)
+        for index, name in enumerate(classes):
+            style = OUTCOME_STYLES[index % len(OUTCOME_STYLES)]
+            widths = [values[index] for _, values in rows]
+            ax.barh(
+                positions,
+                widths,
+                left=left,
+                height=0.6,
+                label=name,
+                color=style["color"],
+                hatch=style["hatch"] or None,
+                edgecolor="white",
+            )
+            for y, (start, share) in enumerate(zip(left, widths, strict=True)):
+                if share >= 0.08:
+                    ax.text(
+                        start + share / 2, y, f"{share:.0%}", ha="center", va="center", fontsize=8
+                    )
+            left = [a + b for a, b in zip(left, widths, strict=True)]
+        ax.set_yticks(positions, labels=[label for label, _ in rows])
+        ax.invert_yaxis()
+        ax.set_xlim(0, 1)
+        ax.xaxis.set_major_formatter(lambda x, pos: f"{x:.0%}")
+        ax.set_xlabel(x_label)
+        ax.set_title(title, loc="left", fontsize=12, fontweight="bold")
+        ax.legend(
+            loc="upper left",
+            bbox_to_anchor=(0, -_below(0.55, height, 0.4, 1.1)),
+            ncols=4,
+            frameon=False,
+        )
+        return _svg(fig, title)
+
+
 def _legend_below(ax: Any, gap: float, height: float, bottom: float) -> None:
     """The legend in two columns, ``gap`` inches under the axes (top margin 0.4 in)."""
     ax.legend(

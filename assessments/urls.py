@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from assessments import views, views_fhir
+from assessments import views, views_analytics, views_fhir
 
 urlpatterns = [
     path("couples/<uuid:couple_id>/assign/", views.assign, name="assign"),
@@ -19,6 +19,9 @@ urlpatterns = [
     path("results/<uuid:occurrence_id>/", views.occurrence_results, name="occurrence_results"),
     path("responses/<uuid:response_id>/reopen/", views.response_reopen, name="response_reopen"),
     path("alerts/", views.alert_list, name="alerts"),
+    path("analytics/", views_analytics.analytics_page, name="analytics"),
+    path("analytics/outcomes.csv", views_analytics.analytics_csv, name="analytics_csv"),
+    path("analytics/scores.csv", views_analytics.analytics_scores_csv, name="analytics_scores"),
     path("alerts/<uuid:alert_id>/acknowledge/", views.alert_acknowledge, name="alert_acknowledge"),
     path("alerts/<uuid:alert_id>/resolve/", views.alert_resolve, name="alert_resolve"),
     path("instruments/", views.instrument_list, name="instruments"),

@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from assessments import api as assessments
-from assessments import api_fhir, api_portal
+from assessments import api_analytics, api_fhir, api_portal
 from clients import api as clients
 from clients import api_erasure
 from practice import api as practice
@@ -37,6 +37,8 @@ practice_patterns = [
         api_exports.ExportDownloadView.as_view(),
         name="export-download",
     ),
+    path("analytics/", api_analytics.AnalyticsView.as_view(), name="analytics"),
+    path("analytics/outcomes.csv", api_analytics.AnalyticsCsvView.as_view(), name="analytics-csv"),
     path("couples/", clients.CoupleListView.as_view(), name="couples"),
     path("couples/fhir/", api_fhir.CouplesFhirImportView.as_view(), name="couples-fhir-import"),
     path("couples/<uuid:couple_id>/", clients.CoupleDetailView.as_view(), name="couple"),

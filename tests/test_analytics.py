@@ -148,7 +148,7 @@ def test_lower_is_better_turns_the_classes_and_the_medians():
 
 def test_a_form_still_open_is_neither_on_time_nor_late():
     forms = [DueForm(1, 1, d("2026-06-30"), 2, (d("2026-06-29"),))]
-    counts, dropped = analytics.form_outcomes(forms, {}, PERIOD, today=d("2026-06-30"))
+    counts, _dropped = analytics.form_outcomes(forms, {}, PERIOD, today=d("2026-06-30"))
     assert counts == {}
     counts, _ = analytics.form_outcomes(forms, {}, PERIOD, today=d("2026-07-01"))
     assert counts == {1: (2, 1)}

@@ -126,3 +126,11 @@ def svg_image(svg: str) -> str:
     return format_html(
         '<img class="chart-image" src="data:image/svg+xml;base64,{}" alt="{}">', data, label
     )
+
+
+@register.filter
+def percent(value: float | None) -> str:
+    """A share from 0 to 1 as a whole percentage in the active language, or a dash."""
+    if value is None:
+        return "–"
+    return _("%(number)s%%") % {"number": floatformat(value * 100, 0)}
