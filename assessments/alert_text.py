@@ -86,7 +86,7 @@ class Describer:
             return self._disagreement(d)
         if kind == AlertKind.OVERDUE:
             due = parse_date(str(d.get("due_date", "")))
-            when = date_format(due, "j M Y") if due else str(d.get("due_date", ""))
+            when = date_format(due, "SHORT_DATE_FORMAT") if due else str(d.get("due_date", ""))
             if d.get("instrument"):
                 return _("%(title)s, due on %(date)s, has not been completed.") % {
                     "title": self.title(d),

@@ -203,7 +203,7 @@ class PartnerForms:
         if self.due:
             return ngettext("%(n)d due today", "%(n)d due today", self.due) % {"n": self.due}
         if self.coming:
-            when = date_format(self.coming, "j M")
+            when = date_format(self.coming, "MONTH_DAY_FORMAT")
             if self.done:
                 return _("Up to date; next due %(date)s") % {"date": when}
             return _("Next due %(date)s") % {"date": when}

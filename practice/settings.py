@@ -249,8 +249,10 @@ TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0)
 # --- Internationalisation ---------------------------------------------------
 
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", _("English")), ("es", _("Spanish"))]
+LANGUAGES = [("en", _("English")), ("es", _("Spanish")), ("ru", _("Russian"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Our own date formats first (practice/formats/), Django's for anything they leave out.
+FORMAT_MODULE_PATH = ["practice.formats"]
 USE_I18N = True
 TIME_ZONE = "UTC"
 USE_TZ = True

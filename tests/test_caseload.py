@@ -200,7 +200,7 @@ def test_row_shows_progress_latest_scores_with_direction_alerts_and_next_due(wor
     assert [(v, t) for _, v, t in row["scores"]] == [(7.0, "flat"), (6.0, "down")]
     # Nothing due today is unanswered: the third form is in the portal but due later.
     assert str(row["progress_label"]) == "Up to date"
-    when = date_format(third.due_date, "j M")
+    when = date_format(third.due_date, "MONTH_DAY_FORMAT")
     assert [forms.label for _, forms in row["forms"]] == [
         "Up to date",
         f"Up to date; next due {when}",
@@ -233,7 +233,7 @@ def test_a_couple_who_just_finished_their_forms_is_not_called_not_started(world)
     page = signed_in(world.a.clinician).get(f"/p/{practice.slug}/")
     row = page.context["rows"][0]
     assert str(row["progress_label"]) == "Up to date"
-    when = date_format(later.due_date, "j M")
+    when = date_format(later.due_date, "MONTH_DAY_FORMAT")
     assert [forms.label for _, forms in row["forms"]] == [f"Up to date; next due {when}"] * 2
     assert "Not started" not in page.content.decode()
     # The API says the same, per partner.

@@ -414,7 +414,7 @@ def test_both_horizons_everywhere_and_an_open_alert_is_never_beside_a_bare_impro
     summary = text[text.index("Summary") : text.index("Alerts")]
     assert "since start: reliably improved RCI 2.24" in summary
     assert "since previous: reliably worse RCI −2.24" in summary
-    assert f"deterioration alert of {timezone.localdate().strftime('%-d %b')} open" in summary
+    assert f"deterioration alert of {timezone.localdate().strftime('%-d %B')} open" in summary
 
 
 # --- 2. couple words come from the composite's reliable change ----------------------------
