@@ -61,8 +61,8 @@ def only_problem(definition: Any) -> Problem:
     return found[0]
 
 
-def text(en: str = "Text", es: str = "Texto") -> dict[str, str]:
-    return {"en": en, "es": es}
+def text(en: str = "Text", es: str = "Texto", ru: str = "Текст") -> dict[str, str]:
+    return {"en": en, "es": es, "ru": ru}
 
 
 # --- the library --------------------------------------------------------------------------
@@ -533,7 +533,7 @@ def test_digest_changes_with_content():
         lambda d: d["items"][1].update(reverse=False),
         lambda d: d["scales"][5].update(min_answered=11),
         lambda d: d["answer_sets"]["agree5"].reverse(),  # list order is content
-        lambda d: d.update(version=2),
+        lambda d: d.update(version=d["version"] + 1),
     ):
         changed = load("connection-signs")
         change(changed)

@@ -39,7 +39,7 @@ def test_the_library_is_loaded_published_and_practice_authored(world):
     assert all(
         i.definition["practice_authored"] and not i.definition["validated"] for i in builtins
     )
-    assert all(set(i.definition["languages"]) == {"en", "es"} for i in builtins)
+    assert all(set(i.definition["languages"]) == {"en", "es", "ru"} for i in builtins)
 
 
 @pytest.mark.django_db
@@ -55,17 +55,22 @@ def test_an_answered_version_cannot_change_only_a_new_version_can(world, monkeyp
     monkeypatch.setattr(services, "library_definitions", lambda: changed)
     with pytest.raises(services.InstrumentChanged, match="new version"):
         services.sync_library()
-    pulse["version"] = 2
+    shipped_version = pulse["version"]
+    pulse["version"] = shipped_version + 1
     services.sync_library()
     with scopes_disabled():
         versions = list(
             Instrument.objects.filter(practice__isnull=True, key="connection-pulse")
             .order_by("version")
-            .values_list("version", flat=True)
+            .values_list("version", "status")
         )
-    assert versions == [1, 2]
+    # The answered version is retired, not changed: nothing new is assigned on it.
+    assert versions == [
+        (shipped_version, InstrumentStatus.RETIRED),
+        (shipped_version + 1, InstrumentStatus.PUBLISHED),
+    ]
     with scope(practice=world.a.practice):
-        assert services.latest_published("connection-pulse").version == 2
+        assert services.latest_published("connection-pulse").version == shipped_version + 1
 
 
 @pytest.mark.django_db
@@ -171,3 +176,44 @@ def test_malformed_uploads_are_400_with_the_place_on_the_page_and_in_the_api(wor
         }
     with scope(practice=world.a.practice):
         assert not Instrument.objects.filter(practice=world.a.practice).exists()
+
+
+@pytest.mark.django_db
+def test_a_new_builtin_version_leaves_answers_series_and_open_forms_on_theirs(world, monkeypatch):
+    """What upgrading to a library with a new language does to a practice that has answers."""
+    from assessments.history import couple_history
+    from assessments.models import Response, Score
+    from assessments.services import assignments as assignment_services
+    from tests.factories import assign
+
+    couple = make_couple(world.a.practice, world.a.clinician)
+    with scope(practice=world.a.practice):
+        one, two = list(couple.partners.order_by("position"))
+    series = assign(
+        couple, recurrence=assignment_services.Recurrence(every=1, unit="weeks", count=3)
+    )
+    with scope(practice=world.a.practice):
+        first = series.occurrences.get()
+    old = first.instrument
+    answer(first, one, {"pulse": 4})
+    answer(first, two, {"pulse": 6})
+    changed = copy.deepcopy(services.library_definitions())
+    pulse = next(d for d in changed if d["key"] == "connection-pulse")
+    pulse["version"] = old.version + 1
+    pulse["title"]["en"] = "Connection Pulse (revised)"
+    monkeypatch.setattr(services, "library_definitions", lambda: changed)
+    services.sync_library()
+    with scope(practice=world.a.practice):
+        old.refresh_from_db()
+        # The answered version is as it was: same definition, same digest, now retired.
+        assert old.status == InstrumentStatus.RETIRED
+        assert old.definition["title"]["en"] == "Connection Pulse"
+        assert set(Response.objects.values_list("instrument_id", flat=True)) == {old.pk}
+        assert set(Score.objects.values_list("instrument_id", flat=True)) == {old.pk}
+        # The running series keeps asking its own version; new assignments get the new one.
+        assert series.instrument_id == old.pk
+        fresh = assign(couple)
+        assert fresh.instrument.version == old.version + 1
+        # One history across versions: the scores on the old version are still the baseline.
+        history = couple_history(couple, [one, two], fresh.instrument)
+        assert [c.values for c in history.changes] == [[4.0], [6.0]]

@@ -34,7 +34,9 @@ def sync_library() -> list[Instrument]:
     """Make the database's built-in instruments match the shipped files.
 
     A version nobody has answered is updated in place; a changed version that
-    has answers is refused (bump the version instead).
+    has answers is refused (bump the version instead). Older versions of a
+    shipped key are retired: nothing new is assigned on them, while everything
+    already assigned or answered on them keeps its version (answers never move).
     """
     synced = []
     # Built-ins are shared by every practice; this runs outside any request.
@@ -66,6 +68,12 @@ def sync_library() -> list[Instrument]:
                     definition["title"], "en", definition["default_language"]
                 )
                 instrument.save()
+            Instrument.objects.filter(
+                practice__isnull=True,
+                key=definition["key"],
+                version__lt=definition["version"],
+                status=InstrumentStatus.PUBLISHED,
+            ).update(status=InstrumentStatus.RETIRED)
             synced.append(instrument)
     return synced
 
