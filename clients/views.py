@@ -222,7 +222,7 @@ def couple_detail(request: HttpRequest, practice_slug: str, couple_id: str) -> H
         from reports.forms import ReportForm
 
         context["notes"] = list(couple.notes.select_related("author"))
-        context["couple_reports"] = list(couple.reports.all()[:20])
+        context["couple_reports"] = list(couple.reports.filter(translation_of__isnull=True)[:20])
         context["report_form"] = ReportForm(initial={"language": request.LANGUAGE_CODE})  # type: ignore[attr-defined]
     audit.record("couple.view", request=request, target=couple)
     return render(request, "clients/couple_detail.html", context)

@@ -45,6 +45,12 @@ class ReportSerializer(serializers.Serializer):
     period_start = serializers.DateField()
     period_end = serializers.DateField()
     language = serializers.CharField()
+    translation_of = serializers.UUIDField(
+        source="translation_of.uuid",
+        allow_null=True,
+        help_text="For a couple report drawn again in a partner's language: the report it "
+        "renders (released and withdrawn with it). Null for the report as asked for.",
+    )
     status = serializers.ChoiceField(choices=ReportStatus.choices)
     error = serializers.CharField(
         source="error_message",
@@ -108,7 +114,9 @@ class ReportAction(StrictSerializer):
 
 
 def _reports(membership: Any) -> Any:
-    return Report.objects.filter(couple__in=couples_for(membership)).select_related("couple")
+    return Report.objects.filter(couple__in=couples_for(membership)).select_related(
+        "couple", "translation_of"
+    )
 
 
 class ReportListView(StaffAPIView):

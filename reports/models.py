@@ -66,7 +66,7 @@ class Report(models.Model):
     kind = models.CharField(_("kind"), max_length=16, choices=ReportKind.choices)
     period_start = models.DateField(_("from"))
     period_end = models.DateField(_("to"))
-    language = models.CharField(max_length=8, default="en")
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
     status = models.CharField(
         max_length=16, choices=ReportStatus.choices, default=ReportStatus.QUEUED
     )
@@ -98,6 +98,12 @@ class Report(models.Model):
     released_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # A couple report is drawn once in each language its partners read: the one asked
+    # for is the report staff see and release; each other language is a row of its own
+    # (own status, lease and file) pointing here. Released and withdrawn together.
+    translation_of = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="translations"
+    )
 
     objects = ScopedManager(practice="practice")
 
@@ -108,7 +114,12 @@ class Report(models.Model):
             models.CheckConstraint(
                 condition=Q(released_at__isnull=True) | Q(kind=ReportKind.COUPLE, status="ready"),
                 name="only_ready_couple_reports_are_released",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["translation_of", "language"],
+                condition=Q(translation_of__isnull=False),
+                name="one_translation_per_language",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -8,24 +8,30 @@ from django.http import HttpRequest, HttpResponse
 from clients.models import Partner
 from practice import audit
 from practice.lookups import get_or_404
+from reports import services
 from reports.models import Report, ReportKind, ReportStatus
 from reports.views import pdf_response
 
 
 def released_for(partner: Partner) -> QuerySet[Report]:
-    """Couple reports of this partner's couple that a clinician has released."""
+    """Couple reports of this partner's couple that a clinician has released.
+
+    One entry per report: its renderings in other languages are not listed apart.
+    """
     return Report.objects.filter(
         couple_id=partner.couple_id,
         kind=ReportKind.COUPLE,
         status=ReportStatus.READY,
         released_at__isnull=False,
+        translation_of__isnull=True,
     ).order_by("-released_at")
 
 
 def download(request: HttpRequest, report_id: str) -> HttpResponse:
-    """A released report, for a partner of its couple; audited and never cached."""
+    """A released report in the partner's own language (when drawn in it); audited, never cached."""
     partner: Partner = request.partner  # type: ignore[attr-defined]
     report = get_or_404(released_for(partner).select_related("couple"), uuid=report_id)
+    report = services.for_reader(report, partner.language)
     audit.record_for_partner(
         "report.portal_download",
         partner,

@@ -40,6 +40,10 @@ MAX_ATTEMPTS = 3
 MAX_PERIOD = timedelta(days=3 * 366)
 
 
+def _language_name(code: str) -> str:
+    return str(dict(settings.LANGUAGES).get(code, code))
+
+
 def _validate_period(start: date, end: date) -> None:
     if end < start:
         raise ValidationError({"period_end": _("The end of the period is before its start.")})
@@ -81,6 +85,26 @@ def request_report(
         automatic=automatic,
         created_by=actor,
     )
+    languages = [language]
+    if kind == ReportKind.COUPLE:
+        # The couple version is drawn again in each other language the partners read.
+        for other in sorted(set(couple.partners.values_list("language", flat=True))):
+            if other == language:
+                continue
+            _queue(
+                Report.objects.create(
+                    practice=couple.practice,
+                    couple=couple,
+                    kind=kind,
+                    period_start=period_start,
+                    period_end=period_end,
+                    language=other,
+                    automatic=automatic,
+                    created_by=actor,
+                    translation_of=report,
+                )
+            )
+            languages.append(other)
     audit.record(
         "report.request",
         request=request,
@@ -89,9 +113,34 @@ def request_report(
         target=report,
         couple=str(couple.uuid),
         kind=kind,
+        languages=languages,
     )
     _queue(report)
     return report
+
+
+def family(report: Report) -> list[Report]:
+    """The report as asked for, then its other languages."""
+    primary = report.translation_of or report
+    return [primary, *primary.translations.order_by("language")]
+
+
+def for_reader(report: Report, language: str) -> Report:
+    """The ready, released rendering of ``report`` in ``language``, else ``report`` itself.
+
+    Reports from before translations existed have none, so they are served as they are.
+    """
+    found = (
+        Report.objects.filter(
+            translation_of=report,
+            language=language,
+            status=ReportStatus.READY,
+            released_at__isnull=False,
+        )
+        .select_related("couple")
+        .first()
+    )
+    return found or report
 
 
 @dataclass(frozen=True)
@@ -349,11 +398,22 @@ def retry(report: Report, *, actor: User, request: HttpRequest | None = None) ->
 
 
 def release(report: Report, *, actor: User, request: HttpRequest | None = None) -> Report:
-    """Make a ready couple report downloadable in the portal and tell the partners."""
+    """Make a ready couple report downloadable in the portal and tell the partners.
+
+    Every language it was drawn in goes out together, and only once all are ready:
+    a partner is never handed the other partner's language instead of their own.
+    """
+    report = report.translation_of or report
     if report.kind != ReportKind.COUPLE:
         raise ValidationError(_("Only the couple version of a report can be given to the couple."))
     if report.status != ReportStatus.READY:
         raise ValidationError(_("Only a ready report can be released."))
+    waiting = [r for r in family(report)[1:] if r.status != ReportStatus.READY]
+    if waiting:
+        raise ValidationError(
+            _("The report is not ready in every partner's language yet (%(languages)s).")
+            % {"languages": ", ".join(_language_name(r.language) for r in waiting)}
+        )
     with transaction.atomic():
         updated = Report.objects.filter(pk=report.pk, released_at__isnull=True).update(
             released_at=timezone.now(), released_by=actor
@@ -361,6 +421,9 @@ def release(report: Report, *, actor: User, request: HttpRequest | None = None) 
         if not updated:
             report.refresh_from_db()
             return report
+        Report.objects.filter(translation_of=report).update(
+            released_at=timezone.now(), released_by=actor
+        )
         audit.record("report.release", request=request, actor=actor, target=report)
         from reports.tasks import notify_release
 
@@ -380,7 +443,9 @@ def unannounced_releases(now: datetime | None = None) -> list[tuple[int, int]]:
     with scopes_disabled():
         return list(
             Report.objects.filter(
-                released_at__lt=now - ANNOUNCE_GRACE, release_notified_at__isnull=True
+                released_at__lt=now - ANNOUNCE_GRACE,
+                release_notified_at__isnull=True,
+                translation_of__isnull=True,  # one email per release, not per language
             ).values_list("practice_id", "pk")[:1000]
         )
 
@@ -414,10 +479,12 @@ def email_partners_about(report: Report) -> int:
 
 @transaction.atomic
 def withdraw(report: Report, *, actor: User, request: HttpRequest | None = None) -> Report:
-    """Take a released report out of the portal."""
+    """Take a released report (in every language) out of the portal."""
+    report = report.translation_of or report
     if Report.objects.filter(pk=report.pk, released_at__isnull=False).update(
         released_at=None, released_by=None, release_notified_at=None
     ):
+        Report.objects.filter(translation_of=report).update(released_at=None, released_by=None)
         audit.record("report.withdraw", request=request, actor=actor, target=report)
     report.refresh_from_db()
     return report

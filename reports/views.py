@@ -43,7 +43,8 @@ def _add_errors(form: ReportForm, exc: ValidationError) -> None:
 def report_list(request: HttpRequest, practice_slug: str) -> HttpResponse:
     """Recent reports and batches; ask for reports for all active couples."""
     membership = request.membership  # type: ignore[attr-defined]
-    reports = visible_reports(request)[:100]  # type: ignore[index]
+    # Each report once: its other languages are shown on it, not as rows of their own.
+    reports = visible_reports(request).filter(translation_of__isnull=True)[:100]  # type: ignore[attr-defined]
     form = ReportForm(request.POST or None, initial={"language": request.LANGUAGE_CODE})  # type: ignore[attr-defined]
     if request.method == "POST":
         require(membership, Can.MANAGE_REPORTS)
@@ -104,7 +105,18 @@ def report_detail(request: HttpRequest, practice_slug: str, report_id: str) -> H
     """Status of one report; refreshes itself while rendering."""
     report = _report(request, report_id)
     audit.record("report.view", request=request, target=report)
-    return render(request, "reports/report_detail.html", {"nav": "reports", "report": report})
+    others = services.family(report)
+    others.remove(report)
+    return render(
+        request,
+        "reports/report_detail.html",
+        {
+            "nav": "reports",
+            "report": report,
+            "others": others,
+            "refresh": report.in_progress or any(r.in_progress for r in others),
+        },
+    )
 
 
 @never_cache
