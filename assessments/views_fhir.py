@@ -143,7 +143,7 @@ class ScaleRowForm(forms.Form):
         label=gettext_lazy("Answers needed"),
         min_value=1,
         required=False,
-        help_text=gettext_lazy("Empty: 80 % of its items."),
+        help_text=gettext_lazy("Empty: 80 percent of its items."),
     )
     total = forms.BooleanField(label=gettext_lazy("The headline total"), required=False)
     items = forms.MultipleChoiceField(
