@@ -30,6 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
+from functools import cached_property
 
 from assessments import stats
 
@@ -254,6 +255,9 @@ def form_outcomes(
     return counts, dropped
 
 
+type _CoupleRows = tuple[list[PartnerScore], list[CouplePair], list[DueForm]]
+
+
 @dataclass(frozen=True)
 class InstrumentRows:
     """Everything one instrument's analytics are computed from."""
@@ -265,16 +269,40 @@ class InstrumentRows:
     # Each couple's first submission of this instrument: (occurrence, local date).
     first_answered: Mapping[int, tuple[int, date]]
 
+    @cached_property
+    def _by_couple(self) -> dict[int, _CoupleRows]:
+        """The rows of each couple, so that each group reads only its own."""
+        found: dict[int, _CoupleRows] = defaultdict(lambda: ([], [], []))
+        for score in self.scores:
+            found[score.couple][0].append(score)
+        for pair in self.pairs:
+            found[pair.couple][1].append(pair)
+        for form in self.forms:
+            found[form.couple][2].append(form)
+        return dict(found)
+
+    def of(self, couples: frozenset[int]) -> _CoupleRows:
+        """The scores, pairs and forms of these couples."""
+        scores: list[PartnerScore] = []
+        pairs: list[CouplePair] = []
+        forms: list[DueForm] = []
+        for couple in couples:
+            found = self._by_couple.get(couple)
+            if found is not None:
+                scores += found[0]
+                pairs += found[1]
+                forms += found[2]
+        return scores, pairs, forms
+
 
 def outcomes(
     rows: InstrumentRows, couples: frozenset[int], period: Period, today: date
 ) -> Outcomes:
     """The numbers of one group of couples (before suppression)."""
-    partners = partner_outcomes((s for s in rows.scores if s.couple in couples), period, rows.scale)
-    pairs = couple_outcomes((p for p in rows.pairs if p.couple in couples), period, rows.scale)
-    counts, dropped = form_outcomes(
-        (f for f in rows.forms if f.couple in couples), rows.first_answered, period, today
-    )
+    scores, couple_pairs, forms = rows.of(couples)
+    partners = partner_outcomes(scores, period, rows.scale)
+    pairs = couple_outcomes(couple_pairs, period, rows.scale)
+    counts, dropped = form_outcomes(forms, rows.first_answered, period, today)
     partner_classes = {c.value: 0 for c in CLASSES}
     for _couple, _base, _follow, change_class in partners.values():
         if change_class is not None:

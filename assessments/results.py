@@ -119,7 +119,25 @@ def shared_items(definition: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     ]
 
 
+# Shared-items plans by the id of the plan they come from (plans are immutable and cached
+# per instrument version): practice outcomes compare thousands of pairs of one version.
+_SHARED_PLANS: dict[int, tuple[Plan, frozenset[str], Plan]] = {}
+
+
 def _shared_plan(plan: Plan, shared: set[str]) -> Plan:
+    """``_capped_plan``, remembered for the last shared set of each plan."""
+    key = frozenset(shared)
+    found = _SHARED_PLANS.get(id(plan))
+    if found is not None and found[0] is plan and found[1] == key:
+        return found[2]
+    capped = _capped_plan(plan, shared)
+    if len(_SHARED_PLANS) > 256:
+        _SHARED_PLANS.clear()
+    _SHARED_PLANS[id(plan)] = (plan, key, capped)
+    return capped
+
+
+def _capped_plan(plan: Plan, shared: set[str]) -> Plan:
     """The plan with each scale's missing-data rule capped at its shared items.
 
     Private answers are never given to a couple result, so a scale that needs more
@@ -131,6 +149,30 @@ def _shared_plan(plan: Plan, shared: set[str]) -> Plan:
         for scale in plan.scales
     )
     return replace(plan, scales=scales)
+
+
+def couple_scales(
+    definition: Mapping[str, Any],
+    plan: Plan,
+    one: Mapping[str, Any],
+    two: Mapping[str, Any],
+) -> tuple[ScaleComparison, ...] | None:
+    """Each scale of both partners on the shared items only; None for a private instrument.
+
+    The numbers of ``couple_result`` without its item-by-item agreement, for
+    callers that need only the couple average (practice outcomes).
+    """
+    items = shared_items(definition)
+    if not items:
+        return None
+    shared = {item["link_id"] for item in items}
+    shared_plan = _shared_plan(plan, shared)
+    score_one = shared_plan.score({k: v for k, v in one.items() if k in shared})
+    score_two = shared_plan.score({k: v for k, v in two.items() if k in shared})
+    return tuple(
+        ScaleComparison(key, score_one.scales[key].value, score_two.scales[key].value)
+        for key in score_one.scales
+    )
 
 
 def couple_result(
@@ -172,13 +214,7 @@ def couple_result(
             elif undecided(a, low, high) and undecided(b, low, high):
                 reason = Growth.UNDECIDED
         agreements.append(ItemAgreement(link_id, a, b, gap, flagged, strength, reason, needed))
-    shared_plan = _shared_plan(plan, shared)
-    score_one = shared_plan.score(one_shared)
-    score_two = shared_plan.score(two_shared)
-    scales = tuple(
-        ScaleComparison(key, score_one.scales[key].value, score_two.scales[key].value)
-        for key in score_one.scales
-    )
+    scales = couple_scales(definition, plan, one_shared, two_shared) or ()
     return CoupleResult(plan.total_key, scales, tuple(agreements))
 
 

@@ -117,13 +117,13 @@ def _rows(
         version = versions[version_id]
         if version.is_private:
             continue
-        result = results.couple_result(version.definition, version.plan, one, two)
-        if result is None or result.total.one is None or result.total.two is None:
+        # The same shared-items numbers as results.couple_result, without item agreement.
+        scales = results.couple_scales(version.definition, version.plan, one, two)
+        total = next((s for s in scales or () if s.key == version.total_key), None)
+        if total is None or total.one is None or total.two is None:
             continue
         key, couple = key_of[occurrence]
-        pairs[key].append(
-            analytics.CouplePair(couple, max(one_at, two_at), result.total.one, result.total.two)
-        )
+        pairs[key].append(analytics.CouplePair(couple, max(one_at, two_at), total.one, total.two))
 
     forms: dict[str, list[analytics.DueForm]] = defaultdict(list)
     for pk, key, couple, due, expected in Occurrence.objects.filter(
