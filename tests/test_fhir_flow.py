@@ -26,7 +26,7 @@ from assessments.services import fhir as fhir_services
 from assessments.services import instruments as instrument_services
 from practice.models import AuditEvent
 from tests.conftest import signed_in
-from tests.factories import make_couple
+from tests.factories import instrument, make_couple
 from tests.test_fhir import ARGONAUT, ARGONAUT_SPEC, SDC, SDC_SPEC, fixture
 from tests.test_portal import portal_client
 
@@ -427,7 +427,9 @@ def test_our_own_instrument_bundle_imports_only_what_is_new(world, tmp_path):
     out = io.StringIO()
     call_command("fhir_import", str(bundle), practice=world.a.practice.slug, stdout=out)
     text = out.getvalue()
-    assert "connection-pulse v1 is already here; skipped" in text
+    with scope(practice=world.a.practice):
+        shipped = instrument("connection-pulse").version
+    assert f"connection-pulse v{shipped} is already here; skipped" in text
     assert "connection-fortnight v1 draft, scales to choose" in text
     with scope(practice=world.a.practice):
         assert list(
