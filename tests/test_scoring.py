@@ -361,7 +361,7 @@ def test_alerts_use_raw_answers_not_recoded_ones():
             "kind": "clinical",
             "items": ["cs02", "cs01"],
             "at_least": 5,
-            "message": {"en": "High", "es": "Alto"},
+            "message": {"en": "High", "es": "Alto", "ru": "Высоко"},
         }
     ]
     assert defn.problems(definition) == []
