@@ -763,8 +763,10 @@ def test_brackets_inside_strings_do_not_count_as_nesting():
     ],
 )
 def test_numbers_are_bounded_before_conversion_and_named_by_path(raw_version, fragment):
-    text = json.dumps(load("connection-pulse")).encode()
-    raw = text.replace(b'"version": 1', b'"version": ' + raw_version, 1)
+    definition = load("connection-pulse")
+    text = json.dumps(definition).encode()
+    shipped = f'"version": {definition["version"]}'.encode()
+    raw = text.replace(shipped, b'"version": ' + raw_version, 1)
     assert raw != text
     found = only_problem(defn.parse(raw))
     assert found.path == "version"
