@@ -10,7 +10,8 @@ Rules (docs/instruments.md):
 - growth areas: both answers in the unfavourable quarter, or a gap that counts,
   or both partners undecided (both on the middle answer of a range of three or more)
 - a large disagreement: totals at least a quarter of the total's range apart, or
-  gaps on at least a third of the items (and at least three)
+  gaps on at least a third of the items (and at least three, or all of them on a
+  form of fewer); a one-item form has only the item rule
 """
 
 from __future__ import annotations
@@ -235,9 +236,17 @@ def disagreement(result: CoupleResult, total_bounds: tuple[float, float]) -> Dis
     """The large-disagreement rule applied to one couple result, or None when it holds not."""
     low, high = total_bounds
     total_gap = result.total.difference
-    by_totals = total_gap is not None and high > low and total_gap >= TOTAL_GAP_SHARE * (high - low)
-    needed = max(MIN_FLAGGED_ITEMS, len(result.items) // 3)
-    by_items = len(result.flagged) >= needed
+    n_items = len(result.items)
+    # A total that is one item's answer is judged by the item rule alone: with two rules on
+    # the same number the alert would call a gap large that the item view does not flag.
+    by_totals = (
+        n_items > 1
+        and total_gap is not None
+        and high > low
+        and total_gap >= TOTAL_GAP_SHARE * (high - low)
+    )
+    needed = min(max(MIN_FLAGGED_ITEMS, n_items // 3), n_items)
+    by_items = n_items > 0 and len(result.flagged) >= needed
     if not (by_totals or by_items):
         return None
     return Disagreement(

@@ -186,7 +186,7 @@ def test_row_shows_progress_latest_scores_with_direction_alerts_and_next_due(wor
     with scope(practice=practice):
         one, two = couple.partners.order_by("position")
     first = open_form(couple, first_due=timezone.localdate())
-    answer(first, one, {"pulse": 4})
+    answer(first, one, {"pulse": 3})
     answer(first, two, {"pulse": 8})
     second = open_form(couple, first_due=timezone.localdate() + timedelta(days=6))
     answer(second, one, {"pulse": 7})
@@ -206,7 +206,7 @@ def test_row_shows_progress_latest_scores_with_direction_alerts_and_next_due(wor
         f"Up to date; next due {when}",
     ]
     assert row["couple"].next_due == third.due_date
-    assert row["couple"].alert_count == 1  # 4 vs 8 on the first pulse: a large disagreement
+    assert row["couple"].alert_count == 1  # 3 vs 8 on the first pulse: a large disagreement
     html = response.content.decode()
     assert f"Up to date; next due {when}" in html
 

@@ -214,6 +214,59 @@ def test_the_migration_drops_private_norms_and_closes_their_alerts_in_the_audit_
     assert "Alert closed automatically" in log
 
 
+@pytest.mark.django_db
+def test_the_migration_closes_one_item_disagreements_only_the_totals_rule_raised(world, pair):
+    couple, _one, _two = pair
+    form = open_form(couple)
+
+    def disagreement(key: str, gap: float) -> Alert:
+        return Alert.objects.create(
+            practice=world.a.practice,
+            couple=couple,
+            occurrence=form,
+            kind=AlertKind.DISAGREEMENT,
+            severity=4,
+            dedupe_key=key,
+            details={
+                "instrument": "connection-pulse",
+                "rule": "totals",
+                "n_items": 1,
+                "total_gap": gap,
+                "total_range": 9,
+            },
+        )
+
+    with scope(practice=world.a.practice):
+        small, large = disagreement("old:small", 3), disagreement("old:large", 6)
+        signs = Alert.objects.create(
+            practice=world.a.practice,
+            couple=couple,
+            occurrence=form,
+            kind=AlertKind.DISAGREEMENT,
+            severity=4,
+            dedupe_key="old:signs",
+            details={
+                "instrument": "connection-signs",
+                "rule": "totals",
+                "n_items": 12,
+                "total_gap": 1.2,
+                "total_range": 4,
+            },
+        )
+    migration = importlib.import_module("assessments.migrations.0011_one_item_disagreements")
+    from django.apps import apps
+
+    with scopes_disabled():
+        migration.forwards(apps, None)
+        for alert in (small, large, signs):
+            alert.refresh_from_db()
+        events = list(AuditEvent.objects.filter(action="alert.resolve_automatic"))
+    assert small.status == AlertStatus.RESOLVED and "one-item form" in small.resolution_note
+    assert large.status == AlertStatus.OPEN  # five or more apart: the item rule agrees
+    assert signs.status == AlertStatus.OPEN  # twelve items: the totals rule still holds
+    assert [e.target_id for e in events] == [str(small.uuid)]
+
+
 # --- 4, 5, 7. alerts explain themselves; confirmed once per episode; split -----------------
 
 
@@ -323,21 +376,38 @@ def test_disagreement_alerts_say_whether_totals_or_items_fired(world, pair):
     crossed = {f"cs{i:02d}": (2 if i % 2 else 4) for i in range(1, 13)}
     answer(signs, one, crossed)
     answer(signs, two, {k: 6 - v for k, v in crossed.items()})
+    # Items close, totals far apart: every answer one point apart, all the same way.
+    elements = open_form(couple, "elements-of-connection")
+    reversed_items = {"ec08", "ec11"}
+    answer(
+        elements, one, {f"ec{i:02d}": 5 for i in range(1, 13)} | dict.fromkeys(reversed_items, 1)
+    )
+    answer(
+        elements, two, {f"ec{i:02d}": 4 for i in range(1, 13)} | dict.fromkeys(reversed_items, 2)
+    )
     with scope(practice=world.a.practice):
         rules = dict(
             Alert.objects.filter(kind=AlertKind.DISAGREEMENT).values_list(
                 "details__instrument", "details__rule"
             )
         )
-    assert rules == {"connection-pulse": "totals", "connection-signs": "items"}
+    assert rules == {
+        "connection-pulse": "items",
+        "connection-signs": "items",
+        "elements-of-connection": "totals",
+    }
     page = page_text(signed_in(world.a.clinician).get(f"/p/{world.a.practice.slug}/alerts/"))
     assert (
-        "Connection Pulse: the partners' answers are far apart: the totals are 6 apart on a "
-        "range of 9 (a quarter of the range or more counts)."
+        "Connection Pulse: the partners' answers are far apart: 1 of 1 item is at least half "
+        "its answer range apart (1 or more count)."
     ) in page
     assert (
         "Connection Signs Inventory: the partners' answers are far apart: 12 of 12 items are "
         "at least half their answer range apart (4 or more count)."
+    ) in page
+    assert (
+        "the partners' answers are far apart: the totals are 1 apart on a range of 4 (a "
+        "quarter of the range or more counts)."
     ) in page
     assert "0 items two or more points apart" not in page
 

@@ -241,22 +241,34 @@ def test_disagreement_by_items_counts_the_gaps():
     assert disagreement(fewer, (1, 5)) is None  # three gaps, four needed
 
 
-def test_disagreement_by_totals_on_a_one_item_form():
-    # Pulse 9 vs 3: a gap of 6 on a range of 9 (a share of .67, over .25). One item can
-    # never make three gaps, so only the totals can fire here.
+def test_a_one_item_form_has_only_the_item_rule():
+    # Pulse 9 vs 3: a gap of 6 on 1-10 is at least half the range (4.5), so the one item
+    # counts, and one of one is all of them. The total is the same number: no second rule.
     result = compare(load("connection-pulse"), {"pulse": 9}, {"pulse": 3})
     found = disagreement(result, (1, 10))
     assert found is not None
-    assert (found.by_totals, found.by_items, found.total_gap, found.total_range) == (
-        True,
+    assert (found.by_totals, found.by_items, found.flagged, found.items_needed) == (
         False,
-        6,
-        9,
+        True,
+        1,
+        1,
     )
-    # 7 vs 5: 2 of 9 is .22, under a quarter.
-    assert (
-        disagreement(compare(load("connection-pulse"), {"pulse": 7}, {"pulse": 5}), (1, 10)) is None
-    )
+    # 7 vs 4: a third of the range, which the old totals rule called large while the item
+    # view showed no gap. Now both agree: not a large disagreement.
+    quieter = compare(load("connection-pulse"), {"pulse": 7}, {"pulse": 4})
+    assert not quieter.flagged
+    assert disagreement(quieter, (1, 10)) is None
+
+
+def test_the_totals_rule_still_holds_for_forms_of_several_items():
+    # Every item one point apart on 1-5 (no item gap counts): the totals are 1 apart on a
+    # range of 4, a quarter, which is large.
+    signs = load("connection-signs")
+    reverse = {item["link_id"] for item in signs["items"] if item.get("reverse")}
+    one = {f"cs{i:02d}": 5 for i in range(1, 13)} | dict.fromkeys(reverse, 1)
+    two = {f"cs{i:02d}": 4 for i in range(1, 13)} | dict.fromkeys(reverse, 2)
+    found = disagreement(compare(signs, one, two), (1, 5))
+    assert found is not None and (found.by_totals, found.by_items) == (True, False)
 
 
 # --- privacy ------------------------------------------------------------------------------
