@@ -114,6 +114,7 @@ def history_svg(
     height: float = 3.4,
     numeric_axis: bool = True,
     months: Sequence[str] = MONTHS,
+    higher_is_better: bool = True,
 ) -> str:
     """A line per partner over time, with band shading and reliable-change markers.
 
@@ -132,7 +133,10 @@ def history_svg(
             bottom=1.0 / height,
         )
         for index, band in enumerate(bands):
-            ax.axhspan(band.low, band.high, color=BAND_SHADES[index % len(BAND_SHADES)], zorder=0)
+            # Shades run from the unfavourable end (warm) to the favourable one (cool):
+            # when higher is worse, the top band is the unfavourable one.
+            shade = index if higher_is_better else len(bands) - 1 - index
+            ax.axhspan(band.low, band.high, color=BAND_SHADES[shade % len(BAND_SHADES)], zorder=0)
             ax.text(
                 1.01,
                 (band.low + band.high) / 2,

@@ -155,11 +155,16 @@ def couple_trend(
         if compared is not None and compared.one is not None and compared.two is not None:
             points.append(CouplePoint(pair.at, compared.one, compared.two))
     means = [point.mean for point in points]
+    measurable = norms.norms is not None or norms.waiting
     return CoupleTrend(
         points,
         norms,
-        stats.couple_change(means, stats.Horizon.START, norms.norms, higher_is_better),
-        stats.couple_change(means, stats.Horizon.PREVIOUS, norms.norms, higher_is_better),
+        *(
+            stats.couple_change(
+                means, horizon, norms.norms, higher_is_better, measurable=measurable
+            )
+            for horizon in (stats.Horizon.START, stats.Horizon.PREVIOUS)
+        ),
     )
 
 
@@ -291,6 +296,7 @@ def chart_svg(history: History, language: str = "en") -> str:
             bands=bands,
             reliable_label=_("reliable change from the previous score"),
             months=month_abbreviations(),
+            higher_is_better=instrument.direction(history.scale) == "higher_is_better",
         )
         cache.set(key, svg, CHART_CACHE_SECONDS)
         if history.changes:

@@ -299,7 +299,8 @@ class CoupleWord(StrEnum):
     STRONGER = "stronger"
     LESS_STRONG = "less_strong"
     ABOUT_THE_SAME = "about_the_same"
-    TOO_EARLY = "too_early"
+    TOO_EARLY = "too_early"  # more forms, or more first administrations, will tell
+    NOT_MEASURED = "not_measured"  # this scale never has reliable-change statistics
 
 
 @dataclass(frozen=True)
@@ -329,15 +330,22 @@ def couple_change(
     horizon: Horizon,
     norms: Norms | None,
     higher_is_better: bool = True,
+    *,
+    measurable: bool = True,
 ) -> CoupleChange:
-    """The words for the composite's latest change since the first or the previous form."""
+    """The words for the composite's latest change since the first or the previous form.
+
+    ``measurable`` is False for a scale that will never have norms (one item, a private
+    screen, reliability below the floor): its word is NOT_MEASURED, never "too early".
+    """
+    waiting = CoupleWord.TOO_EARLY if measurable else CoupleWord.NOT_MEASURED
     if len(means) < 2:
         # One form: it is both the first and the latest; there is no previous one.
         only = means[-1] if means else None
-        return CoupleChange(CoupleWord.TOO_EARLY, only if horizon is Horizon.START else None, only)
+        return CoupleChange(waiting, only if horizon is Horizon.START else None, only)
     first = means[0] if horizon is Horizon.START else means[-2]
     if norms is None:
-        return CoupleChange(CoupleWord.TOO_EARLY, first, means[-1])
+        return CoupleChange(waiting, first, means[-1])
     rc = couple_rc(first, means[-1], norms.sd, norms.reliability)
     towards_better = better(rc, higher_is_better)
     if towards_better > RELIABLE:

@@ -55,6 +55,7 @@ def build(snapshot: dict[str, Any]) -> dict[str, dict[str, str]]:
             width=6.6,
             height=3.3,
             months=months,
+            higher_is_better=instrument.get("higher_is_better", True),
         )
         low, high = instrument["range"]
         if couple.get("gap_series"):

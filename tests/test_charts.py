@@ -128,3 +128,19 @@ def test_date_labels_in_another_language():
 def test_same_data_draws_the_same_svg():
     series = [charts.Series("Robin", monthly([2.0, 3.0]), frozenset({1}))]
     assert draw(series) == draw(series)
+
+
+def test_band_shades_run_from_the_unfavourable_end_whichever_way_the_scale_points():
+    """Warm shade on the worse band: the bottom one, or the top one when higher is worse
+    (on the safety screen a rise to "Concern reported" must not look like improvement)."""
+    warm, next_warm = charts.BAND_SHADES[0], charts.BAND_SHADES[1]
+    bands = [charts.Band(0, 1, "None reported"), charts.Band(1, 5, "Concern reported")]
+    series = [charts.Series("Robin", monthly([0.0, 1.0]))]
+
+    def shades(svg: str) -> list[str]:
+        return [s for s in re.findall(r"fill: (#[0-9a-f]{6})", svg) if s in charts.BAND_SHADES]
+
+    upward = draw(series, bands=bands, y_range=(0.0, 5.0))
+    downward = draw(series, bands=bands, y_range=(0.0, 5.0), higher_is_better=False)
+    assert shades(upward)[:2] == [warm, next_warm]  # bottom band drawn first
+    assert shades(downward)[:2] == [next_warm, warm]

@@ -131,8 +131,10 @@ def test_the_safety_screen_has_no_norms_rci_or_deterioration_anywhere(world, pai
     clinician = signed_in(world.a.clinician)
     base = f"/p/{world.a.practice.slug}/couples/{couple.uuid}/"
     history = page_text(clinician.get(base + "history/safety-screen/"))
-    assert "private screen" in history
+    assert "private screen" in history and "How this screen is read" in history
     assert not re.search(r"RCI [−-]?\d", history)
+    for said_of_change_scores in ("RCI from previous", "Stars mark", "How change is judged"):
+        assert said_of_change_scores not in history
     assert "Reliably" not in history and "reliable" not in history.replace("reliable change", "")
     couple_page = page_text(clinician.get(base))
     assert "Private Safety Check-in: full history" not in couple_page  # no trend card for it
@@ -601,3 +603,22 @@ def test_labels_methods_and_norms_table_follow_each_instrument(world, pair, tmp_
     portal = page_text(portal_client(one).get(f"/portal/forms/{form.uuid}/"))
     assert "A validated questionnaire, with published research behind it." in portal
     assert "not been scientifically validated" not in portal
+
+
+@pytest.mark.pdf
+@pytest.mark.django_db
+def test_a_one_item_pulse_says_it_has_no_change_statistics_not_too_early(world, pair, tmp_path):
+    couple, one, two = pair
+    for a, b in ((6, 7), (7, 7)):
+        form = open_form(couple)
+        answer(form, one, {"pulse": a})
+        answer(form, two, {"pulse": b})
+    clinician = signed_in(world.a.clinician)
+    page = page_text(clinician.get(f"/p/{world.a.practice.slug}/couples/{couple.uuid}/"))
+    card = page[page.index("Couple average") :]
+    assert "no change statistics" in card and "too early to tell" not in card
+    assert "Practice-authored measure, not validated" in page  # each card says what it is
+    text = report_text(make_report(couple, ReportKind.CLINICIAN, world.a.clinician), tmp_path)
+    summary = text[: text.index("Alerts")]
+    assert "no RCI (see Methods)" in summary
+    assert "no RC (see Methods)" in summary

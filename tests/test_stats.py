@@ -537,3 +537,14 @@ def test_the_couple_composite_is_more_sensitive_than_one_partner(a, b, sd_value,
     assert couple_rc(a, b, sd_value, reliability) == pytest.approx(
         math.sqrt(2) * rci(a, b, sd_value, reliability)
     )
+
+
+def test_a_scale_without_statistics_is_not_measured_rather_than_too_early():
+    """One item (or a private screen, or reliability below the floor) never gets norms:
+    its couple word says so, while a scale still gathering first administrations waits."""
+    from assessments.stats import CoupleWord, Horizon, couple_change
+
+    for means in ([], [6.0], [6.0, 8.0]):
+        unmeasured = couple_change(means, Horizon.START, None, measurable=False)
+        assert unmeasured.word is CoupleWord.NOT_MEASURED and unmeasured.rc is None
+        assert couple_change(means, Horizon.START, None).word is CoupleWord.TOO_EARLY

@@ -27,6 +27,9 @@ class NormsInfo:
     citation: str = ""
     # The reliability found, even when it was too low to use.
     reliability: float | None = None
+    # No norms yet, but more first administrations will bring them ("too early to tell"),
+    # as opposed to a scale that never has any (one item, a private screen, low reliability).
+    waiting: bool = False
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,7 @@ def norms_for(instrument: Instrument, scale: str, practice: Practice | None = No
             )
             % {"needed": stats.MIN_NORM_SAMPLE, "n": n},
             n,
+            waiting=True,
         )
     if estimate.alpha is None or estimate.sd is None or estimate.sd <= 0 or estimate.alpha >= 1:
         return NormsInfo(

@@ -36,6 +36,7 @@ COUPLE_WORDS = {
     CoupleWord.LESS_STRONG: _("Less strong"),
     CoupleWord.ABOUT_THE_SAME: _("About the same"),
     CoupleWord.TOO_EARLY: _("Too early to tell"),
+    CoupleWord.NOT_MEASURED: _("No change statistics"),
 }
 
 
