@@ -28,14 +28,10 @@ def practice_erase(request: HttpRequest, practice_slug: str) -> HttpResponse:
     """Erase everything the practice holds. Owners only; the audit trail keeps ids."""
     require(request.membership, Can.MANAGE_DATA)  # type: ignore[attr-defined]
     practice = request.practice  # type: ignore[attr-defined]
-    if request.method == "POST" and two_factor.needs_step_up(request):
-        # Erasing is the most final settings change there is: it needs a fresh code too.
-        messages.info(
-            request, _("Confirm it is you with a fresh code, then make the change again.")
-        )
-        return redirect(two_factor.step_up_url(request))
+    # Erasing is the most final settings change there is: it needs a fresh code too.
+    step_up = two_factor.step_up(request)
     form = ConfirmForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and not step_up.needed:
         try:
             erase_practice(
                 practice,
@@ -49,4 +45,9 @@ def practice_erase(request: HttpRequest, practice_slug: str) -> HttpResponse:
             logout(request)
             messages.success(request, _("The practice and everything it held were erased."))
             return redirect("login")
-    return render(request, "practice/erase.html", {"form": form, "nav": "settings"})
+    return render(
+        request,
+        "practice/erase.html",
+        {"form": form, "nav": "settings", "step_up": step_up},
+        status=400 if step_up.error else 200,
+    )

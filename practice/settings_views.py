@@ -32,27 +32,31 @@ def general(request: HttpRequest, practice_slug: str) -> HttpResponse:
     """Branding, session timeout, report and norms preferences, support resources."""
     require(request.membership, Can.MANAGE_PRACTICE)  # type: ignore[attr-defined]
     practice = request.practice  # type: ignore[attr-defined]
-    if request.method == "POST" and two_factor.needs_step_up(request):
-        return _step_up(request)
+    step_up = two_factor.step_up(request)
     form = PracticeSettingsForm(request.POST or None, request.FILES or None, instance=practice)
     if request.method == "POST":
-        if form.is_valid():
+        # The form is checked even when the code is missing, so every problem shows at once.
+        if form.is_valid() and not step_up.needed:
             changed = sorted(form.changed_data)
             form.save()
             audit.record("practice.update", request=request, target=practice, fields=changed)
             messages.success(request, _("Settings saved."))
             return redirect("practice_settings", practice_slug=practice.slug)
         practice.refresh_from_db()
-    return render(request, "practice/settings.html", {"form": form, "nav": "settings"})
+    return render(
+        request,
+        "practice/settings.html",
+        {"form": form, "nav": "settings", "step_up": step_up},
+        status=400 if step_up.error else 200,
+    )
 
 
 def members(request: HttpRequest, practice_slug: str) -> HttpResponse:
     """Members and their roles; invite a colleague, who joins by accepting."""
     require(request.membership, Can.MANAGE_PRACTICE)  # type: ignore[attr-defined]
-    if request.method == "POST" and two_factor.needs_step_up(request):
-        return _step_up(request)
+    step_up = two_factor.step_up(request)
     form = MemberInviteForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and not step_up.needed:
         try:
             member_services.invite_member(
                 practice=request.practice,  # type: ignore[attr-defined]
@@ -94,8 +98,9 @@ def members(request: HttpRequest, practice_slug: str) -> HttpResponse:
             "invitations": invitations,
             "role_form": MemberRoleForm(),
             "nav": "settings",
+            "step_up": step_up,
         },
-        status=400 if form.errors else 200,
+        status=400 if form.errors or step_up.error else 200,
     )
 
 
@@ -154,11 +159,13 @@ def tokens_page(request: HttpRequest, practice_slug: str) -> HttpResponse:
     from practice.models import ApiToken
 
     secret = None
-    if request.method == "POST" and two_factor.needs_step_up(request):
-        return _step_up(request)
+    step_up = two_factor.step_up(request)
+    name = ""
     if request.method == "POST":
         name = (request.POST.get("name") or "").strip()
-        if not name:
+        if step_up.needed:
+            pass  # the page says why, with the name kept in the form
+        elif not name:
             messages.error(request, _("Give the token a name, e.g. the script that will use it."))
         else:
             _token, secret = tokens.create(
@@ -167,8 +174,14 @@ def tokens_page(request: HttpRequest, practice_slug: str) -> HttpResponse:
                 name=name,
                 request=request,
             )
+            name = ""
     mine = ApiToken.objects.filter(user=request.user).order_by("-created_at")
-    response = render(request, "practice/tokens.html", {"tokens": mine, "secret": secret})
+    response = render(
+        request,
+        "practice/tokens.html",
+        {"tokens": mine, "secret": secret, "step_up": step_up, "name": name},
+        status=400 if step_up.error else 200,
+    )
     response["Cache-Control"] = "no-store"
     return response
 

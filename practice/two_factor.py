@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import secrets
 import time
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -25,6 +26,7 @@ from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django_otp import DEVICE_ID_SESSION_KEY, match_token
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -137,6 +139,52 @@ def needs_step_up(request: HttpRequest) -> bool:
     if getattr(request, "api_token", None) is not None:
         return False
     return not verified_recently(request)
+
+
+STEP_UP_FIELD = "step_up_code"
+
+
+@dataclass(frozen=True)
+class StepUp:
+    """What a page with a sensitive form needs to say about the second factor."""
+
+    needed: bool  # saving needs a code typed into the form
+    setup_url: str = ""  # the user has no authenticator yet: set one up first
+    error: str = ""  # why the last POST was not saved
+
+    @property
+    def minutes(self) -> int:
+        """How long a code counts as recent."""
+        return int(settings.SECOND_FACTOR_RECENT_MINUTES)
+
+
+def step_up(request: HttpRequest) -> StepUp:
+    """For a page whose form makes a sensitive change: may a POST go ahead?
+
+    With no recent code the form carries a code field, so the change and the
+    code go together and nothing typed is lost. A POST is checked here: a right
+    code counts as a fresh second factor; a wrong one counts for the lockout,
+    like any code. Without an authenticator the user is sent to set one up.
+    """
+    if not needs_step_up(request):
+        return StepUp(needed=False)
+    user: User = request.user  # type: ignore[assignment]
+    if not has_two_factor(user):
+        target = reverse("two_factor_setup") + f"?next={quote(request.get_full_path())}"
+        error = _("Set up two-factor sign-in first, then save this change.")
+        return StepUp(True, target, error if request.method == "POST" else "")
+    if request.method != "POST":
+        return StepUp(needed=True)
+    code = request.POST.get(STEP_UP_FIELD, "")
+    if not code.strip():
+        return StepUp(True, error=_("Enter a code from your authenticator app to save this."))
+    if lockout.locked_for(user.email, audit.client_ip(request)) is not None:
+        return StepUp(True, error=_("Too many failed attempts. Try again later."))
+    device = check_code(request, user, code)
+    if device is None:
+        return StepUp(True, error=_("That code is not right. Check the time on your phone."))
+    mark_verified(request, device)
+    return StepUp(needed=False)
 
 
 # --- enrolment ------------------------------------------------------------------------------

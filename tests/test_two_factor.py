@@ -24,13 +24,10 @@ VERIFY = "/accounts/two-factor/"
 SETUP = "/accounts/two-factor/setup/"
 
 
-def code_for(secret: str, at: float | None = None) -> str:
-    """What an authenticator app shows for this base32 secret now (or at a moment)."""
+def code_for(secret: str) -> str:
+    """What an authenticator app shows for this base32 secret now (time_machine moves now)."""
     key = base64.b32decode(secret + "=" * (-len(secret) % 8))
-    kwargs = {"t0": 0, "step": 30, "digits": 6}
-    if at is not None:
-        kwargs["clock"] = at
-    return f"{totp(key, **kwargs):06d}"
+    return f"{totp(key, t0=0, step=30, digits=6):06d}"
 
 
 def enrol(client: Client) -> tuple[str, list[str]]:
@@ -135,8 +132,11 @@ def test_tokens_roles_and_settings_need_a_recent_second_factor(world, cases):
         timezone.now() + timedelta(minutes=settings.SECOND_FACTOR_RECENT_MINUTES + 1)
     ):
         token = client.post(f"/p/{slug}/settings/tokens/", {"name": "script"})
-        assert token.status_code == 302
-        assert token.url.startswith(VERIFY + "?next=")
+        # Refused in place: the page asks for the code beside the name it kept.
+        assert token.status_code == 400
+        page = token.content.decode()
+        assert 'name="step_up_code"' in page and 'value="script"' in page
+        assert "Enter a code from your authenticator app to save this." in page
         row = world.a.membership(world.a.clinician)
         role = client.post(f"/p/{slug}/settings/members/{row.uuid}/", {"role": "assistant"})
         assert role.url.startswith(VERIFY)
@@ -152,3 +152,35 @@ def test_tokens_roles_and_settings_need_a_recent_second_factor(world, cases):
         )
         assert by_token.status_code == 200
     assert Practice.objects.get(pk=world.a.practice.pk).display_name == "X"
+
+
+@pytest.mark.django_db
+def test_a_stale_code_keeps_what_was_typed_and_one_post_with_a_code_saves_it(world):
+    """The owner types a new name and colour, is asked for a code on the same page, and
+    saves with it; a wrong code keeps everything typed and counts as a failed code."""
+    owner = world.a.owner
+    slug = world.a.practice.slug
+    client = signed_in(owner)
+    secret, _codes = enrol(client)
+    settings_url = f"/p/{slug}/settings/"
+    changes = {
+        "display_name": "Alpha Couples Clinic",
+        "accent_colour": "#2f6f6a",
+        "timezone": "Europe/London",
+        "session_timeout_minutes": "30",
+        "support_resources": "",
+    }
+    later = timezone.now() + timedelta(minutes=settings.SECOND_FACTOR_RECENT_MINUTES + 1)
+    with time_machine.travel(later, tick=False) as clock:
+        asked = client.get(settings_url).content.decode()
+        assert 'name="step_up_code"' in asked  # said before anything is typed
+        wrong = client.post(settings_url, {**changes, "step_up_code": "000000"})
+        assert wrong.status_code == 400
+        page = wrong.content.decode()
+        assert 'value="Alpha Couples Clinic"' in page and "That code is not right" in page
+        assert Practice.objects.get(pk=world.a.practice.pk).display_name != "Alpha Couples Clinic"
+        assert len(events("auth.second_factor_failed")) == 1
+        clock.shift(5)  # django-otp throttles a device for a second after a wrong code
+        saved = client.post(settings_url, {**changes, "step_up_code": code_for(secret)})
+        assert saved.status_code == 302
+    assert Practice.objects.get(pk=world.a.practice.pk).display_name == "Alpha Couples Clinic"
