@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager, get_scope
 
 from assessments import definition as defn
-from assessments.scoring import Plan
+from assessments.scoring_rules import Plan
 from clients.models import Couple, Partner
 from practice.models import Practice
 

@@ -22,7 +22,7 @@ from enum import StrEnum
 from typing import Any
 
 from assessments.definition import SCORED_TYPES
-from assessments.scoring import Plan
+from assessments.scoring_rules import Plan
 
 # Answers at least this share of the item's range apart are worth a clinician's look.
 GAP_SHARE = 0.5

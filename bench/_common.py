@@ -772,7 +772,7 @@ def build_world(
         Response,
         Score,
     )
-    from assessments.scoring import SCORING_VERSION
+    from assessments.scoring_rules import SCORING_VERSION
     from assessments.services.scoring import score_rows
     from clients.models import Couple, CoupleStatus, Partner, PortalState
     from practice.models import Membership, Practice, Role, User

@@ -31,7 +31,7 @@ TARGET_RESCORE_S = 30.0
 
 def pure(n: int, rounds: int, seed: int = 7) -> list[float]:
     """Responses per second of Plan.score over n random complete connection-signs answers."""
-    from assessments.scoring import Plan
+    from assessments.scoring_rules import Plan
 
     definition = json.loads(
         (_common.ROOT / "assessments/library/connection-signs.json").read_text()

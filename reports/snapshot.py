@@ -30,7 +30,7 @@ from assessments.models import (
     Score,
 )
 from assessments.presentation import answer_label
-from assessments.scoring import band_of
+from assessments.scoring_rules import band_of
 from assessments.services.change import NormsInfo, norms_for
 from clients.models import Couple, Partner
 from reports.models import Report, ReportKind

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from assessments import definition as defn
-from assessments.scoring import Plan
+from assessments.scoring_rules import Plan
 
 
 def base() -> dict[str, Any]:

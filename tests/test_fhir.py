@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from assessments import definition as defn
 from assessments.fhir import FhirError, exporter, importer, responses, scales
-from assessments.scoring import Plan
+from assessments.scoring_rules import Plan
 
 DATA = Path(__file__).resolve().parent / "data"
 LIBRARY = Path(defn.__file__).resolve().parent / "library"

@@ -29,7 +29,7 @@ from assessments.results import (
     gap_needed,
     shared_items,
 )
-from assessments.scoring import Plan
+from assessments.scoring_rules import Plan
 
 LIBRARY = Path(defn.__file__).resolve().parent / "library"
 _CACHE = {path.stem: json.loads(path.read_text()) for path in sorted(LIBRARY.glob("*.json"))}

@@ -1,4 +1,4 @@
-"""Scoring arithmetic (assessments.scoring) against the five built-in instruments.
+"""Scoring arithmetic (assessments.scoring_rules) against the five built-in instruments.
 
 Pure Python: no database. Hand-computed vectors first, then hypothesis properties over
 answers drawn from each instrument's real option values.
@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assessments import definition as defn
-from assessments.scoring import SCORING_VERSION, Plan, band_of
+from assessments.scoring_rules import SCORING_VERSION, Plan, band_of
 
 LIBRARY = Path(defn.__file__).resolve().parent / "library"
 KEYS = [
@@ -491,7 +491,7 @@ def test_safety_alert_lists_exactly_the_yes_answers(answers):
 def test_scoring_arithmetic_imports_no_django():
     """The pure modules stay usable (and fast) outside Django: a fresh interpreter
     imports them and no django module comes along."""
-    pure = "assessments.definition, assessments.scoring, assessments.stats, assessments.results"
+    pure = "assessments.definition, assessments.scoring_rules, assessments.stats, assessments.results"
     probe = (
         f"import sys, {pure}\n"
         "loaded = sorted(m for m in sys.modules if m == 'django' or m.startswith('django.'))\n"

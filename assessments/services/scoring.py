@@ -12,7 +12,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from assessments.models import Response, ResponseState, Score, ScoringError
-from assessments.scoring import SCORING_VERSION, Result
+from assessments.scoring_rules import SCORING_VERSION, Result
 
 log = logging.getLogger(__name__)
 
