@@ -49,7 +49,7 @@ practice_patterns = [
     path("", include("assessments.urls")),
     path("", include("reports.urls")),
     path("audit/", views.audit_log, name="audit_log"),
-    path("settings/", include("practice.settings_urls")),
+    path("settings/", include("practice.practice_settings_urls")),
 ]
 
 urlpatterns = [

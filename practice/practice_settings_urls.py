@@ -3,7 +3,7 @@
 from django.urls import path
 
 from practice import erasure_views
-from practice import settings_views as views
+from practice import practice_settings_views as views
 
 urlpatterns = [
     path("", views.general, name="practice_settings"),
