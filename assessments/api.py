@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from assessments import definition as defn
-from assessments import results
+from assessments import models, results
 from assessments.alert_text import explain
 from assessments.history import couple_history
 from assessments.models import (
@@ -29,7 +29,6 @@ from assessments.models import (
     Occurrence,
     ResponseState,
 )
-from assessments.models import Response as AnswerSet
 from assessments.serializers import (
     AlertSerializer,
     AssignmentCreate,
@@ -48,10 +47,9 @@ from assessments.services import assignments as assignment_services
 from assessments.services import instruments as instrument_services
 from assessments.services import responses as response_services
 from clients.access import couples_for, get_couple
-from clients.api import drf_error
 from practice import audit
 from practice.api_base import ByStart, StaffAPIView, UrgentFirst, capability, paged
-from practice.api_errors import Conflict
+from practice.api_errors import Conflict, drf_error
 from practice.lookups import get_or_404
 from practice.roles import Can
 
@@ -237,7 +235,7 @@ class AssignmentStatusView(StaffAPIView):
         )
 
 
-def _response_payload(response: AnswerSet) -> dict[str, Any]:
+def _response_payload(response: models.Response) -> dict[str, Any]:
     return ResponseSerializer(
         {
             "uuid": response.uuid,
@@ -269,7 +267,7 @@ class CoupleResponsesView(StaffAPIView):
         couple = get_couple(self.membership, couple_id)
         # Drafts are the partner's to change; clinicians read what was submitted.
         answer_sets = (
-            AnswerSet.objects.filter(couple=couple, state=ResponseState.SUBMITTED)
+            models.Response.objects.filter(couple=couple, state=ResponseState.SUBMITTED)
             .select_related("occurrence", "partner", "instrument")
             .prefetch_related("scores")
         )
@@ -296,7 +294,9 @@ class ResultsView(StaffAPIView):
         partners = list(occurrence.couple.partners.order_by("position"))
         by_partner = {
             r.partner_id: r
-            for r in AnswerSet.objects.filter(occurrence=occurrence).prefetch_related("scores")
+            for r in models.Response.objects.filter(occurrence=occurrence).prefetch_related(
+                "scores"
+            )
         }
         submitted = [by_partner.get(p.pk) for p in partners]
         answers = [r.answers if r is not None and r.is_submitted else None for r in submitted]
@@ -556,7 +556,7 @@ class ResponseReopenView(StaffAPIView):
     )
     def post(self, request: Request, practice_slug: str, response_id: Any) -> Response:
         answer_set = get_or_404(
-            AnswerSet.objects.filter(couple__in=couples_for(self.membership)).select_related(
+            models.Response.objects.filter(couple__in=couples_for(self.membership)).select_related(
                 "occurrence"
             ),
             uuid=response_id,

@@ -9,10 +9,10 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
-from rest_framework.response import Response as ApiResponse
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from assessments.models import Response
+from assessments import models
 from assessments.portal import occurrence_for
 from assessments.presentation import error_message
 from assessments.services import responses as response_services
@@ -51,7 +51,7 @@ class PortalView(APIView):
         return occurrence_for(request.user.partner, occurrence_id)  # type: ignore[union-attr]
 
 
-def _progress(response: Response) -> dict[str, Any]:
+def _progress(response: models.Response) -> dict[str, Any]:
     return {
         "answered": len(response.answers),
         "total": len(response.instrument.definition["items"]),
@@ -67,7 +67,7 @@ class AnswersView(PortalView):
     """Save some answers to the partner's draft."""
 
     @extend_schema(request=AnswersSerializer, responses={200: PROGRESS}, tags=["portal"])
-    def patch(self, request: Request, occurrence_id: str) -> ApiResponse:
+    def patch(self, request: Request, occurrence_id: str) -> Response:
         occurrence = self.occurrence(request, occurrence_id)
         payload = AnswersSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -78,14 +78,14 @@ class AnswersView(PortalView):
             raise _answer_errors(exc.errors) from None
         except response_services.ResponseClosed:
             raise Conflict(_("This form can no longer be changed."), code="closed") from None
-        return ApiResponse(_progress(draft))
+        return Response(_progress(draft))
 
 
 class SubmitView(PortalView):
     """Submit the partner's answers; repeating it returns the first result."""
 
     @extend_schema(request=None, responses={200: PROGRESS, 201: PROGRESS}, tags=["portal"])
-    def post(self, request: Request, occurrence_id: str) -> ApiResponse:
+    def post(self, request: Request, occurrence_id: str) -> Response:
         occurrence = self.occurrence(request, occurrence_id)
         draft = response_services.draft_for(occurrence, request.user.partner)  # type: ignore[union-attr]
         try:
@@ -94,6 +94,6 @@ class SubmitView(PortalView):
             raise _answer_errors(exc.errors) from None
         except response_services.ResponseClosed:
             raise Conflict(_("This form was cancelled."), code="closed") from None
-        return ApiResponse(
+        return Response(
             _progress(response), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )

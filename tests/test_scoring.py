@@ -491,7 +491,9 @@ def test_safety_alert_lists_exactly_the_yes_answers(answers):
 def test_scoring_arithmetic_imports_no_django():
     """The pure modules stay usable (and fast) outside Django: a fresh interpreter
     imports them and no django module comes along."""
-    pure = "assessments.definition, assessments.scoring_rules, assessments.stats, assessments.results"
+    pure = (
+        "assessments.definition, assessments.scoring_rules, assessments.stats, assessments.results"
+    )
     probe = (
         f"import sys, {pure}\n"
         "loaded = sorted(m for m in sys.modules if m == 'django' or m.startswith('django.'))\n"
