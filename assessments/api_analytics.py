@@ -14,8 +14,8 @@ from rest_framework.response import Response
 
 from assessments import analytics, views_analytics
 from assessments.services import analytics as service
-from clients.api import drf_error
 from practice.api_base import StaffAPIView, capability
+from practice.api_errors import drf_error
 from practice.roles import Can
 
 FILTERS = [

@@ -21,10 +21,11 @@ from assessments.serializers import InstrumentDetailSerializer
 from assessments.services import fhir as fhir_services
 from assessments.services import score_table
 from clients.access import get_couple
-from clients.api import clinicians_from, couple_payload, drf_error
+from clients.api import clinicians_from, couple_payload
 from clients.serializers import CoupleSerializer
 from practice import audit
 from practice.api_base import StaffAPIView, StrictSerializer, capability
+from practice.api_errors import drf_error
 from practice.lookups import get_or_404
 from practice.roles import Can
 

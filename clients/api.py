@@ -31,15 +31,8 @@ from clients.serializers import (
 )
 from practice import audit
 from practice.api_base import ByLabel, StaffAPIView, StrictSerializer, capability, paged
-from practice.api_errors import Conflict, one_of
+from practice.api_errors import Conflict, drf_error, one_of
 from practice.roles import Can, can
-
-
-def drf_error(exc: DjangoValidationError) -> ValidationError:
-    """A service's Django ValidationError in the API's error format."""
-    if hasattr(exc, "error_dict"):
-        return ValidationError({k: [str(m) for m in v] for k, v in exc.message_dict.items()})
-    return ValidationError({"non_field_errors": exc.messages})
 
 
 def clinicians_from(practice: Any, uuids: list[Any]) -> list[Any]:

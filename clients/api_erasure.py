@@ -11,9 +11,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from clients.access import get_couple
-from clients.api import drf_error
 from clients.erasure import erase_couple
 from practice.api_base import StaffAPIView, StrictSerializer, capability
+from practice.api_errors import drf_error
 from practice.roles import Can
 
 

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django_scopes import scope, scopes_disabled
 
 from clients.models import Partner, PortalState
-from practice.middleware import api_error
+from practice.api_errors import api_error
 
 SESSION_PARTNER = "portal_partner"
 SESSION_EPOCH = "portal_epoch"

@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 
 from practice import audit, members, two_factor
 from practice.api_base import AuditCursor, StaffAPIView, StrictSerializer, capability, paged
-from practice.api_errors import Conflict
+from practice.api_errors import Conflict, drf_error
 from practice.erasure import erase_practice
 from practice.lookups import get_or_404
 from practice.models import AuditEvent, Membership, Practice, Role
@@ -126,8 +126,6 @@ class MembersView(StaffAPIView):
                 **values,
             )
         except DjangoValidationError as exc:
-            from clients.api import drf_error
-
             raise drf_error(exc) from None
         except members.MemberEmailFailed as failed:
             invitation = failed.invitation  # stored; inviting again sends a fresh link

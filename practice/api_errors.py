@@ -9,12 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
-from django.http import Http404
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
 
 def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -68,6 +68,22 @@ class SafeJSONParser(JSONParser):
         return data
 
 
+def api_error(status_code: int, code: str, message: str) -> JsonResponse:
+    """A JSON error in the API's error format, for middleware that answers before DRF."""
+    return JsonResponse(
+        {"error": {"code": code, "message": message, "fields": {}}}, status=status_code
+    )
+
+
+def drf_error(exc: DjangoValidationError) -> exceptions.ValidationError:
+    """A service's Django ValidationError in the API's error format."""
+    if hasattr(exc, "error_dict"):
+        return exceptions.ValidationError(
+            {k: [str(m) for m in v] for k, v in exc.message_dict.items()}
+        )
+    return exceptions.ValidationError({"non_field_errors": exc.messages})
+
+
 def one_of(values: Any) -> str:
     """The message for a value outside a fixed list, naming the list."""
     return _("Must be one of: %(values)s.") % {"values": ", ".join(values)}
@@ -92,6 +108,11 @@ class PayloadTooLarge(exceptions.APIException):
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Wrap DRF's handler so every error has the same shape."""
+    # Imported here, not at the top: rest_framework.views resolves DEFAULT_PARSER_CLASSES,
+    # which names SafeJSONParser in this module, while it is imported, and the middleware
+    # imports this module (for api_error) before DRF is loaded.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     if isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()
     if isinstance(exc, Http404):

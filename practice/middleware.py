@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.urls import Resolver404, resolve
 from django.utils import timezone
@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django_scopes import scope
 
 from practice import audit, two_factor
+from practice.api_errors import api_error
 from practice.models import Practice
 from practice.security import record_refusal
 from practice.tenancy import membership_in, most_lenient_idle_timeout
@@ -35,11 +36,6 @@ IDLE_LIMIT_REFRESH_S = 60
 def is_api_request(request: HttpRequest) -> bool:
     """Whether the path belongs to the JSON API."""
     return request.path_info.startswith("/api/")
-
-
-def api_error(status: int, code: str, message: str) -> JsonResponse:
-    """A JSON error in the API's error format, for middleware that answers before DRF."""
-    return JsonResponse({"error": {"code": code, "message": message, "fields": {}}}, status=status)
 
 
 class RejectNulMiddleware:

@@ -22,8 +22,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from practice import audit, health, passwords, tasks, two_factor
+from practice.api_errors import api_error
 from practice.forms import SignInForm
-from practice.middleware import api_error, is_api_request
+from practice.middleware import is_api_request
 from practice.models import AuditEvent, Membership, User
 from practice.roles import Can, require
 from practice.tenancy import memberships_of

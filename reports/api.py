@@ -22,13 +22,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from clients.access import couples_for, get_couple
-from clients.api import drf_error
 from clients.models import CoupleStatus
 from practice import audit
 from practice.api_base import NewestFirst, StaffAPIView, StrictSerializer, capability, paged
-from practice.api_errors import Conflict, one_of
+from practice.api_errors import Conflict, api_error, drf_error, one_of
 from practice.lookups import get_or_404
-from practice.middleware import api_error
 from practice.roles import Can
 from reports import services
 from reports.models import Report, ReportBatch, ReportError, ReportKind, ReportStatus
