@@ -123,7 +123,6 @@ def build_caseload(n_couples: int, seed: int = 20261125) -> dict[str, Any]:
     from django.utils import timezone
     from django_scopes import scopes_disabled
 
-    from assessments.demo import Person, simulate
     from assessments.models import (
         ALERT_SEVERITY,
         Alert,
@@ -134,6 +133,7 @@ def build_caseload(n_couples: int, seed: int = 20261125) -> dict[str, Any]:
     )
     from assessments.services.instruments import latest_published
     from clients.models import Couple, CoupleStatus, Partner, PortalState
+    from demo.synthetic import Person, simulate
     from practice import tokens
     from practice.models import Membership, Practice, Role, User
 
@@ -317,7 +317,7 @@ def in_process(world: dict[str, Any], n: int) -> dict[str, Any]:
     from rest_framework import renderers, serializers, views
 
     import bench.bench_urls  # noqa: F401 - sets ROOT_URLCONF to include the ceiling
-    from clients import caseload
+    from assessments import caseload
     from practice import audit, middleware, tokens
     from practice.api_base import Cursor
 

@@ -17,7 +17,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from clients import caseload, services
+from assessments import caseload
+from clients import services
 from clients.access import get_couple, get_partner
 from clients.forms import clinician_choices
 from clients.models import Couple

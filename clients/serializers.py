@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from clients.caseload import partner_forms, trend
+from assessments.caseload import partner_forms, trend
 from clients.models import Couple, CoupleStatus, PortalState
 from practice.api_base import StrictSerializer
 

@@ -15,8 +15,8 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from assessments import caseload as caseload_query
 from assessments.models import Alert, AlertKind, AlertStatus
-from clients import caseload as caseload_query
 from clients import services
 from clients.access import couples_for, get_couple, get_partner
 from clients.forms import CoupleForm, NewCoupleForm, NoteForm, PartnerForm, clinician_choices
