@@ -98,7 +98,7 @@ LAST = _common.pick(
 
 
 def _person_class() -> type:
-    from assessments.demo import Person
+    from demo.synthetic import Person
 
     @dataclass
     class WavyPerson(Person):
@@ -134,14 +134,13 @@ def build_world(n_couples: int, seed: int = 20261125) -> dict[str, Any]:
 
     Each couple answers the four non-private built-in instruments monthly (both
     partners, 12 times) and the private safety screen once. Answers come from
-    assessments.demo.simulate() around a per-partner level that drifts and
+    demo.synthetic.simulate() around a per-partner level that drifts and
     wobbles; everything is bulk-created and scored with the real scoring plan.
     """
     from django.db import transaction
     from django.utils import timezone
     from django_scopes import scope, scopes_disabled
 
-    from assessments.demo import simulate
     from assessments.models import (
         Assignment,
         AssignmentStatus,
@@ -150,6 +149,7 @@ def build_world(n_couples: int, seed: int = 20261125) -> dict[str, Any]:
     from assessments.services import alerts, change
     from assessments.services.instruments import latest_published
     from clients.models import Couple, Partner, PortalState
+    from demo.synthetic import simulate
     from practice.models import Membership, Practice, Role, User
 
     rng = random.Random(seed)

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "clients",
     "assessments",
     "reports",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django_scopes import scopes_disabled
 
 from assessments.models import Alert, NormEstimate
-from practice import demo
+from demo import staff as demo
 from practice.models import Membership, Practice
 from reports.models import Report
 

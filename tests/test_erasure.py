@@ -11,13 +11,13 @@ from django.test import TestCase
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
-from assessments.demo import COUPLES, Builder
 from assessments.models import Response, Score
 from assessments.services import assignments as assignment_services
 from assessments.services import fhir as fhir_services
 from assessments.services import instruments as instrument_services
 from assessments.services import scoring
 from clients.models import Couple, Note, Partner
+from demo.synthetic import COUPLES, Builder
 from practice.models import AuditEvent, Membership, Practice, StaffInvitation
 from reports import exports
 from reports.models import Report

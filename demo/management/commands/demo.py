@@ -7,27 +7,25 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django_scopes import scope
 
-from practice import demo
+from clients.models import AccessLinkPurpose, Partner
+from clients.services import invitation_lifetime, new_access_link, portal_url
+from demo import staff, synthetic
 
 
 class Command(BaseCommand):
     help = "Create the demo practice if it does not exist and print the demo sign-ins."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from assessments import demo as assessment_demo
-        from clients.models import AccessLinkPurpose, Partner
-        from clients.services import invitation_lifetime, new_access_link, portal_url
-
-        practice, created = demo.build_practice()
+        practice, created = staff.build_practice()
         if created:
-            couples = assessment_demo.build(practice)
+            couples = synthetic.build(practice)
             self.stdout.write(
                 f"Created the demo practice “{practice.name}” with {couples} couples."
             )
         else:
             self.stdout.write(f"Found the demo practice “{practice.name}”.")
         self.stdout.write("\nStaff sign-ins (at /accounts/sign-in/):")
-        for login in demo.staff_logins():
+        for login in staff.staff_logins():
             self.stdout.write(f"  {login.role:<10} {login.email:<34} {login.password}")
         self.stdout.write(
             "\nClient portal: fresh single-use links for the two partners of “Alder & Brook”"

@@ -31,6 +31,8 @@ from assessments.services import alerts, change, scoring
 from assessments.services.instruments import latest_published
 from clients.models import Couple, CoupleStatus, Partner, PortalState
 from practice.models import Practice, User
+from reports.models import Report, ReportKind
+from reports.services import generate
 
 HISTORY_DAYS = 182
 PULSE_EVERY = 14
@@ -340,8 +342,6 @@ class Builder:
 
 def _demo_reports(practice: Practice, couples: dict[str, Couple], today: date) -> None:
     """A few ready reports; the couple version for Alder & Brook is released to the portal."""
-    from reports.models import Report, ReportKind
-    from reports.services import generate
 
     start = today - timedelta(days=HISTORY_DAYS)
     wanted = [
