@@ -7,8 +7,13 @@ class ClientsConfig(AppConfig):
     verbose_name = _("Couples and partners")
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
         from clients import erasure  # noqa: F401 - connects the practice erasure receiver
+        from clients.portal import on_staff_sign_in
         from practice.audit import register_actions
+
+        user_logged_in.connect(on_staff_sign_in, dispatch_uid="clients-portal-staff-sign-in")
 
         register_actions(
             {

@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import Resolver404, resolve, reverse
@@ -54,6 +55,11 @@ def clear_portal_keys(request: HttpRequest) -> None:
     """Remove portal identity from a session (used when staff sign in on the same browser)."""
     for key in (SESSION_PARTNER, SESSION_EPOCH, SESSION_SEEN, SESSION_DRAFTS):
         request.session.pop(key, None)
+
+
+def on_staff_sign_in(sender: type, request: HttpRequest, **kwargs: Any) -> None:
+    """A staff sign-in on a browser that had a partner signed in ends the portal identity."""
+    clear_portal_keys(request)
 
 
 def _current_partner(request: HttpRequest) -> Partner | None:

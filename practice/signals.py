@@ -13,7 +13,6 @@ from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from clients.portal import clear_portal_keys
 from practice import audit, lockout, rls
 from practice.models import User
 from practice.tenancy import memberships_of
@@ -30,7 +29,6 @@ def _each_practice(action: str, request: HttpRequest, user: User) -> None:
 @receiver(user_logged_in)
 def on_sign_in(sender: type, request: HttpRequest, user: User, **kwargs: Any) -> None:
     lockout.clear_account(user.email)
-    clear_portal_keys(request)
     _each_practice("auth.sign_in", request, user)
 
 
