@@ -15,14 +15,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from assessments import definition as defn
+from assessments.api_caseload import couple_payload
 from assessments.fhir import FhirError
 from assessments.models import Instrument, InstrumentStatus
 from assessments.serializers import InstrumentDetailSerializer
+from assessments.serializers_caseload import CoupleSerializer
 from assessments.services import fhir as fhir_services
 from assessments.services import score_table
 from clients.access import get_couple
-from clients.api import clinicians_from, couple_payload
-from clients.serializers import CoupleSerializer
+from clients.api import clinicians_from
 from practice import audit
 from practice.api_base import StaffAPIView, StrictSerializer, capability
 from practice.api_errors import drf_error

@@ -18,9 +18,17 @@ class AssessmentsConfig(AppConfig):
 
     def ready(self) -> None:
         from assessments import erasure  # noqa: F401 - connects the erasure receivers
+        from assessments.panels import couple_panels
+        from assessments.portal import portal_home_panel
+        from assessments.services.assignments import finish_for_closed_couple
+        from clients.signals import couple_closed
+        from practice import panels
         from practice.audit import register_actions
 
         post_migrate.connect(_sync_library, sender=self, dispatch_uid="assessments-sync-library")
+        couple_closed.connect(finish_for_closed_couple, dispatch_uid="assessments-couple-closed")
+        panels.COUPLE_PAGE.register("assessments", couple_panels)
+        panels.PORTAL_HOME.register("assessments", portal_home_panel)
         register_actions(
             {
                 "assignment.create": _("Assigned a form"),

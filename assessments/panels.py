@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Prefetch
+from django.http import HttpRequest
 from django.utils.translation import get_language
 
 from assessments.alert_text import explain
@@ -67,9 +68,9 @@ def assignment_rows(couple: Couple, partners: list[Partner]) -> list[dict[str, A
 
 
 def couple_panels(
-    couple: Couple, partners: list[Partner], membership: Membership
+    *, request: HttpRequest, couple: Couple, partners: list[Partner], membership: Membership
 ) -> dict[str, Any]:
-    """Context for the couple page's assessment sections."""
+    """The couple page's assessment sections (registered in practice.panels.COUPLE_PAGE)."""
     context: dict[str, Any] = {"assignments": assignment_rows(couple, partners)}
     if not can(membership, Can.VIEW_CLINICAL):
         return context

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Q, QuerySet
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from assessments.models import Instrument, Occurrence, Response, ResponseState
@@ -81,3 +84,8 @@ def instrument_language(partner: Partner, definition: dict[str, object]) -> str:
     return (
         partner.language if partner.language in languages else str(definition["default_language"])
     )  # type: ignore[operator]
+
+
+def portal_home_panel(*, request: HttpRequest, partner: Partner) -> dict[str, Any]:
+    """The portal home's forms to do and completed forms (in practice.panels.PORTAL_HOME)."""
+    return {"to_do": forms_to_do(partner), "completed": completed_for(partner)}

@@ -2,9 +2,10 @@
 
 from django.urls import path
 
-from assessments import views, views_analytics, views_fhir
+from assessments import views, views_analytics, views_caseload, views_fhir
 
 urlpatterns = [
+    path("", views_caseload.caseload, name="caseload"),
     path("couples/<uuid:couple_id>/assign/", views.assign, name="assign"),
     path(
         "couples/<uuid:couple_id>/history/<slug:instrument_key>/",

@@ -1,39 +1,31 @@
-"""API for couples, partners and portal invitations, under /api/v1/p/<slug>/."""
+"""API for partners, portal invitations and notes.
+
+Couples as caseload rows (list, create, read, change) are assessments/api_caseload.py.
+"""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import FloatField, QuerySet, Value
-from django.db.models.functions import Coalesce
-from django.utils import timezone
-from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from assessments import caseload
 from clients import services
 from clients.access import get_couple, get_partner
 from clients.forms import clinician_choices
-from clients.models import Couple
 from clients.serializers import (
-    CoupleCreate,
-    CoupleSerializer,
-    CoupleUpdate,
     InvitationResult,
     PartnerSerializer,
     PartnerUpdate,
 )
 from practice import audit
-from practice.api_base import ByLabel, StaffAPIView, StrictSerializer, capability, paged
-from practice.api_errors import Conflict, drf_error, one_of
-from practice.roles import Can, can
+from practice.api_base import StaffAPIView, StrictSerializer, capability
+from practice.api_errors import Conflict, drf_error
+from practice.roles import Can
 
 
 def clinicians_from(practice: Any, uuids: list[Any]) -> list[Any]:
@@ -44,158 +36,6 @@ def clinicians_from(practice: Any, uuids: list[Any]) -> list[Any]:
             {"clinicians": [f"Not a clinician or owner of this practice: {u}" for u in unknown]}
         )
     return [allowed[u] for u in uuids]
-
-
-def couple_payload(request: Request, couple: Couple) -> dict[str, Any]:
-    """One couple as a caseload row (even if a change just took it off this member's list)."""
-    membership = request.membership  # type: ignore[attr-defined]
-    one = caseload.caseload(
-        membership,
-        caseload.Filters(status="all"),
-        timezone.localdate(),
-        couples=Couple.objects.filter(pk=couple.pk),
-    ).get()
-    return CoupleSerializer(one, context={"clinical": can(membership, Can.VIEW_CLINICAL)}).data
-
-
-# Cursor paging needs a total order without NULLs: empty values sort to the far end.
-ORDERINGS: dict[str, tuple[str, ...]] = {
-    "label": ("label", "id"),
-    "-label": ("-label", "-id"),
-    "due": ("due_key", "label", "id"),
-    "alerts": ("alert_rank", "label", "id"),
-    "-connection": ("-connection_key", "label", "id"),
-}
-CLINICAL_ORDERINGS = {"alerts", "-connection"}
-
-
-def _ordered(couples: QuerySet[Couple], ordering: str) -> QuerySet[Couple]:
-    if ordering == "due":
-        couples = couples.annotate(due_key=Coalesce("next_due", Value(date.max)))
-    elif ordering == "-connection":
-        couples = couples.annotate(
-            connection_key=Coalesce("connection_mean", Value(-1.0), output_field=FloatField())
-        )
-    return couples.order_by(*ORDERINGS[ordering])
-
-
-LIST_PARAMETERS = [
-    OpenApiParameter("q", str, description="Search couple labels, partner names and emails."),
-    OpenApiParameter(
-        "status",
-        str,
-        enum=["active", "paused", "closed", "all"],
-        description="Case status (default active).",
-    ),
-    OpenApiParameter("clinician", OpenApiTypes.UUID, description="Only this clinician's couples."),
-    OpenApiParameter("attention", bool, description="Only couples with overdue forms or alerts."),
-    OpenApiParameter(
-        "ordering",
-        str,
-        enum=list(ORDERINGS),
-        description=(
-            "label (default) or -label; due: next due date first, none last; alerts: most "
-            "urgent open alert first; -connection: highest latest couple connection first, "
-            "none last (alerts and -connection need clinical access)."
-        ),
-    ),
-    OpenApiParameter("limit", int, description="Page size, at most 200."),
-]
-
-
-class CoupleListView(StaffAPIView):
-    """The caseload: couples this member may see."""
-
-    pagination = ByLabel
-
-    @extend_schema(
-        parameters=LIST_PARAMETERS,
-        responses=paged(CoupleSerializer, "Couple"),
-        tags=["couples"],
-        operation_id="couples_list",
-    )
-    def get(self, request: Request, practice_slug: str) -> Response:
-        params = request.query_params.copy()
-        params["attention"] = "1" if params.get("attention") in {"1", "true", "True"} else ""
-        filters = caseload.Filters.from_query(params)
-        if params.get("clinician") and not filters.clinician:
-            raise ValidationError({"clinician": [_("Must be a UUID.")]})
-        if params.get("status") and not filters.status:
-            raise ValidationError({"status": [one_of(["active", "paused", "closed", "all"])]})
-        ordering = params.get("ordering") or "label"
-        clinical = can(self.membership, Can.VIEW_CLINICAL)
-        if ordering not in ORDERINGS or (ordering in CLINICAL_ORDERINGS and not clinical):
-            allowed = [o for o in ORDERINGS if clinical or o not in CLINICAL_ORDERINGS]
-            raise ValidationError({"ordering": [one_of(allowed)]})
-        couples = caseload.caseload(self.membership, filters, timezone.localdate())
-        couples = _ordered(couples, ordering)
-        paginator = type("Ordered", (self.pagination,), {"ordering": ORDERINGS[ordering]})()
-        page = paginator.paginate_queryset(couples, request, view=self)
-        audit.record("caseload.view", request=request._request, rows=len(page), via="api")
-        context = {"clinical": clinical}
-        return paginator.get_paginated_response(
-            CoupleSerializer(page, many=True, context=context).data
-        )
-
-    @extend_schema(
-        request=CoupleCreate,
-        responses={201: CoupleSerializer},
-        tags=["couples"],
-        operation_id="couples_create",
-    )
-    def post(self, request: Request, practice_slug: str) -> Response:
-        if not can(self.membership, Can.MANAGE_COUPLES):
-            from rest_framework.exceptions import NotFound
-
-            raise NotFound
-        data = CoupleCreate(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
-        try:
-            couple = services.create_couple(
-                practice=self.practice,
-                actor=request.user,  # type: ignore[arg-type]
-                label=values["label"],
-                start_date=values.get("start_date"),
-                clinicians=clinicians_from(self.practice, values["clinicians"]),
-                partners=[services.PartnerDetails(**p) for p in values["partners"]],
-                request=request._request,
-            )
-        except DjangoValidationError as exc:
-            raise drf_error(exc) from None
-        return Response(couple_payload(request, couple), status=status.HTTP_201_CREATED)
-
-
-class CoupleDetailView(StaffAPIView):
-    @extend_schema(responses=CoupleSerializer, tags=["couples"], operation_id="couples_retrieve")
-    def get(self, request: Request, practice_slug: str, couple_id: Any) -> Response:
-        couple = get_couple(self.membership, couple_id)
-        audit.record("couple.view", request=request._request, target=couple, via="api")
-        return Response(couple_payload(request, couple))
-
-    @extend_schema(
-        request=CoupleUpdate,
-        responses=CoupleSerializer,
-        tags=["couples"],
-        operation_id="couples_partial_update",
-    )
-    def patch(self, request: Request, practice_slug: str, couple_id: Any) -> Response:
-        capability(Can.MANAGE_COUPLES)().has_permission(request, self)
-        couple = get_couple(self.membership, couple_id)
-        data = CoupleUpdate(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
-        clinicians = values.pop("clinicians", None)
-        services.update_couple(
-            couple,
-            actor=request.user,
-            request=request._request,  # type: ignore[arg-type]
-            clinicians=clinicians_from(self.practice, clinicians)
-            if clinicians is not None
-            else None,
-            **values,
-        )
-        return Response(couple_payload(request, couple))
 
 
 class PartnerView(StaffAPIView):

@@ -14,7 +14,7 @@ from django.views.i18n import JavaScriptCatalog
 
 from clients import portal, services
 from clients.models import Partner
-from practice import audit
+from practice import audit, panels
 
 # Where "Quick exit" goes: an everyday site that reveals nothing.
 NEUTRAL_SITE = "https://www.bbc.co.uk/weather"
@@ -97,16 +97,8 @@ def quick_exit(request: HttpRequest) -> HttpResponse:
 
 def home(request: HttpRequest) -> HttpResponse:
     """Forms to do, completed forms and released reports of the signed-in partner."""
-    from assessments.portal import completed_for, forms_to_do
-    from reports.portal import released_for
-
     partner: Partner = request.partner  # type: ignore[attr-defined]
-    context = {
-        "partner": partner,
-        "to_do": forms_to_do(partner),
-        "completed": completed_for(partner),
-        "reports": list(released_for(partner)),
-    }
+    context = {"partner": partner, **panels.PORTAL_HOME.context(request=request, partner=partner)}
     return render(request, "clients/portal/home.html", context)
 
 

@@ -28,6 +28,7 @@ from clients.models import (
     PortalState,
     hash_token,
 )
+from clients.signals import couple_closed
 from practice import audit, mail
 from practice.models import Practice, User
 
@@ -143,21 +144,15 @@ def update_couple(
 
 
 def _close_portal_access(couple: Couple) -> None:
-    """A closed case ends its partners' open links and its unfinished forms.
+    """A closed case ends its partners' open links and (through ``couple_closed``, which
+    assessments receives) its unfinished forms.
 
     Partners can still sign in by asking for a link, to download released reports.
     """
-    from assessments.models import Assignment, AssignmentStatus, Occurrence
-
     AccessLink.objects.filter(
         partner__couple=couple, used_at__isnull=True, revoked_at__isnull=True
     ).update(revoked_at=timezone.now())
-    Occurrence.objects.filter(couple=couple, cancelled=False, submitted__lt=F("expected")).update(
-        cancelled=True
-    )
-    Assignment.objects.filter(
-        couple=couple, status__in=[AssignmentStatus.ACTIVE, AssignmentStatus.PAUSED]
-    ).update(status=AssignmentStatus.FINISHED, next_due=None)
+    couple_closed.send(sender=Couple, couple=couple)
 
 
 @transaction.atomic

@@ -5,7 +5,6 @@ from django.urls import path
 from clients import views, views_erasure
 
 urlpatterns = [
-    path("", views.caseload, name="caseload"),
     path("couples/new/", views.couple_create, name="couple_new"),
     path("couples/<uuid:couple_id>/", views.couple_detail, name="couple_detail"),
     path("couples/<uuid:couple_id>/edit/", views.couple_edit, name="couple_edit"),

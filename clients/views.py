@@ -1,12 +1,12 @@
-"""Clinician workspace pages: the caseload, couples, partners, notes and invitations."""
+"""Clinician workspace pages: couples, partners, notes and invitations.
+
+The caseload page is assessments/views_caseload.py, next to the data it reads.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -15,17 +15,13 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from assessments import caseload as caseload_query
-from assessments.models import Alert, AlertKind, AlertStatus
 from clients import services
-from clients.access import couples_for, get_couple, get_partner
-from clients.forms import CoupleForm, NewCoupleForm, NoteForm, PartnerForm, clinician_choices
+from clients.access import get_couple, get_partner
+from clients.forms import CoupleForm, NewCoupleForm, NoteForm, PartnerForm
 from clients.models import CoupleStatus, Partner
-from practice import audit
-from practice.models import Heartbeat, Role
+from practice import audit, panels
+from practice.models import Role
 from practice.roles import Can, can, require
-
-PAGE_SIZE = 25
 
 
 def _form_errors_from(exc: ValidationError, form: PartnerForm) -> None:
@@ -34,77 +30,6 @@ def _form_errors_from(exc: ValidationError, form: PartnerForm) -> None:
     for field, field_messages in errors.items():
         for message in field_messages:
             form.add_error(field if field in form.fields else None, message)
-
-
-@never_cache
-def caseload(request: HttpRequest, practice_slug: str) -> HttpResponse:
-    """The clinician's home page: one row per couple."""
-    membership = request.membership  # type: ignore[attr-defined]
-    # Clinical staff see the couples with the most urgent open alert (safety first)
-    # at the top unless they sort otherwise.
-    default_sort = "alerts" if can(membership, Can.VIEW_CLINICAL) else "label"
-    filters = caseload_query.Filters.from_query(request.GET, default_sort=default_sort)
-    today = timezone.localdate()
-    couples = caseload_query.caseload(membership, filters, today)
-    page = Paginator(couples, PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = []
-    for couple in page.object_list:
-        partners = list(couple.partners.all())
-        row = {"couple": couple, "partners": partners, "clinicians": list(couple.clinicians.all())}
-        if can(membership, Can.VIEW_CLINICAL):
-            latest = [
-                (couple.one_latest, couple.one_previous),
-                (couple.two_latest, couple.two_previous),
-            ]
-            row["scores"] = [
-                (partner, value, caseload_query.trend(value, previous))
-                for partner, (value, previous) in zip(partners, latest, strict=False)
-            ]
-        row["progress_label"] = caseload_query.PROGRESS_LABELS[couple.progress]
-        row["forms"] = list(zip(partners, caseload_query.partner_forms(couple), strict=False))
-        rows.append(row)
-    audit.record("caseload.view", request=request, rows=len(rows), page=page.number)
-    query = request.GET.copy()
-    query.pop("page", None)
-    sort_query = query.copy()
-    sort_query.pop("sort", None)
-    unacknowledged_safety = 0
-    if can(membership, Can.VIEW_CLINICAL):
-        unacknowledged_safety = (
-            Alert.objects.filter(
-                couple__in=couples_for(membership),
-                kind=AlertKind.SAFETY,
-                status=AlertStatus.OPEN,
-            )
-            .values("couple")
-            .distinct()
-            .count()
-        )
-    worker_stale = False
-    if membership.is_owner:
-        beat = Heartbeat.objects.filter(name="worker").first()
-        worker_stale = beat is None or beat.at < timezone.now() - timedelta(minutes=5)
-    return render(
-        request,
-        "clients/caseload.html",
-        {
-            "nav": "caseload",
-            "page": page,
-            "rows": rows,
-            "filters": filters,
-            "query": query.urlencode(),
-            "sort_query": sort_query.urlencode(),
-            "statuses": CoupleStatus.choices,
-            "clinicians": clinician_choices(request.practice),  # type: ignore[attr-defined]
-            "has_any_couple": page.paginator.count > 0 or _practice_has_couples(membership),
-            "worker_stale": worker_stale,
-            "unacknowledged_safety": unacknowledged_safety,
-        },
-    )
-
-
-def _practice_has_couples(membership: object) -> bool:
-    return couples_for(membership).exists()  # type: ignore[arg-type]
 
 
 def couple_create(request: HttpRequest, practice_slug: str) -> HttpResponse:
@@ -205,8 +130,6 @@ def couple_edit(request: HttpRequest, practice_slug: str, couple_id: str) -> Htt
 @never_cache
 def couple_detail(request: HttpRequest, practice_slug: str, couple_id: str) -> HttpResponse:
     """Everything about one couple that this member may see."""
-    from assessments.panels import couple_panels
-
     membership = request.membership  # type: ignore[attr-defined]
     couple = get_couple(membership, couple_id)
     partners = list(couple.partners.order_by("position"))
@@ -217,13 +140,13 @@ def couple_detail(request: HttpRequest, practice_slug: str, couple_id: str) -> H
         "nav": "caseload",
         "note_form": NoteForm(),
     }
-    context.update(couple_panels(couple, partners, membership))
     if can(membership, Can.VIEW_CLINICAL):
-        from reports.forms import ReportForm
-
         context["notes"] = list(couple.notes.select_related("author"))
-        context["couple_reports"] = list(couple.reports.filter(translation_of__isnull=True)[:20])
-        context["report_form"] = ReportForm(initial={"language": request.LANGUAGE_CODE})  # type: ignore[attr-defined]
+    context.update(
+        panels.COUPLE_PAGE.context(
+            request=request, couple=couple, partners=partners, membership=membership
+        )
+    )
     audit.record("couple.view", request=request, target=couple)
     return render(request, "clients/couple_detail.html", context)
 

@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from assessments import api as assessments
-from assessments import api_analytics, api_fhir, api_portal
+from assessments import api_analytics, api_caseload, api_fhir, api_portal
 from clients import api as clients
 from clients import api_erasure
 from practice import api as practice
@@ -39,9 +39,9 @@ practice_patterns = [
     ),
     path("analytics/", api_analytics.AnalyticsView.as_view(), name="analytics"),
     path("analytics/outcomes.csv", api_analytics.AnalyticsCsvView.as_view(), name="analytics-csv"),
-    path("couples/", clients.CoupleListView.as_view(), name="couples"),
+    path("couples/", api_caseload.CoupleListView.as_view(), name="couples"),
     path("couples/fhir/", api_fhir.CouplesFhirImportView.as_view(), name="couples-fhir-import"),
-    path("couples/<uuid:couple_id>/", clients.CoupleDetailView.as_view(), name="couple"),
+    path("couples/<uuid:couple_id>/", api_caseload.CoupleDetailView.as_view(), name="couple"),
     path(
         "couples/<uuid:couple_id>/partners/<uuid:partner_id>/",
         clients.PartnerView.as_view(),

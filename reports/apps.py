@@ -7,8 +7,14 @@ class ReportsConfig(AppConfig):
     verbose_name = _("Reports")
 
     def ready(self) -> None:
+        from practice import panels
         from practice.audit import register_actions
         from reports import erasure  # noqa: F401 - connects the erasure receivers
+        from reports.panels import couple_panels
+        from reports.portal import portal_home_panel
+
+        panels.COUPLE_PAGE.register("reports", couple_panels)
+        panels.PORTAL_HOME.register("reports", portal_home_panel)
 
         register_actions(
             {

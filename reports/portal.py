@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
@@ -39,3 +41,8 @@ def download(request: HttpRequest, report_id: str) -> HttpResponse:
         target=report,
     )
     return pdf_response(report)
+
+
+def portal_home_panel(*, request: HttpRequest, partner: Partner) -> dict[str, Any]:
+    """The portal home's released reports (registered in practice.panels.PORTAL_HOME)."""
+    return {"reports": list(released_for(partner))}

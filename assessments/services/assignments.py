@@ -25,6 +25,7 @@ from assessments.models import (
     ResponseState,
 )
 from clients.models import AccessLinkPurpose, Couple, CoupleStatus, Partner, PortalState
+from clients.services import new_access_link, portal_url
 from practice import audit, mail
 from practice.models import Practice, User
 
@@ -263,8 +264,6 @@ def _reminder_due(occurrence: Occurrence, today: date) -> bool:
 
 
 def _remind(occurrence: Occurrence, today: date) -> int:
-    from clients.services import new_access_link, portal_url
-
     with transaction.atomic():
         claimed = (
             Occurrence.objects.filter(pk=occurrence.pk)
@@ -310,3 +309,14 @@ def _remind(occurrence: Occurrence, today: date) -> int:
         except Exception as exc:  # one bad address must not stop the others
             log.warning("reminder to partner %s failed: %s", partner.uuid, type(exc).__name__)
     return sent
+
+
+def finish_for_closed_couple(sender: type, couple: Couple, **kwargs: object) -> None:
+    """A closed case's unanswered occurrences are cancelled and its open assignments
+    finished (receives ``clients.signals.couple_closed``, inside the closing transaction)."""
+    Occurrence.objects.filter(couple=couple, cancelled=False, submitted__lt=F("expected")).update(
+        cancelled=True
+    )
+    Assignment.objects.filter(
+        couple=couple, status__in=[AssignmentStatus.ACTIVE, AssignmentStatus.PAUSED]
+    ).update(status=AssignmentStatus.FINISHED, next_due=None)

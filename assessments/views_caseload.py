@@ -1,0 +1,93 @@
+"""The clinician's home page: the caseload, one row per couple."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+
+from assessments import caseload as caseload_query
+from assessments.models import Alert, AlertKind, AlertStatus
+from clients.access import couples_for
+from clients.forms import clinician_choices
+from clients.models import CoupleStatus
+from practice import audit
+from practice.models import Heartbeat
+from practice.roles import Can, can
+
+PAGE_SIZE = 25
+
+
+@never_cache
+def caseload(request: HttpRequest, practice_slug: str) -> HttpResponse:
+    """The clinician's home page: one row per couple."""
+    membership = request.membership  # type: ignore[attr-defined]
+    # Clinical staff see the couples with the most urgent open alert (safety first)
+    # at the top unless they sort otherwise.
+    default_sort = "alerts" if can(membership, Can.VIEW_CLINICAL) else "label"
+    filters = caseload_query.Filters.from_query(request.GET, default_sort=default_sort)
+    today = timezone.localdate()
+    couples = caseload_query.caseload(membership, filters, today)
+    page = Paginator(couples, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = []
+    for couple in page.object_list:
+        partners = list(couple.partners.all())
+        row = {"couple": couple, "partners": partners, "clinicians": list(couple.clinicians.all())}
+        if can(membership, Can.VIEW_CLINICAL):
+            latest = [
+                (couple.one_latest, couple.one_previous),
+                (couple.two_latest, couple.two_previous),
+            ]
+            row["scores"] = [
+                (partner, value, caseload_query.trend(value, previous))
+                for partner, (value, previous) in zip(partners, latest, strict=False)
+            ]
+        row["progress_label"] = caseload_query.PROGRESS_LABELS[couple.progress]
+        row["forms"] = list(zip(partners, caseload_query.partner_forms(couple), strict=False))
+        rows.append(row)
+    audit.record("caseload.view", request=request, rows=len(rows), page=page.number)
+    query = request.GET.copy()
+    query.pop("page", None)
+    sort_query = query.copy()
+    sort_query.pop("sort", None)
+    unacknowledged_safety = 0
+    if can(membership, Can.VIEW_CLINICAL):
+        unacknowledged_safety = (
+            Alert.objects.filter(
+                couple__in=couples_for(membership),
+                kind=AlertKind.SAFETY,
+                status=AlertStatus.OPEN,
+            )
+            .values("couple")
+            .distinct()
+            .count()
+        )
+    worker_stale = False
+    if membership.is_owner:
+        beat = Heartbeat.objects.filter(name="worker").first()
+        worker_stale = beat is None or beat.at < timezone.now() - timedelta(minutes=5)
+    return render(
+        request,
+        "assessments/caseload.html",
+        {
+            "nav": "caseload",
+            "page": page,
+            "rows": rows,
+            "filters": filters,
+            "query": query.urlencode(),
+            "sort_query": sort_query.urlencode(),
+            "statuses": CoupleStatus.choices,
+            "clinicians": clinician_choices(request.practice),  # type: ignore[attr-defined]
+            "has_any_couple": page.paginator.count > 0 or _practice_has_couples(membership),
+            "worker_stale": worker_stale,
+            "unacknowledged_safety": unacknowledged_safety,
+        },
+    )
+
+
+def _practice_has_couples(membership: object) -> bool:
+    return couples_for(membership).exists()  # type: ignore[arg-type]
