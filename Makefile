@@ -41,10 +41,14 @@ test: install
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests; that is a failure here." >&2; fi; \
 	exit $$status
 
+## Linters, the layer contract (import-linter) and the migrations check: what CI and
+## the pre-commit hooks run.
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(PY) manage.py makemigrations --check --dry-run
 
 format: install
 	$(BIN)/ruff format .
