@@ -48,6 +48,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(PY) scripts/layers.py --check
 	$(PY) manage.py makemigrations --check --dry-run
 
 format: install

@@ -111,6 +111,7 @@ def open_invitation(secret: str) -> StaffInvitation | None:
 
 def invitation_by_id(invitation_id: int) -> StaffInvitation | None:
     """An open invitation by its row id (kept in the session after the link is opened)."""
+    # The invited person belongs to no practice yet: the row id from the session is the key.
     with scopes_disabled():
         invitation = (
             StaffInvitation.objects.select_related("practice").filter(pk=invitation_id).first()

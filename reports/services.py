@@ -280,8 +280,9 @@ class _Lease:
         period = max(1.0, lease_seconds() / 3)
         try:
             while not self._stop.wait(period):
-                # A thread of our own: its query runs outside the task's scope, by primary key.
                 try:
+                    # A thread of our own: its query runs outside the task's scope, by
+                    # primary key.
                     with scopes_disabled():
                         Report.objects.filter(
                             pk=self.report_id,
@@ -498,6 +499,7 @@ def requeue_stale(now: datetime | None = None) -> int:
     the task. Either is re-sent at most once per quiet period.
     """
     now = now or timezone.now()
+    # The sweeper looks across practices; each task it queues runs in its own scope.
     with scopes_disabled():
         stale = Report.objects.filter(
             Q(status=ReportStatus.RENDERING, lease_expires_at__lt=now)
@@ -523,6 +525,7 @@ def monthly_reports(today: date) -> int:
     end = today - timedelta(days=1)
     start = end.replace(day=1)
     created = 0
+    # Beat works across practices; each report is requested inside its couple's scope.
     with scopes_disabled():
         couples = list(
             Couple.objects.filter(monthly_report=True, status=CoupleStatus.ACTIVE).select_related(

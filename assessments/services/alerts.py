@@ -322,6 +322,7 @@ def resolve_scoring_failed(response: Response) -> None:
 def raise_overdue_alerts(today: date) -> int:
     """One alert per form overdue for a few days (beat)."""
     raised = 0
+    # Beat works across practices; each alert is raised inside its own practice's scope.
     with scopes_disabled():
         late = list(
             Occurrence.objects.filter(

@@ -232,6 +232,7 @@ def set_status(
 def send_reminders(today: date) -> int:
     """Email partners whose forms are due tomorrow or overdue (beat). Returns emails sent."""
     sent = 0
+    # Beat works across practices; each reminder is sent inside its own practice's scope.
     with scopes_disabled():
         candidates = list(
             Occurrence.objects.filter(

@@ -214,6 +214,7 @@ def retry_failed_scoring(response_ids: Iterable[int] | None = None) -> list[tupl
 def rescore_all(batch_size: int = 2000) -> int:
     """Score every submitted response again (after a scoring fix), in bulk. Returns the count."""
     done = 0
+    # An operator's command after a scoring fix: every practice's responses, by primary key.
     with scopes_disabled():
         last_pk = 0
         while True:
