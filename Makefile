@@ -10,7 +10,7 @@ PORT ?= 8000
 # Links in emails and the printed portal links point at the server `make run` starts.
 SITE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run test install lint format check schema messages demo clean-var worker beat web
+.PHONY: run test test-fast install lint format check schema messages demo clean-var worker beat web
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Attune needs Python 3.12 or newer; found " + sys.version.split()[0] + ". With pyenv, .python-version selects 3.12.")'
@@ -32,12 +32,25 @@ run: install
 	SITE_URL=$(SITE_URL) $(PY) manage.py demo
 	SITE_URL=$(SITE_URL) $(PY) manage.py runstack --host $(HOST) --port $(PORT)
 
-## The whole test suite, on whatever DATABASE_URL / CELERY_BROKER_URL say.
-# Queues get a prefix so a test run never shares them with a local `make run`.
+# Test processes (pytest-xdist); the machines this project runs on have two cores.
+WORKERS ?= 2
+FAST := not browser and not worker and not faults and not fuzz and not pdf and not slow
+
+## The whole test suite, on whatever DATABASE_URL / CELERY_BROKER_URL say, in $(WORKERS)
+## processes; tests that start browsers, workers or Redis servers run one at a time in
+## one of them (tests/conftest.py). Queues get a prefix so a test run never shares them
+## with a local `make run`.
 test: install
 	$(PY) scripts/test_deps.py
 	$(PY) manage.py compilemessages --ignore=.venv -v0
-	@status=0; CELERY_QUEUE_PREFIX=test- $(BIN)/pytest $(PYTEST_ARGS) || status=$$?; \
+	@status=0; CELERY_QUEUE_PREFIX=test- $(BIN)/pytest -n $(WORKERS) --dist loadgroup $(PYTEST_ARGS) || status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests; that is a failure here." >&2; fi; \
+	exit $$status
+
+## The quick loop: no browser, worker, Redis, poppler or demo build; any database.
+test-fast: install
+	$(PY) manage.py compilemessages --ignore=.venv -v0
+	@status=0; CELERY_QUEUE_PREFIX=test- $(BIN)/pytest -n $(WORKERS) -m "$(FAST)" $(PYTEST_ARGS) || status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests; that is a failure here." >&2; fi; \
 	exit $$status
 

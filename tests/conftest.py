@@ -29,6 +29,18 @@ from tests.factories import (
     case_file,
 )
 
+# Tests that start processes of their own (Chromium, a Celery worker, Redis servers) or
+# hammer the live server share queues, ports and the machine's two cores: under
+# pytest-xdist (`make test` runs `-n 2 --dist loadgroup`) they all go to one worker, one
+# after another, while the other worker takes everything else.
+SERIAL_MARKERS = {"browser", "worker", "faults", "fuzz"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if SERIAL_MARKERS & {mark.name for mark in item.iter_markers()}:
+            item.add_marker(pytest.mark.xdist_group("serial"))
+
 
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:

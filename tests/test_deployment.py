@@ -153,6 +153,7 @@ def test_deploy_check_flags_an_insecure_configuration():
     assert "SESSION_COOKIE_SECURE" in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_demo_command_creates_the_practice_once_and_prints_working_logins(client, capsys):
     call_command("demo")
