@@ -117,7 +117,13 @@ def database_from_url(url: str, base_dir: Path) -> dict[str, Any]:
         name = unquote(parts.path.lstrip("/"))
         if not name:
             raise ImproperlyConfigured("DATABASE_URL must name a database.")
-        return {
+        query = dict(parse_qsl(parts.query))
+        pooler = query.pop("pooler", "")
+        if pooler not in {"", "transaction"}:
+            raise ImproperlyConfigured(
+                f"DATABASE_URL's pooler must be 'transaction' when given, got {pooler!r}."
+            )
+        config: dict[str, Any] = {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": name,
             "USER": unquote(parts.username or ""),
@@ -128,8 +134,18 @@ def database_from_url(url: str, base_dir: Path) -> dict[str, Any]:
             "CONN_HEALTH_CHECKS": True,
             # JIT compilation costs more than it saves on short dashboard queries: with
             # it, a deep caseload page spent a second compiling (bench/README.md).
-            "OPTIONS": {"options": "-c jit=off", **dict(parse_qsl(parts.query))},
+            "OPTIONS": {"options": "-c jit=off", **query},
         }
+        if pooler == "transaction":
+            # PgBouncer in transaction mode hands each transaction any server
+            # connection: no cursor may outlive its transaction, no statement may be
+            # prepared on one connection and run on another, and no startup option
+            # reaches the server (set jit=off on the role instead: docs/scaling.md).
+            config["DISABLE_SERVER_SIDE_CURSORS"] = True
+            config["OPTIONS"]["prepare_threshold"] = None
+            if config["OPTIONS"].get("options") == "-c jit=off":
+                del config["OPTIONS"]["options"]
+        return config
     raise ImproperlyConfigured(
         f"DATABASE_URL scheme {scheme!r} is not supported; use sqlite:// or postgres://."
     )

@@ -65,6 +65,15 @@ def test_postgres_url():
     assert overridden["OPTIONS"] == {"options": "-c jit=on"}
 
 
+def test_postgres_behind_pgbouncer_in_transaction_mode():
+    db = database_from_url("postgres://app@pgbouncer:6432/attune?pooler=transaction", BASE)
+    assert db["DISABLE_SERVER_SIDE_CURSORS"] is True
+    assert db["OPTIONS"] == {"prepare_threshold": None}  # no startup options, no prepares
+    assert "DISABLE_SERVER_SIDE_CURSORS" not in database_from_url("postgres://h/db", BASE)
+    with pytest.raises(ImproperlyConfigured, match="pooler"):
+        database_from_url("postgres://h/db?pooler=session", BASE)
+
+
 def test_sqlite_urls_relative_and_absolute():
     assert database_from_url("sqlite:///var/a.sqlite3", BASE)["NAME"] == "/srv/attune/var/a.sqlite3"
     absolute = database_from_url("sqlite:////tmp/b.sqlite3", BASE)
