@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import replace
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import FloatField, QuerySet, Value
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -24,8 +23,8 @@ from clients.access import get_couple
 from clients.api import clinicians_from
 from clients.models import Couple
 from clients.serializers import CoupleCreate, CoupleUpdate
-from practice import audit
-from practice.api_base import ByLabel, StaffAPIView, capability, paged
+from practice import audit, keyset
+from practice.api_base import Cursor, StaffAPIView, capability, paged
 from practice.api_errors import drf_error, one_of
 from practice.roles import Can, can
 
@@ -42,25 +41,31 @@ def couple_payload(request: Request, couple: Couple) -> dict[str, Any]:
     return CoupleSerializer(one, context={"clinical": can(membership, Can.VIEW_CLINICAL)}).data
 
 
-# Cursor paging needs a total order without NULLs: empty values sort to the far end.
-ORDERINGS: dict[str, tuple[str, ...]] = {
-    "label": ("label", "id"),
-    "-label": ("-label", "-id"),
-    "due": ("due_key", "label", "id"),
-    "alerts": ("alert_rank", "label", "id"),
-    "-connection": ("-connection_key", "label", "id"),
+# The orderings the list offers, as the caseload's sort and direction.
+ORDERINGS: dict[str, tuple[str, bool]] = {
+    "label": ("label", False),
+    "-label": ("label", True),
+    "due": ("due", False),
+    "alerts": ("alerts", False),
+    "-connection": ("connection", True),
 }
 CLINICAL_ORDERINGS = {"alerts", "-connection"}
 
 
-def _ordered(couples: QuerySet[Couple], ordering: str) -> QuerySet[Couple]:
-    if ordering == "due":
-        couples = couples.annotate(due_key=Coalesce("next_due", Value(date.max)))
-    elif ordering == "-connection":
-        couples = couples.annotate(
-            connection_key=Coalesce("connection_mean", Value(-1.0), output_field=FloatField())
-        )
-    return couples.order_by(*ORDERINGS[ordering])
+def _page_url(request: Request, cursor: str | None) -> str | None:
+    if cursor is None:
+        return None
+    query = request.query_params.copy()
+    query["cursor"] = cursor
+    return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+
+
+def _positive(value: Any, default: int) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return default
+    return number if number > 0 else default
 
 
 LIST_PARAMETERS = [
@@ -84,13 +89,14 @@ LIST_PARAMETERS = [
         ),
     ),
     OpenApiParameter("limit", int, description="Page size, at most 200."),
+    OpenApiParameter(
+        "cursor", str, description="Where the page starts: from a previous page's next or previous."
+    ),
 ]
 
 
 class CoupleListView(StaffAPIView):
     """The caseload: couples this member may see."""
-
-    pagination = ByLabel
 
     @extend_schema(
         parameters=LIST_PARAMETERS,
@@ -111,14 +117,25 @@ class CoupleListView(StaffAPIView):
         if ordering not in ORDERINGS or (ordering in CLINICAL_ORDERINGS and not clinical):
             allowed = [o for o in ORDERINGS if clinical or o not in CLINICAL_ORDERINGS]
             raise ValidationError({"ordering": [one_of(allowed)]})
+        sort, descending = ORDERINGS[ordering]
+        filters = replace(filters, sort=sort, descending=descending)
         couples = caseload.caseload(self.membership, filters, timezone.localdate())
-        couples = _ordered(couples, ordering)
-        paginator = type("Ordered", (self.pagination,), {"ordering": ORDERINGS[ordering]})()
-        page = paginator.paginate_queryset(couples, request, view=self)
-        audit.record("caseload.view", request=request._request, rows=len(page), via="api")
-        context = {"clinical": clinical}
-        return paginator.get_paginated_response(
-            CoupleSerializer(page, many=True, context=context).data
+        size = min(_positive(params.get("limit"), Cursor.page_size), Cursor.max_page_size)
+        try:
+            page = keyset.paginate(
+                couples, caseload.ordering(filters, clinical), params.get("cursor"), size
+            )
+        except keyset.BadCursor:
+            raise ValidationError({"cursor": [CursorPagination.invalid_cursor_message]}) from None
+        audit.record("caseload.view", request=request._request, rows=len(page.rows), via="api")
+        return Response(
+            {
+                "next": _page_url(request, page.next),
+                "previous": _page_url(request, page.previous),
+                "results": CoupleSerializer(
+                    page.rows, many=True, context={"clinical": clinical}
+                ).data,
+            }
         )
 
     @extend_schema(

@@ -1,7 +1,9 @@
 """The caseload: one row per couple with progress, scores, alerts and the next due date.
 
-Everything a row shows is computed in the couples query itself (subqueries),
-so the page costs the same number of queries for 5 couples or 3,000.
+A row reads the couple's caseload summary (kept current by assessments/summary.py
+in the transaction of every event that changes it), so the page costs the same
+number of queries, and about the same time, for 5 couples or 3,000, however long
+their history.
 """
 
 from __future__ import annotations
@@ -13,12 +15,11 @@ from typing import Any
 
 from django.db.models import (
     Case,
-    Count,
+    DateField,
     Exists,
     F,
     FloatField,
     IntegerField,
-    Min,
     OuterRef,
     Prefetch,
     Q,
@@ -27,28 +28,15 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Least
+from django.db.models.functions import Coalesce
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from assessments.models import (
-    Alert,
-    AlertStatus,
-    Assignment,
-    AssignmentStatus,
-    Occurrence,
-    Response,
-    ResponseState,
-    Score,
-)
 from clients.access import couples_for
 from clients.models import Couple, CoupleStatus, Partner
 from practice.models import Membership, User
 from practice.roles import Can, can
-
-# The headline measure: the one-item connection pulse, asked often.
-CONNECTION_KEY = "connection-pulse"
 
 # Progress of the forms open now, in the order "needs attention first". A form is
 # open now when it is not cancelled, not complete and due on or before today; one in the
@@ -83,6 +71,17 @@ SORTS = {
     "status": "status",
 }
 CLINICAL_SORTS = {"connection", "alerts"}
+# What an empty sort value stands in for (it sorts last whatever the direction).
+NEUTRAL = {
+    "label": Value(""),
+    "partners": Value(""),
+    "clinician": Value(""),
+    "progress": Value(PROGRESS_NONE),
+    "connection": Value(0.0, output_field=FloatField()),
+    "alerts": Value(99),
+    "due": Value(date.min, output_field=DateField()),
+    "status": Value(""),
+}
 
 
 @dataclass(frozen=True)
@@ -122,69 +121,8 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
-def _latest_pulse(position: int, offset: int) -> Subquery:
-    return Subquery(
-        Score.objects.filter(
-            couple=OuterRef("pk"),
-            partner__position=position,
-            instrument_key=CONNECTION_KEY,
-            is_total=True,
-        )
-        .order_by("-submitted_at")
-        .values("value")[offset : offset + 1],
-        output_field=FloatField(),
-    )
-
-
-def _count(queryset: QuerySet[Any]) -> Coalesce:
-    return Coalesce(
-        Subquery(
-            queryset.order_by().values("couple").annotate(n=Count("pk")).values("n"),
-            output_field=IntegerField(),
-        ),
-        0,
-    )
-
-
-def _partners_with_forms(today: date) -> QuerySet[Partner]:
-    """Partners with where they stand on their forms; used as the page's partner prefetch,
-    so it runs once for the couples on the page, whatever their number."""
-    answered = Response.objects.filter(
-        occurrence=OuterRef("pk"), partner=OuterRef(OuterRef("pk")), state=ResponseState.SUBMITTED
-    )
-    unanswered = (
-        Occurrence.objects.filter(couple=OuterRef("couple"), cancelled=False)
-        .filter(Q(assignment__partner__isnull=True) | Q(assignment__partner=OuterRef("pk")))
-        .exclude(Exists(answered))
-    )
-
-    def count(queryset: QuerySet[Any]) -> Coalesce:
-        return Coalesce(
-            Subquery(
-                queryset.order_by().values("couple").annotate(n=Count("pk")).values("n"),
-                output_field=IntegerField(),
-            ),
-            0,
-        )
-
-    return Partner.objects.order_by("position").annotate(
-        forms_overdue=count(unanswered.filter(due_date__lt=today)),
-        forms_due=count(unanswered.filter(due_date__lte=today)),
-        forms_coming=Subquery(
-            unanswered.filter(due_date__gt=today)
-            .order_by()
-            .values("couple")
-            .annotate(d=Min("due_date"))
-            .values("d")
-        ),
-        forms_done=count(
-            Response.objects.filter(
-                partner=OuterRef("pk"),
-                state=ResponseState.SUBMITTED,
-                occurrence__cancelled=False,
-            )
-        ),
-    )
+def _dates(value: Any) -> list[date]:
+    return [date.fromisoformat(d) for d in value or []]
 
 
 @dataclass(frozen=True)
@@ -195,6 +133,18 @@ class PartnerForms:
     due: int  # due on or before today, overdue included
     coming: date | None  # the soonest form already in the portal but due later
     done: int
+
+    @classmethod
+    def on(cls, stored: dict[str, Any], today: date) -> PartnerForms:
+        """From a summary row's entry for the partner, as of ``today``."""
+        open_dues = _dates(stored.get("open"))
+        later = [d for d in open_dues if d > today]
+        return cls(
+            overdue=sum(d < today for d in open_dues),
+            due=sum(d <= today for d in open_dues),
+            coming=min(later) if later else None,
+            done=int(stored.get("done", 0)),
+        )
 
     @property
     def label(self) -> str:
@@ -218,17 +168,20 @@ class PartnerForms:
         return "ok" if self.done else ""
 
 
-def partner_forms(couple: Couple) -> list[PartnerForms]:
-    """Each partner's forms, from the caseload's partner prefetch, in partner order."""
-    return [
-        PartnerForms(
-            getattr(partner, "forms_overdue", 0) or 0,
-            getattr(partner, "forms_due", 0) or 0,
-            getattr(partner, "forms_coming", None),
-            getattr(partner, "forms_done", 0) or 0,
-        )
-        for partner in couple.partners.all()
-    ]
+def partner_forms(couple: Couple, today: date | None = None) -> list[PartnerForms]:
+    """Each partner's forms, from the couple's summary row, in partner order."""
+    stored = list(getattr(couple, "forms_by_partner", None) or [])
+    when = today or couple.as_of  # type: ignore[attr-defined]  # annotated by caseload()
+    partners = len(couple.partners.all())
+    stored += [{}] * (partners - len(stored))
+    return [PartnerForms.on(entry, when) for entry in stored[:partners]]
+
+
+def _summary(field: str, default: Any = None) -> Any:
+    """A column of the couple's summary row (absent until its first event: the default)."""
+    if default is None:
+        return F(f"summary__{field}")
+    return Coalesce(F(f"summary__{field}"), Value(default))
 
 
 def caseload(
@@ -239,8 +192,11 @@ def caseload(
 ) -> QuerySet[Couple]:
     """The couples this member may see, filtered, annotated and sorted.
 
-    ``couples`` narrows the starting set (e.g. one couple just changed); by
-    default it is every couple the member may see.
+    Everything a row shows about forms, scores and alerts comes from the couple's
+    caseload summary (assessments/summary.py), one joined row per couple, so the
+    cost of a page does not grow with the couples' history. ``couples`` narrows
+    the starting set (e.g. one couple just changed); by default it is every couple
+    the member may see.
     """
     clinical = can(membership, Can.VIEW_CLINICAL)
     couples = couples_for(membership) if couples is None else couples
@@ -254,33 +210,10 @@ def caseload(
     if filters.clinician:
         couples = couples.filter(clinicians__uuid=filters.clinician)
 
-    open_occurrences = Occurrence.objects.filter(
-        couple=OuterRef("pk"), cancelled=False, submitted__lt=F("expected")
-    )
-    open_now = open_occurrences.filter(due_date__lte=today)
     couples = couples.annotate(
-        overdue=_count(open_occurrences.filter(due_date__lt=today)),
-        # A form due now that neither partner has answered, or one that still waits on
-        # one of them (one of two answered, or a form meant for one partner alone).
-        waiting_both=_count(open_now.filter(expected=2, submitted=0)),
-        waiting_one=_count(open_now),
-        done_forms=_count(
-            Occurrence.objects.filter(couple=OuterRef("pk"), cancelled=False, submitted__gt=0)
-        ),
-        coming=_count(open_occurrences.filter(due_date__gt=today)),
-        next_open=Subquery(
-            open_occurrences.order_by().values("couple").annotate(d=Min("due_date")).values("d")
-        ),
-        # The next form of a repeating assignment that has not opened yet.
-        next_scheduled=Subquery(
-            Assignment.objects.filter(
-                couple=OuterRef("pk"), status=AssignmentStatus.ACTIVE, next_due__isnull=False
-            )
-            .order_by()
-            .values("couple")
-            .annotate(d=Min("next_due"))
-            .values("d")
-        ),
+        as_of=Value(today, output_field=DateField()),
+        next_due=F("summary__next_due"),
+        forms_by_partner=F("summary__partner_forms"),
         partner_one_name=Subquery(
             Partner.objects.filter(couple=OuterRef("pk"), position=1).values("display_name")[:1]
         ),
@@ -289,53 +222,59 @@ def caseload(
             .order_by("full_name")
             .values("full_name")[:1]
         ),
-    ).annotate(
-        # The earlier of the two; Least alone is NULL on SQLite when either side is.
-        next_due=Least(
-            Coalesce("next_open", "next_scheduled"), Coalesce("next_scheduled", "next_open")
-        ),
         progress=Case(
-            When(overdue__gt=0, then=Value(PROGRESS_OVERDUE)),
-            When(waiting_both__gt=0, then=Value(PROGRESS_NOT_STARTED)),
-            When(waiting_one__gt=0, then=Value(PROGRESS_PARTIAL)),
-            When(done_forms__gt=0, then=Value(PROGRESS_DONE)),
-            When(coming__gt=0, then=Value(PROGRESS_NOT_DUE)),
+            When(summary__open_first_due__lt=today, then=Value(PROGRESS_OVERDUE)),
+            When(summary__untouched_first_due__lte=today, then=Value(PROGRESS_NOT_STARTED)),
+            When(summary__open_first_due__lte=today, then=Value(PROGRESS_PARTIAL)),
+            When(summary__done_forms__gt=0, then=Value(PROGRESS_DONE)),
+            When(summary__open_last_due__gt=today, then=Value(PROGRESS_NOT_DUE)),
             default=Value(PROGRESS_NONE),
             output_field=IntegerField(),
         ),
     )
     if clinical:
-        open_alerts = Alert.objects.filter(couple=OuterRef("pk")).exclude(
-            status=AlertStatus.RESOLVED
-        )
         couples = couples.annotate(
-            one_latest=_latest_pulse(1, 0),
-            one_previous=_latest_pulse(1, 1),
-            two_latest=_latest_pulse(2, 0),
-            two_previous=_latest_pulse(2, 1),
-            alert_count=_count(open_alerts),
-            top_severity=Subquery(
-                open_alerts.order_by("severity").values("severity")[:1],
-                output_field=IntegerField(),
-            ),
-        ).annotate(
-            connection_mean=(F("one_latest") + F("two_latest")) / 2.0,
-            # Most urgent first when sorting ascending; couples without alerts last.
-            alert_rank=Coalesce(F("top_severity"), Value(99)),
+            one_latest=F("summary__one_latest"),
+            one_previous=F("summary__one_previous"),
+            two_latest=F("summary__two_latest"),
+            two_previous=F("summary__two_previous"),
+            connection_mean=F("summary__connection_mean"),
+            alert_count=_summary("alert_count", 0),
+            top_severity=F("summary__top_severity"),
+            alert_rank=_summary("alert_rank", 99),
         )
     if filters.attention:
-        condition = Q(overdue__gt=0)
+        condition = Q(summary__open_first_due__lt=today)
         if clinical:
-            condition |= Q(alert_count__gt=0)
+            condition |= Q(summary__alert_count__gt=0)
         couples = couples.filter(condition)
 
-    sort = filters.sort if (clinical or filters.sort not in CLINICAL_SORTS) else "label"
-    field = F(SORTS[sort])
-    order = field.desc(nulls_last=True) if filters.descending else field.asc(nulls_last=True)
-    return couples.order_by(order, "label", "pk").prefetch_related(
-        Prefetch("partners", queryset=_partners_with_forms(today)),
+    sort = effective_sort(filters, clinical)
+    key = SORTS[sort]
+    couples = couples.annotate(
+        # Keyset paging needs sort keys without NULLs: empty values go last either way.
+        sort_missing=Case(
+            When(**{f"{key}__isnull": True}, then=Value(1)),
+            default=Value(0),
+            output_field=IntegerField(),
+        ),
+        sort_value=Coalesce(F(key), NEUTRAL[sort]),
+    )
+    return couples.order_by(*ordering(filters, clinical)).prefetch_related(
+        Prefetch("partners", queryset=Partner.objects.order_by("position")),
         "clinicians",
     )
+
+
+def effective_sort(filters: Filters, clinical: bool) -> str:
+    """The sort asked for, unless it would order by clinical data the member may not see."""
+    return filters.sort if (clinical or filters.sort not in CLINICAL_SORTS) else "label"
+
+
+def ordering(filters: Filters, clinical: bool) -> list[str]:
+    """The total order of ``caseload()``, for keyset paging (practice/keyset.py)."""
+    value = "-sort_value" if filters.descending else "sort_value"
+    return ["sort_missing", value, "label", "id"]
 
 
 def trend(latest: float | None, previous: float | None) -> str:

@@ -473,3 +473,55 @@ class NormEstimate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instrument_id} {self.scale} (n={self.n})"
+
+
+class CaseloadSummary(models.Model):
+    """What the caseload, the couple list API and analytics read about one couple.
+
+    Kept current by ``assessments/summary.py`` in the same transaction as every
+    event that changes it (a form submitted, reopened or scored, an alert raised
+    or resolved, an assignment made, paused or opened, a case closed), so a
+    caseload page reads one row per couple instead of recomputing history.
+    ``manage.py rebuild_summaries`` recomputes every row from the history.
+
+    Whether a form is overdue depends on the day it is read: the row keeps the
+    dates, and the reader compares them with today.
+    """
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    couple = models.OneToOneField(Couple, on_delete=models.CASCADE, related_name="summary")
+    # The latest two connection-pulse totals of each partner (newest first).
+    one_latest = models.FloatField(null=True)
+    one_previous = models.FloatField(null=True)
+    two_latest = models.FloatField(null=True)
+    two_previous = models.FloatField(null=True)
+    connection_mean = models.FloatField(null=True)
+    # Alerts not resolved; severity 1 is the most urgent; 99 when there are none.
+    alert_count = models.PositiveIntegerField(default=0)
+    top_severity = models.PositiveSmallIntegerField(null=True)
+    alert_rank = models.PositiveSmallIntegerField(default=99)
+    # Forms (occurrences, not cancelled) with at least one answer.
+    done_forms = models.PositiveIntegerField(default=0)
+    # Due dates of the forms still waiting for an answer: the earliest, the latest, and
+    # the earliest of those that wait on both partners (nobody has answered).
+    open_first_due = models.DateField(null=True)
+    open_last_due = models.DateField(null=True)
+    untouched_first_due = models.DateField(null=True)
+    # The next form a repeating assignment will open.
+    next_scheduled = models.DateField(null=True)
+    next_due = models.DateField(null=True)
+    # Per partner, in position order: {"open": [due dates, ISO], "done": submitted count}.
+    partner_forms = models.JSONField(default=list)
+    last_activity = models.DateTimeField(null=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedManager(practice="practice")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["practice", "alert_rank", "couple"], name="summary_alerts"),
+            models.Index(fields=["practice", "next_due", "couple"], name="summary_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"summary of couple {self.couple_id}"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -15,7 +14,7 @@ from assessments.models import Alert, AlertKind, AlertStatus
 from clients.access import couples_for
 from clients.forms import clinician_choices
 from clients.models import CoupleStatus
-from practice import audit
+from practice import audit, keyset
 from practice.models import Heartbeat
 from practice.roles import Can, can
 
@@ -32,9 +31,14 @@ def caseload(request: HttpRequest, practice_slug: str) -> HttpResponse:
     filters = caseload_query.Filters.from_query(request.GET, default_sort=default_sort)
     today = timezone.localdate()
     couples = caseload_query.caseload(membership, filters, today)
-    page = Paginator(couples, PAGE_SIZE).get_page(request.GET.get("page"))
+    order = caseload_query.ordering(filters, can(membership, Can.VIEW_CLINICAL))
+    try:
+        page = keyset.paginate(couples, order, request.GET.get("cursor"), PAGE_SIZE)
+    except keyset.BadCursor:
+        page = keyset.paginate(couples, order, None, PAGE_SIZE)  # a stale link: the first page
+    total = couples.order_by().count()
     rows = []
-    for couple in page.object_list:
+    for couple in page.rows:
         partners = list(couple.partners.all())
         row = {"couple": couple, "partners": partners, "clinicians": list(couple.clinicians.all())}
         if can(membership, Can.VIEW_CLINICAL):
@@ -49,9 +53,9 @@ def caseload(request: HttpRequest, practice_slug: str) -> HttpResponse:
         row["progress_label"] = caseload_query.PROGRESS_LABELS[couple.progress]
         row["forms"] = list(zip(partners, caseload_query.partner_forms(couple), strict=False))
         rows.append(row)
-    audit.record("caseload.view", request=request, rows=len(rows), page=page.number)
+    audit.record("caseload.view", request=request, rows=len(rows), deep=bool(page.previous))
     query = request.GET.copy()
-    query.pop("page", None)
+    query.pop("cursor", None)
     sort_query = query.copy()
     sort_query.pop("sort", None)
     unacknowledged_safety = 0
@@ -76,13 +80,14 @@ def caseload(request: HttpRequest, practice_slug: str) -> HttpResponse:
         {
             "nav": "caseload",
             "page": page,
+            "total": total,
             "rows": rows,
             "filters": filters,
             "query": query.urlencode(),
             "sort_query": sort_query.urlencode(),
             "statuses": CoupleStatus.choices,
             "clinicians": clinician_choices(request.practice),  # type: ignore[attr-defined]
-            "has_any_couple": page.paginator.count > 0 or _practice_has_couples(membership),
+            "has_any_couple": total > 0 or _practice_has_couples(membership),
             "worker_stale": worker_stale,
             "unacknowledged_safety": unacknowledged_safety,
         },

@@ -28,7 +28,7 @@ from clients.models import (
     PortalState,
     hash_token,
 )
-from clients.signals import couple_closed
+from clients.signals import couple_changed, couple_closed
 from practice import audit, mail
 from practice.models import Practice, User
 
@@ -115,6 +115,7 @@ def create_couple(
             code="email_taken",
         ) from None
     audit.record("couple.create", request=request, actor=actor, practice=practice, target=couple)
+    couple_changed.send(sender=Couple, couple=couple)
     return couple
 
 
@@ -140,6 +141,7 @@ def update_couple(
     audit.record("couple.update", request=request, actor=actor, target=couple, fields=changed)
     if fields.get("status") == CoupleStatus.CLOSED:
         _close_portal_access(couple)
+    couple_changed.send(sender=Couple, couple=couple)
     return couple
 
 

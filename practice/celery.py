@@ -13,8 +13,11 @@ from typing import Any
 from celery import Celery
 from celery.contrib.django.task import DjangoTask
 from celery.schedules import crontab
+from celery.signals import beat_init
 from django.db import transaction
 from kombu.exceptions import OperationalError
+
+from practice.beat import hold_lock
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "practice.settings")
 log = logging.getLogger(__name__)
@@ -51,6 +54,12 @@ app.conf.beat_schedule = {
     },
 }
 app.autodiscover_tasks()
+
+
+@beat_init.connect
+def _one_beat(sender: Any, **kwargs: Any) -> None:
+    """However many beats run, only the one holding the lock schedules (practice/beat.py)."""
+    hold_lock()
 
 
 @app.on_after_configure.connect

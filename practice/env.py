@@ -117,7 +117,13 @@ def database_from_url(url: str, base_dir: Path) -> dict[str, Any]:
         name = unquote(parts.path.lstrip("/"))
         if not name:
             raise ImproperlyConfigured("DATABASE_URL must name a database.")
-        return {
+        query = dict(parse_qsl(parts.query))
+        pooler = query.pop("pooler", "")
+        if pooler not in {"", "transaction"}:
+            raise ImproperlyConfigured(
+                f"DATABASE_URL's pooler must be 'transaction' when given, got {pooler!r}."
+            )
+        config: dict[str, Any] = {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": name,
             "USER": unquote(parts.username or ""),
@@ -128,8 +134,18 @@ def database_from_url(url: str, base_dir: Path) -> dict[str, Any]:
             "CONN_HEALTH_CHECKS": True,
             # JIT compilation costs more than it saves on short dashboard queries: with
             # it, a deep caseload page spent a second compiling (bench/README.md).
-            "OPTIONS": {"options": "-c jit=off", **dict(parse_qsl(parts.query))},
+            "OPTIONS": {"options": "-c jit=off", **query},
         }
+        if pooler == "transaction":
+            # PgBouncer in transaction mode hands each transaction any server
+            # connection: no cursor may outlive its transaction, no statement may be
+            # prepared on one connection and run on another, and no startup option
+            # reaches the server (set jit=off on the role instead: docs/scaling.md).
+            config["DISABLE_SERVER_SIDE_CURSORS"] = True
+            config["OPTIONS"]["prepare_threshold"] = None
+            if config["OPTIONS"].get("options") == "-c jit=off":
+                del config["OPTIONS"]["options"]
+        return config
     raise ImproperlyConfigured(
         f"DATABASE_URL scheme {scheme!r} is not supported; use sqlite:// or postgres://."
     )
@@ -188,3 +204,52 @@ def mailer_from_url(url: str) -> dict[str, Any]:
     elif scheme == "file":
         options = {"file_path": unquote(parts.path)}
     return {"BACKEND": _MAIL_BACKENDS[scheme], "OPTIONS": options}
+
+
+def private_storage_from_env(environ: Mapping[str, str], private_root: Path) -> dict[str, Any]:
+    """The ``STORAGES["default"]`` entry for client files (reports, logos, exports).
+
+    ``PRIVATE_STORAGE=filesystem`` (the default) keeps them under ``private_root``;
+    ``PRIVATE_STORAGE=s3`` puts them in a private bucket of any S3-compatible store.
+    Either way they have no public URL: the app streams them after its own checks.
+    """
+    kind = (_raw("PRIVATE_STORAGE", environ) or "filesystem").lower()
+    if kind == "filesystem":
+        return {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": private_root, "base_url": None},
+        }
+    if kind != "s3":
+        raise ImproperlyConfigured(f"PRIVATE_STORAGE must be 'filesystem' or 's3', got {kind!r}.")
+    from boto3.s3.transfer import TransferConfig  # only an S3 configuration needs boto3
+
+    bucket = _raw("S3_BUCKET", environ)
+    if bucket is None:
+        raise ImproperlyConfigured("PRIVATE_STORAGE=s3 needs S3_BUCKET.")
+    addressing = (_raw("S3_ADDRESSING_STYLE", environ) or "path").lower()
+    if addressing not in {"path", "virtual", "auto"}:
+        raise ImproperlyConfigured(
+            f"S3_ADDRESSING_STYLE must be path, virtual or auto, got {addressing!r}."
+        )
+    options: dict[str, Any] = {
+        "bucket_name": bucket,
+        "endpoint_url": _raw("S3_ENDPOINT_URL", environ),
+        "region_name": _raw("S3_REGION", environ),
+        "access_key": _raw("S3_ACCESS_KEY_ID", environ),
+        "secret_key": _raw("S3_SECRET_ACCESS_KEY", environ),
+        "location": (_raw("S3_PREFIX", environ) or "").strip("/"),
+        "addressing_style": addressing,
+        "signature_version": "s3v4",
+        # Objects inherit the bucket's (private) policy; none is ever made public.
+        "default_acl": None,
+        "querystring_auth": True,
+        # Two practices uploading "logo.png" must not replace each other's file:
+        # a taken name gets a suffix, as on the local disk.
+        "file_overwrite": False,
+        # Uploads read their source in this thread: an export's zip is produced while
+        # it is read, with database queries that need this thread's practice scope.
+        "transfer_config": TransferConfig(use_threads=False),
+        "use_ssl": env_bool("S3_USE_SSL", True, environ),
+        "verify": env_bool("S3_VERIFY", True, environ),
+    }
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}

@@ -9,6 +9,7 @@ and Redis. docs/configuration.md lists every variable.
 from __future__ import annotations
 
 import ipaddress
+import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -27,6 +28,7 @@ from practice.env import (
     env_path,
     env_str,
     mailer_from_url,
+    private_storage_from_env,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -266,11 +268,10 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # Client files (PDF reports, uploaded logos) live here and are never served by
 # URL: views stream them after an authorisation check.
 PRIVATE_MEDIA_ROOT = env_path("PRIVATE_MEDIA_ROOT", VAR_DIR / "private")
+# PRIVATE_STORAGE=s3 moves them to a private bucket of an S3-compatible store,
+# so every web and worker replica reads and writes the same files (configuration.md).
 STORAGES = {
-    "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": PRIVATE_MEDIA_ROOT, "base_url": None},
-    },
+    "default": private_storage_from_env(os.environ, PRIVATE_MEDIA_ROOT),
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"

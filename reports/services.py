@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import logging
 import os
@@ -27,6 +26,7 @@ from django_scopes import scope, scopes_disabled
 from clients.models import Couple, CoupleStatus, PortalState
 from practice import audit, mail
 from practice.models import Practice, User
+from practice.storage import STORAGE_ERRORS, describe
 from reports import render, snapshot
 from reports.models import Report, ReportBatch, ReportError, ReportKind, ReportStatus
 
@@ -299,6 +299,14 @@ class _Lease:
             connection.close()
 
 
+def _on_local_disk() -> bool:
+    try:
+        default_storage.path("")
+    except NotImplementedError:
+        return False
+    return True
+
+
 def _store(report: Report, pdf: bytes) -> str:
     """Put the PDF in private storage under its final name, complete or not at all.
 
@@ -309,7 +317,10 @@ def _store(report: Report, pdf: bytes) -> str:
     name = f"{report.practice.uuid}/{report.uuid}.pdf"
     try:
         final = Path(default_storage.path(name))
-    except NotImplementedError:  # remote storage: its save is whole or nothing
+    except NotImplementedError:
+        # An object store: one PUT (or a multipart upload completed at the end) is
+        # whole or nothing. The name it returns may carry a suffix when a renderer
+        # that was taken over stored the same report first.
         return default_storage.save(name, ContentFile(pdf))
     final.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(
@@ -350,9 +361,10 @@ def generate(report_id: int) -> Report | None:
             return Report.objects.get(pk=report.pk)
         try:
             name = _store(report, pdf)
-        except OSError as exc:
-            # Full disk (ENOSPC), read-only (EROFS), over a size limit (EFBIG), no permission.
-            detail = errno.errorcode.get(exc.errno or 0, type(exc).__name__)
+        except STORAGE_ERRORS as exc:
+            # Full disk (ENOSPC), read-only (EROFS), over a size limit (EFBIG), no
+            # permission; or the object store refused or could not be reached.
+            detail = describe(exc)
             log.error("report %s could not be stored: %s", report.uuid, detail)
             _fail(report, ReportError.STORAGE, detail, expected=claim)
             return Report.objects.get(pk=report.pk)
@@ -369,8 +381,12 @@ def generate(report_id: int) -> Report | None:
                 lease_expires_at=None,
             )
     if not finished:
-        # Our lease lapsed and another renderer took over: its file (same name) wins.
+        # Our lease lapsed and another renderer took over: its file wins. On disk it
+        # has the same name; in an object store every save has a name of its own,
+        # so ours would never be referenced: remove it.
         log.warning("report %s was taken over before it finished", report.uuid)
+        if not _on_local_disk():
+            default_storage.delete(name)
         return None
     log.info("report %s ready (%d bytes)", report.uuid, len(pdf))
     return Report.objects.get(pk=report.pk)

@@ -49,18 +49,21 @@ def test_compose_file_is_valid_with_the_example_env(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize(
-    ("env", "missing"),
-    [
-        ("SECRET_KEY=x\nAPP_DB_PASSWORD=x\nSITE_DOMAIN=x\n", "POSTGRES_PASSWORD"),
-        # Each container (and gunicorn worker) would otherwise make up a key of its own.
-        ("POSTGRES_PASSWORD=x\nAPP_DB_PASSWORD=x\nSITE_DOMAIN=x\n", "SECRET_KEY"),
-        ("POSTGRES_PASSWORD=x\nSECRET_KEY=x\nSITE_DOMAIN=x\n", "APP_DB_PASSWORD"),
-    ],
+REQUIRED = (
+    "POSTGRES_PASSWORD",
+    # Each container (and gunicorn worker) would otherwise make up a key of its own.
+    "SECRET_KEY",
+    "APP_DB_PASSWORD",
+    "SITE_DOMAIN",
+    "MINIO_ROOT_PASSWORD",
+    "S3_APP_SECRET",
 )
-def test_compose_file_refuses_to_start_without_a_required_secret(tmp_path, env, missing):
+
+
+@pytest.mark.parametrize("missing", REQUIRED)
+def test_compose_file_refuses_to_start_without_a_required_secret(tmp_path, missing):
     shutil.copy(ROOT / "docker-compose.yml", tmp_path)
-    (tmp_path / ".env").write_text(env)
+    (tmp_path / ".env").write_text("".join(f"{name}=x\n" for name in REQUIRED if name != missing))
     result = run_compose_config(tmp_path)
     assert result.returncode != 0
     assert missing in result.stderr
@@ -69,10 +72,12 @@ def test_compose_file_refuses_to_start_without_a_required_secret(tmp_path, env, 
 def test_compose_stack_has_every_service_with_health_and_volumes():
     spec = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = spec["services"]
-    assert {"db", "redis", "web", "worker", "report-worker", "beat"} <= set(services)
-    for name in ("db", "redis", "web", "worker", "report-worker"):
+    assert {"db", "redis", "minio", "bucket", "web", "worker", "report-worker", "beat"} <= set(
+        services
+    )
+    for name in ("db", "redis", "minio", "web", "worker", "report-worker"):
         assert "healthcheck" in services[name], name
-    assert {"db-data", "private-media"} <= set(spec["volumes"])
+    assert {"db-data", "minio-data"} <= set(spec["volumes"])
     assert "gunicorn" in services["web"]["command"]
 
 
@@ -91,7 +96,51 @@ def test_only_the_proxy_is_reachable_and_only_it_may_name_the_client():
     assert "*" not in " ".join(services["web"]["command"])
     assert spec["networks"]["data"]["internal"] is True
     assert services["db"]["networks"] == services["redis"]["networks"] == ["data"]
-    assert "web:8000" in (ROOT / "deploy" / "Caddyfile").read_text()
+    assert services["minio"]["networks"] == services["bucket"]["networks"] == ["data"]
+    assert "dynamic a web 8000" in (ROOT / "deploy" / "Caddyfile").read_text()
+
+
+APP_SERVICES = ("web", "worker", "report-worker", "beat", "migrate")
+
+
+def test_replicas_share_no_local_disk_and_beat_runs_once():
+    spec = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = spec["services"]
+    replicas = {name: services[name].get("deploy", {}).get("replicas", 1) for name in APP_SERVICES}
+    assert replicas == {"web": 2, "worker": 2, "report-worker": 2, "beat": 1, "migrate": 1}
+    for name in APP_SERVICES:
+        service = services[name]
+        # Nothing on a disk that another replica would need to see.
+        assert not service.get("volumes"), name
+        env = service["environment"]
+        assert env["PRIVATE_STORAGE"] == "s3" and env["S3_ENDPOINT_URL"] == "http://minio:9000"
+        assert env["S3_BUCKET"] == "attune-private"
+        assert env["CACHE_URL"].startswith("redis://redis:")
+        assert env["CELERY_BROKER_URL"].startswith("redis://redis:")
+        assert "PRIVATE_MEDIA_ROOT" not in env, name
+        # migrate waits for the bucket job; the others wait for migrate.
+        first = "bucket" if name == "migrate" else "migrate"
+        assert service["depends_on"][first] == {"condition": "service_completed_successfully"}
+    assert "beat" in services["beat"]["command"]
+    # Sessions live in the database every replica shares (Django's default engine).
+    from django.conf import settings
+
+    assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.db"
+
+
+def test_the_bucket_job_makes_a_private_bucket_and_a_key_limited_to_it():
+    import json
+
+    spec = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    script = spec["services"]["bucket"]["command"][0]
+    assert "mc mb --ignore-existing attune/attune-private" in script
+    assert "mc anonymous set none attune/attune-private" in script
+    assert "mc admin user add attune attune-app" in script
+    policy = json.loads((ROOT / "deploy" / "minio-app-policy.json").read_text())
+    resources = {r for statement in policy["Statement"] for r in statement["Resource"]}
+    assert resources == {"arn:aws:s3:::attune-private", "arn:aws:s3:::attune-private/*"}
+    actions = {a for statement in policy["Statement"] for a in statement["Action"]}
+    assert not any(a in {"s3:*", "s3:PutBucketPolicy", "s3:DeleteBucket"} for a in actions)
 
 
 def test_the_app_connects_as_its_own_role_and_migrations_as_the_owner():

@@ -14,6 +14,7 @@ from practice.env import (
     env_list,
     env_str,
     mailer_from_url,
+    private_storage_from_env,
 )
 
 BASE = Path("/srv/attune")
@@ -64,6 +65,15 @@ def test_postgres_url():
     assert overridden["OPTIONS"] == {"options": "-c jit=on"}
 
 
+def test_postgres_behind_pgbouncer_in_transaction_mode():
+    db = database_from_url("postgres://app@pgbouncer:6432/attune?pooler=transaction", BASE)
+    assert db["DISABLE_SERVER_SIDE_CURSORS"] is True
+    assert db["OPTIONS"] == {"prepare_threshold": None}  # no startup options, no prepares
+    assert "DISABLE_SERVER_SIDE_CURSORS" not in database_from_url("postgres://h/db", BASE)
+    with pytest.raises(ImproperlyConfigured, match="pooler"):
+        database_from_url("postgres://h/db?pooler=session", BASE)
+
+
 def test_sqlite_urls_relative_and_absolute():
     assert database_from_url("sqlite:///var/a.sqlite3", BASE)["NAME"] == "/srv/attune/var/a.sqlite3"
     absolute = database_from_url("sqlite:////tmp/b.sqlite3", BASE)
@@ -98,3 +108,44 @@ def test_email_urls():
     assert mailer_from_url("console://")["OPTIONS"] == {}
     with pytest.raises(ImproperlyConfigured, match="EMAIL_URL"):
         mailer_from_url("carrierpigeon://coop")
+
+
+def test_private_storage_is_the_local_folder_unless_s3_is_asked_for():
+    local = private_storage_from_env({}, BASE / "private")
+    assert local["BACKEND"] == "django.core.files.storage.FileSystemStorage"
+    assert local["OPTIONS"] == {"location": BASE / "private", "base_url": None}
+    s3 = private_storage_from_env(
+        {
+            "PRIVATE_STORAGE": "S3",
+            "S3_BUCKET": "attune-private",
+            "S3_ENDPOINT_URL": "http://minio:9000",
+            "S3_ACCESS_KEY_ID": "attune",
+            "S3_SECRET_ACCESS_KEY": "secret",
+            "S3_PREFIX": "/files/",
+        },
+        BASE / "private",
+    )
+    assert s3["BACKEND"] == "storages.backends.s3.S3Storage"
+    options = s3["OPTIONS"]
+    assert (options["bucket_name"], options["endpoint_url"], options["location"]) == (
+        "attune-private",
+        "http://minio:9000",
+        "files",
+    )
+    # Nothing made public, nothing overwritten by another practice's same-named upload.
+    assert options["default_acl"] is None and options["file_overwrite"] is False
+    assert options["transfer_config"].use_threads is False
+
+
+@pytest.mark.parametrize(
+    ("environ", "named"),
+    [
+        ({"PRIVATE_STORAGE": "s3"}, "S3_BUCKET"),
+        ({"PRIVATE_STORAGE": "gcs"}, "PRIVATE_STORAGE"),
+        ({"PRIVATE_STORAGE": "s3", "S3_BUCKET": "b", "S3_ADDRESSING_STYLE": "x"}, "S3_ADDRESSING"),
+        ({"PRIVATE_STORAGE": "s3", "S3_BUCKET": "b", "S3_USE_SSL": "maybe"}, "S3_USE_SSL"),
+    ],
+)
+def test_private_storage_misconfiguration_names_the_variable(environ, named):
+    with pytest.raises(ImproperlyConfigured, match=named):
+        private_storage_from_env(environ, BASE)

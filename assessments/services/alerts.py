@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
-from assessments import results, stats
+from assessments import results, stats, summary
 from assessments.models import (
     ALERT_SEVERITY,
     Alert,
@@ -62,6 +62,7 @@ def _raise(
                 dedupe_key=dedupe_key,
                 details=details or {},
             )
+            summary.refresh_couple(couple_id)
     except IntegrityError:
         return None  # raised concurrently by a duplicate delivery
     audit.record("alert.raise", practice=practice, target=alert, kind=kind)
@@ -285,6 +286,7 @@ def resolve_automatically(occurrence: Occurrence) -> None:
         alert.resolved_at = now
         alert.resolution_note = "Completed by the couple."
         alert.save(update_fields=["status", "resolved_at", "resolution_note"])
+        summary.refresh_couple(alert.couple_id)
         audit.record(
             "alert.resolve_automatic",
             practice=occurrence.practice,
@@ -309,7 +311,7 @@ def raise_scoring_failed(response: Response) -> Alert | None:
 
 def resolve_scoring_failed(response: Response) -> None:
     """The submission has been scored after all: its "could not score" alert is done."""
-    Alert.objects.filter(
+    resolved = Alert.objects.filter(
         dedupe_key=f"scoring:{response.uuid}",
         status__in=[AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED],
     ).update(
@@ -317,6 +319,8 @@ def resolve_scoring_failed(response: Response) -> None:
         resolved_at=timezone.now(),
         resolution_note="Scored on a later attempt.",
     )
+    if resolved:
+        summary.refresh_couple(response.couple_id)
 
 
 def raise_overdue_alerts(today: date) -> int:
@@ -429,5 +433,6 @@ def resolve(alert: Alert, *, actor: User, note: str, request: HttpRequest | None
         alert.resolved_by = actor
         alert.resolution_note = note.strip()
         alert.save()
+        summary.refresh_couple(alert.couple_id)
         audit.record("alert.resolve", request=request, actor=actor, target=alert)
     return alert

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scope, scopes_disabled
 
+from assessments import summary
 from assessments.models import (
     Assignment,
     AssignmentStatus,
@@ -151,6 +152,7 @@ def _open_occurrence(assignment: Assignment, *, sequence: int, due: date) -> Occ
     if assignment.next_due is None:
         assignment.status = AssignmentStatus.FINISHED
     assignment.save(update_fields=["next_due", "status"])
+    summary.refresh_couple(assignment.couple_id)
     return occurrence
 
 
@@ -186,6 +188,7 @@ def _advance(assignment_pk: int, today: date) -> int:
         assignment.status = AssignmentStatus.FINISHED
         assignment.next_due = None
         assignment.save(update_fields=["status", "next_due"])
+        summary.refresh_couple(assignment.couple_id)
         return 0
     sequence = (assignment.occurrences.aggregate(m=Max("sequence"))["m"] or 0) + 1
     due = assignment.next_due
@@ -225,6 +228,7 @@ def set_status(
     if status == AssignmentStatus.CANCELLED:
         # Open forms nobody has submitted disappear from the portal.
         assignment.occurrences.filter(submitted=0, cancelled=False).update(cancelled=True)
+    summary.refresh_couple(assignment.couple_id)
     audit.record(f"assignment.{status}", request=request, actor=actor, target=assignment)
     return assignment
 

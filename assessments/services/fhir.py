@@ -23,6 +23,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
 from assessments import definition as defn
+from assessments import summary
 from assessments.fhir import (
     BASE,
     SYSTEM_PARTNER,
@@ -409,6 +410,7 @@ def import_couple(
         for person, partner in zip(parsed.people, couple.partners.order_by("position"), strict=True)
     }
     written = _write_responses(couple, actor, decoded, by_uuid)
+    summary.refresh_couple(couple)
     audit.record(
         "couple.fhir_import",
         request=request,

@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from assessments import definition as defn
+from assessments import summary
 from assessments.models import Occurrence, Response, ResponseState, Score
 from clients.models import Partner
 from practice import audit
@@ -116,6 +117,7 @@ def submit(response: Response, answers: dict[str, Any] | None = None) -> tuple[R
         locked.save(update_fields=["answers", "state", "submitted_at", "updated_at"])
         Occurrence.objects.filter(pk=locked.occurrence_id).update(submitted=F("submitted") + 1)
         raise_item_alerts(locked)
+        summary.refresh_couple(locked.couple_id)
         audit.record_for_partner(
             "response.submit",
             locked.partner,
@@ -138,5 +140,6 @@ def reopen(response: Response, *, actor: User, request: HttpRequest | None = Non
     locked.save(update_fields=["state", "submitted_at", "scored_at", "reopened_at"])
     Occurrence.objects.filter(pk=locked.occurrence_id).update(submitted=F("submitted") - 1)
     Score.objects.filter(response=locked).delete()
+    summary.refresh_couple(locked.couple_id)
     audit.record("response.reopen", request=request, actor=actor, target=locked)
     return locked

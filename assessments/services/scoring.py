@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
+from assessments import summary
 from assessments.models import Response, ResponseState, Score, ScoringError
 from assessments.scoring_rules import SCORING_VERSION, Result
 
@@ -131,6 +132,7 @@ def score(response_id: int) -> Response | None:
             after_scoring(response)
             if response.scoring_error:
                 resolve_scoring_failed(response)
+            summary.refresh_couple(response.couple_id)
     except DatabaseError:
         raise
     except Exception as exc:
@@ -236,6 +238,7 @@ def rescore_all(batch_size: int = 2000) -> int:
                 Response.objects.filter(pk__in=[r.pk for r in batch]).update(
                     scored_at=timezone.now(), scoring_version=SCORING_VERSION
                 )
+                summary.refresh({r.couple_id for r in batch})
             done += len(batch)
             last_pk = batch[-1].pk
     return done
