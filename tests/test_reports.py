@@ -827,3 +827,52 @@ def test_a_batch_is_all_or_nothing(world, history, monkeypatch):
         assert len(calls) == 3
         assert not ReportBatch.objects.exists()
         assert not Report.objects.exists()
+
+
+@pytest.mark.django_db
+def test_report_pages_follow_progress_in_the_background_not_by_reloading(world, history):
+    """No meta refresh: a script polls a status that carries no content, and a polite
+    live region says what changed."""
+    couple, _, _ = history
+    report = rendering_report(couple, lease_left=timedelta(minutes=5))
+    with scope(practice=couple.practice):
+        batch = ReportBatch.objects.create(
+            practice=couple.practice,
+            kind=ReportKind.COUPLE,
+            period_start=START,
+            period_end=END,
+            created_by=world.a.clinician,
+        )
+        report.batch = batch
+        report.save()
+    client = signed_in(world.a.clinician)
+    base = f"/p/{world.a.practice.slug}/reports/"
+    for path in (f"{report.uuid}/", f"batches/{batch.uuid}/"):
+        page = client.get(base + path).content.decode()
+        assert 'http-equiv="refresh"' not in page
+        assert "js/report-progress.js" in page
+        assert 'id="live-progress" aria-live="polite"' in page
+        assert '<dd role="status">' not in page
+    status = client.get(base + f"{report.uuid}/status/").json()
+    assert status == {
+        "in_progress": True,
+        "message": "Report status: Rendering. The page updates itself when it is ready.",
+    }
+    assert client.get(base + f"batches/{batch.uuid}/status/").json() == {
+        "in_progress": True,
+        "finished": 0,
+        "total": 1,
+        "message": "0 of 1 ready",
+    }
+    with scope(practice=couple.practice):
+        Report.objects.filter(pk=report.pk).update(status=ReportStatus.FAILED)
+    assert client.get(base + f"batches/{batch.uuid}/status/").json()["message"] == (
+        "0 of 1 ready, 1 failed"
+    )
+    finished = client.get(base + f"{report.uuid}/").content.decode()
+    assert "js/report-progress.js" not in finished
+    # Outsiders: another practice's clinician gets 404 for both, as for the pages.
+    outsider = signed_in(world.b.clinician)
+    other = f"/p/{world.b.practice.slug}/reports/"
+    assert outsider.get(other + f"{report.uuid}/status/").status_code == 404
+    assert outsider.get(other + f"batches/{batch.uuid}/status/").status_code == 404

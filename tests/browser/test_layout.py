@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from django_scopes import scope
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DESKTOP, staff_sign_in
+from tests.browser.conftest import DESKTOP, PHONE, portal_sign_in, staff_sign_in
+from tests.factories import make_couple, open_form
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -30,3 +32,71 @@ def test_the_owner_header_fits_on_one_line_at_1280(new_context, live_server, wor
     page.locator(".account-menu summary").click()
     expect(page.get_by_role("link", name="API tokens")).to_be_visible()
     expect(page.get_by_role("link", name="Two-factor sign-in")).to_be_visible()
+
+
+NARROW = {"viewport": {"width": 320, "height": 640}}
+
+
+def test_the_couple_page_fits_a_320_px_screen_with_a_long_email(
+    new_context, live_server, world, cases
+):
+    from clients.models import Partner
+
+    with scope(practice=world.a.practice):
+        Partner.objects.filter(pk=cases.a.partner_one.pk).update(
+            email="a.very.long.address.that.never.breaks@counselling-practice.example.test"
+        )
+    page = new_context(**NARROW)
+    failed: list[str] = []
+    page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
+    staff_sign_in(page, live_server.url, world.a.clinician)
+    page.goto(f"{live_server.url}/p/{world.a.practice.slug}/couples/{cases.a.couple.uuid}/")
+    expect(page.get_by_role("heading", name=cases.a.couple.label, level=1)).to_be_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 320, f"the couple page is {width} px wide on a 320 px screen"
+    # The favicon is linked, so no page asks for a missing /favicon.ico.
+    assert failed == []
+
+
+def test_report_detail_follows_rendering_without_reloading(new_context, live_server, world, cases):
+    """The status is polled and announced; the page itself is never reloaded."""
+    from reports.models import Report, ReportStatus
+
+    with scope(practice=world.a.practice):
+        Report.objects.filter(pk=cases.a.report.pk).update(status=ReportStatus.RENDERING)
+    page = new_context(**DESKTOP)
+    staff_sign_in(page, live_server.url, world.a.clinician)
+    page.goto(f"{live_server.url}/p/{world.a.practice.slug}/reports/{cases.a.report.uuid}/")
+    assert page.locator('meta[http-equiv="refresh"]').count() == 0
+    page.evaluate("window.__samePage = true")
+    with scope(practice=world.a.practice):
+        Report.objects.filter(pk=cases.a.report.pk).update(status=ReportStatus.READY)
+    expect(page.locator("#live-progress")).to_have_text("Report status: Ready.", timeout=10_000)
+    expect(page.get_by_role("link", name="Download PDF").first).to_be_visible()
+    assert page.evaluate("window.__samePage === true")
+
+
+def test_tabbing_into_a_question_shows_its_options(new_context, live_server, world):
+    couple = make_couple(world.a.practice, world.a.clinician)
+    with scope(practice=world.a.practice):
+        one = couple.partners.order_by("position").first()
+    occurrence = open_form(couple, "connection-signs", partner=one)
+    page = new_context(**PHONE)
+    portal_sign_in(page, live_server.url, one)
+    page.goto(f"{live_server.url}/portal/forms/{occurrence.uuid}/")
+    first = page.locator(".option input").first
+    first.focus()
+    for _ in range(40):  # Tab through several questions, checking each one landed on
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            """() => {
+                const el = document.activeElement;
+                const option = el.closest('.option');
+                if (!option) return null;
+                const box = option.getBoundingClientRect();
+                return {top: box.top, bottom: box.bottom, height: innerHeight};
+            }"""
+        )
+        if focused is None:
+            continue
+        assert focused["top"] >= 0 and focused["bottom"] <= focused["height"], focused
