@@ -17,7 +17,10 @@ class AssessmentsConfig(AppConfig):
     verbose_name = _("Assessments")
 
     def ready(self) -> None:
-        from assessments import erasure  # noqa: F401 - connects the erasure receivers
+        from assessments import (
+            audit_names,
+            erasure,  # noqa: F401 - connects the erasure receivers
+        )
         from assessments.panels import couple_panels
         from assessments.portal import portal_home_panel
         from assessments.services.assignments import finish_for_closed_couple
@@ -61,3 +64,4 @@ class AssessmentsConfig(AppConfig):
                 ),
             }
         )
+        audit_names.register()

@@ -9,7 +9,10 @@ class ReportsConfig(AppConfig):
     def ready(self) -> None:
         from practice import panels
         from practice.audit import register_actions
-        from reports import erasure  # noqa: F401 - connects the erasure receivers
+        from reports import (
+            audit_names,
+            erasure,  # noqa: F401 - connects the erasure receivers
+        )
         from reports.panels import couple_panels
         from reports.portal import portal_home_panel
 
@@ -29,3 +32,4 @@ class ReportsConfig(AppConfig):
                 "practice.export_download": _("Downloaded a whole-practice export"),
             }
         )
+        audit_names.register()
