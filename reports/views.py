@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -98,7 +99,8 @@ def report_create(request: HttpRequest, practice_slug: str, couple_id: str) -> H
     for errors in form.errors.values():
         for error in errors:
             messages.error(request, error)
-    return redirect("couple_detail", practice_slug=practice_slug, couple_id=couple.uuid)
+    couple_page = reverse("couple_detail", args=[practice_slug, couple.uuid])
+    return redirect(f"{couple_page}?tab=reports#couple-tabs")
 
 
 def _report_progress(report: Report, others: list[Report]) -> dict[str, object]:

@@ -100,3 +100,32 @@ def test_tabbing_into_a_question_shows_its_options(new_context, live_server, wor
         if focused is None:
             continue
         assert focused["top"] >= 0 and focused["bottom"] <= focused["height"], focused
+
+
+def test_couple_tabs_pass_axe_charts_fill_the_card_and_alerts_keep_you_there(
+    new_context, live_server, world, cases
+):
+    from tests.browser.test_accessibility import BLOCKING, Scanner
+
+    page = new_context(**DESKTOP)
+    staff_sign_in(page, live_server.url, world.a.clinician)
+    couple_page = f"{live_server.url}/p/{world.a.practice.slug}/couples/{cases.a.couple.uuid}/"
+    page.goto(couple_page)
+    tabs = page.get_by_role("navigation", name=f"Sections about {cases.a.couple.label}")
+    expect(tabs.get_by_role("link", name="Results")).to_have_attribute("aria-current", "page")
+    chart = page.locator(".couple-results .chart-image").first
+    expect(chart).to_be_visible()
+    card = page.locator(".couple-results .history-card").first
+    assert chart.bounding_box()["width"] > card.bounding_box()["width"] * 0.9
+    axe = Scanner(page, BLOCKING)
+    axe.scan("couple results")
+    for name in ("Forms", "Reports and data", "Notes", "Activity"):
+        tabs.get_by_role("link", name=name).click()
+        expect(tabs.get_by_role("link", name=name)).to_have_attribute("aria-current", "page")
+        axe.scan(f"couple {name}")
+    assert not axe.failures, "axe found serious or critical problems:\n" + axe.report()
+
+    page.goto(couple_page)
+    page.locator("#alerts").get_by_role("button", name="Acknowledge").click()
+    expect(page.get_by_text("Alert acknowledged.")).to_be_visible()
+    assert page.url == couple_page
