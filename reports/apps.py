@@ -23,6 +23,7 @@ class ReportsConfig(AppConfig):
             {
                 "report.request": _("Asked for a report"),
                 "report.view": _("Viewed reports"),
+                "report.preview": _("Previewed a report"),
                 "report.retry": _("Retried a report"),
                 "report.download": _("Downloaded a report"),
                 "report.portal_download": _("Partner downloaded a report"),

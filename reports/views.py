@@ -8,6 +8,7 @@ from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -19,7 +20,7 @@ from clients.models import CoupleStatus
 from practice import audit
 from practice.lookups import get_or_404
 from practice.roles import Can, require
-from reports import services
+from reports import preview, services
 from reports.forms import ReportForm
 from reports.models import Report, ReportBatch, ReportStatus
 
@@ -208,11 +209,19 @@ def download(request: HttpRequest, practice_slug: str, report_id: str) -> HttpRe
     return pdf_response(report)
 
 
-def pdf_response(report: Report) -> FileResponse:
-    filename = (
-        f"attune-{report.kind}-report-{slugify(report.couple.label) or 'couple'}-"
-        f"{report.period_end.isoformat()}.pdf"
+def report_filename(report: Report) -> str:
+    """Couple, kind, period and the day it was made: two reports never share a name."""
+    couple = slugify(report.couple.label) or "couple"
+    made = timezone.localtime(report.created_at).date().isoformat()
+    return (
+        f"attune-{couple}-{report.kind}-report-"
+        f"{report.period_start.isoformat()}-to-{report.period_end.isoformat()}-"
+        f"{report.language}-made-{made}.pdf"
     )
+
+
+def pdf_response(report: Report) -> FileResponse:
+    filename = report_filename(report)
     response = FileResponse(
         report.file.open("rb"),
         as_attachment=True,
@@ -222,6 +231,49 @@ def pdf_response(report: Report) -> FileResponse:
     response["Cache-Control"] = "no-store, private"
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@never_cache
+def report_preview(request: HttpRequest, practice_slug: str, report_id: str) -> HttpResponse:
+    """The finished PDF's pages as pictures in the page, to read before releasing it."""
+    report = _report(request, report_id)
+    if not report.is_ready or not report.file:
+        raise Http404
+    with report.file.open("rb") as stored:
+        data = stored.read()
+    try:
+        pages = preview.page_images(data)
+    except preview.PreviewFailed:
+        pages = []
+    audit.record("report.preview", request=request, target=report, pages=len(pages))
+    return render(
+        request,
+        "reports/report_preview.html",
+        {
+            "nav": "reports",
+            "report": report,
+            "pages": pages,
+            "audience": services.release_audience(report.translation_of or report),
+        },
+    )
+
+
+@never_cache
+def report_release(request: HttpRequest, practice_slug: str, report_id: str) -> HttpResponse:
+    """Ask before releasing: who will be able to read it, and a link to the preview."""
+    require(request.membership, Can.MANAGE_REPORTS)  # type: ignore[attr-defined]
+    report = _report(request, report_id)
+    audit.record("report.view", request=request, target=report)
+    return render(
+        request,
+        "reports/report_release.html",
+        {
+            "nav": "reports",
+            "report": report,
+            "audience": services.release_audience(report.translation_of or report),
+            "others": services.family(report)[1:],
+        },
+    )
 
 
 @require_POST

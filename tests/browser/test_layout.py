@@ -129,3 +129,61 @@ def test_couple_tabs_pass_axe_charts_fill_the_card_and_alerts_keep_you_there(
     page.locator("#alerts").get_by_role("button", name="Acknowledge").click()
     expect(page.get_by_text("Alert acknowledged.")).to_be_visible()
     assert page.url == couple_page
+
+
+LEGEND_BOXES = """() => {
+  const svg = document.querySelector("svg");
+  const view = svg.getBoundingClientRect();
+  const legend = svg.querySelector("[id^=legend_]");
+  const boxes = [...legend.querySelectorAll("text, path, use, g[id^=text_]")]
+    .map((el) => el.getBoundingClientRect())
+    .filter((box) => box.width > 0 && box.height > 0);
+  const outside = boxes.filter((box) =>
+    box.left < view.left - 0.5 || box.right > view.right + 0.5
+    || box.top < view.top - 0.5 || box.bottom > view.bottom + 0.5);
+  return {count: boxes.length, outside: outside.map((b) => [b.left, b.top, b.right, b.bottom]),
+          view: [view.left, view.top, view.right, view.bottom]};
+}"""
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        ("Ana", "Li", "Sam"),
+        (
+            "Alexandra Montgomery-Wright",
+            "Bartholomew Oyelaran-Fitzgerald",
+            "Chidinma Okonkwo-Barnes",
+        ),
+    ],
+)
+def test_a_three_partner_chart_keeps_its_whole_legend_inside_the_picture(new_context, names):
+    """Three partner lines, the couple average and the reliable-change star: five legend
+    entries, every one inside the SVG's own box (nothing cut off at the bottom or side)."""
+    from datetime import date, timedelta
+
+    from assessments import charts
+
+    days = [date(2026, 9, 1) + timedelta(days=14 * i) for i in range(6)]
+    series = [
+        charts.Series(name, [(d, 3 + i + k * 0.5) for k, d in enumerate(days)], frozenset({2}))
+        for i, name in enumerate(names)
+    ]
+    series.append(
+        charts.Series("Couple average (shared questions)", [(d, 4.5) for d in days], style=2)
+    )
+    svg = charts.history_svg(
+        title="Connection Pulse",
+        series=series,
+        y_range=(0, 10),
+        y_label="Score",
+        x_label="Date answered",
+        bands=[charts.Band(0, 4, "Low"), charts.Band(4, 7, "Middle"), charts.Band(7, 10, "High")],
+        width=6.6,
+        height=3.3,
+    )
+    page = new_context(**DESKTOP)
+    page.set_content(f"<!doctype html><body style='margin:0'>{svg}</body>")
+    seen = page.evaluate(LEGEND_BOXES)
+    assert seen["count"] >= 10, seen  # five entries, each a mark and a label
+    assert seen["outside"] == [], seen
