@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -30,19 +31,14 @@ def page_images(pdf: bytes) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="attune-preview-") as folder:
         source = Path(folder) / "report.pdf"
         source.write_bytes(pdf)
+        program = shutil.which("pdftoppm")
+        if program is None:
+            log.warning("report preview failed: pdftoppm is not installed")
+            raise PreviewFailed
+        command = [program, "-png", "-r", str(PREVIEW_DPI), str(source), str(Path(folder) / "page")]
         try:
-            subprocess.run(  # noqa: S603 - fixed program and arguments, our own file
-                [
-                    "pdftoppm",
-                    "-png",
-                    "-r",
-                    str(PREVIEW_DPI),
-                    str(source),
-                    str(Path(folder) / "page"),
-                ],  # noqa: S607
-                check=True,
-                capture_output=True,
-                timeout=PREVIEW_TIMEOUT_S,
+            subprocess.run(  # noqa: S603 - our own program and file, no shell
+                command, check=True, capture_output=True, timeout=PREVIEW_TIMEOUT_S
             )
         except (OSError, subprocess.SubprocessError) as exc:
             log.warning("report preview failed: %s", type(exc).__name__)
