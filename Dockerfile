@@ -1,10 +1,11 @@
 # Attune web, worker and beat image. Build: docker build -t attune .
 FROM python:3.12-slim-bookworm
 
-# WeasyPrint renders with Pango; fonts-dejavu gives reports a full glyph set.
+# WeasyPrint renders with Pango; fonts-dejavu gives reports a full glyph set; poppler-utils
+# draws report pages as pictures for the preview before release.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core gettext \
+      libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core gettext poppler-utils \
  && rm -rf /var/lib/apt/lists/*
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \

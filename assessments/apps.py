@@ -18,6 +18,7 @@ class AssessmentsConfig(AppConfig):
 
     def ready(self) -> None:
         from assessments import (
+            audit_names,
             erasure,  # noqa: F401 - connects the erasure receivers
             summary,  # noqa: F401 - keeps the caseload rows current
         )
@@ -64,3 +65,4 @@ class AssessmentsConfig(AppConfig):
                 ),
             }
         )
+        audit_names.register()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import textwrap
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -122,6 +123,13 @@ def history_svg(
     of their band and only the band names say where they are. ``months`` are the
     twelve month abbreviations of the reader's language, for the date axis.
     """
+    marked = any(line.reliable and line.points for line in series)
+    entries = [line.label for line in series if line.points] + ([reliable_label] if marked else [])
+    legend = legend_layout(entries, width)
+    # The legend's rows are added below the plot, so the plot keeps its size and no
+    # entry is cut off however many lines or however long the names.
+    bottom = LEGEND_GAP + legend.height + 0.15 if entries else 1.0
+    height += max(0.0, bottom - 1.0)
     with _style():
         fig, ax = _figure(width, height)
         # Room on the right for band names and below for the legend (in inches, so
@@ -130,7 +138,7 @@ def history_svg(
             left=0.75 / width,
             right=1 - (1.15 if bands else 0.2) / width,
             top=1 - 0.4 / height,
-            bottom=1.0 / height,
+            bottom=max(bottom, 1.0) / height,
         )
         for index, band in enumerate(bands):
             # Shades run from the unfavourable end (warm) to the favourable one (cool):
@@ -147,9 +155,7 @@ def history_svg(
                 fontsize=8,
                 color="#5b646b",
             )
-        marked = False
         for index, line in enumerate(series):
-            marked = marked or bool(line.reliable)
             if not line.points:
                 continue
             style = PARTNER_STYLES[
@@ -157,7 +163,7 @@ def history_svg(
             ]
             xs = [p[0] for p in line.points]
             ys = [p[1] for p in line.points]
-            ax.plot(xs, ys, label=line.label, linewidth=2, markersize=5, **style)
+            ax.plot(xs, ys, label=legend.wrap(line.label), linewidth=2, markersize=5, **style)
             for point in sorted(line.reliable):
                 if 0 <= point < len(xs):
                     ax.plot(
@@ -179,7 +185,7 @@ def history_svg(
                 color="#ffffff",
                 markeredgecolor="#1d2327",
                 linestyle="none",
-                label=reliable_label,
+                label=legend.wrap(reliable_label),
             )
         low, high = y_range
         pad = (high - low) * 0.05
@@ -196,8 +202,8 @@ def history_svg(
             ax.set_xlim(dates[0] - timedelta(days=15), dates[0] + timedelta(days=15))
         ax.xaxis.set_major_locator(_date_locator())
         ax.xaxis.set_major_formatter(_date_formatter(months))
-        if any(line.points for line in series):
-            _legend_below(ax, 0.55, height, bottom=1.0)
+        if entries:
+            _legend_below(ax, LEGEND_GAP, height, bottom=max(bottom, 1.0), ncols=legend.ncols)
         return _svg(fig, title)
 
 
@@ -325,12 +331,47 @@ def outcome_svg(
         return _svg(fig, title)
 
 
-def _legend_below(ax: Any, gap: float, height: float, bottom: float) -> None:
-    """The legend in two columns, ``gap`` inches under the axes (top margin 0.4 in)."""
+# Legend geometry in inches, for the default legend font: the gap under the axes (room
+# for the date labels and axis title), one line of legend text, the marker and padding
+# before a label, and an average character (generous, so long names still fit).
+LEGEND_GAP = 0.55
+LEGEND_LINE = 0.25
+LEGEND_HANDLE = 0.65
+LEGEND_CHAR = 0.085
+
+
+@dataclass(frozen=True)
+class LegendLayout:
+    ncols: int
+    max_chars: int
+    height: float  # inches the legend needs
+
+    def wrap(self, label: str) -> str:
+        return textwrap.fill(label, self.max_chars) if len(label) > self.max_chars else label
+
+
+def legend_layout(labels: Sequence[str], width: float) -> LegendLayout:
+    """Columns, line length and height for a legend under a chart ``width`` inches wide:
+    two columns when the longest label fits in half the width, else one; labels too
+    long even for one column are wrapped."""
+    if not labels:
+        return LegendLayout(2, 80, 0.0)
+    usable = width - 0.75 - 0.15
+    longest = max(len(label) for label in labels)
+    ncols = 2 if 2 * (LEGEND_HANDLE + LEGEND_CHAR * longest) <= usable else 1
+    max_chars = max(12, int((usable / ncols - LEGEND_HANDLE) / LEGEND_CHAR))
+    layout = LegendLayout(ncols, max_chars, 0.0)
+    lines = max(layout.wrap(label).count("\n") + 1 for label in labels)
+    rows = -(-len(labels) // ncols)
+    return LegendLayout(ncols, max_chars, rows * lines * LEGEND_LINE)
+
+
+def _legend_below(ax: Any, gap: float, height: float, bottom: float, ncols: int = 2) -> None:
+    """The legend ``gap`` inches under the axes (top margin 0.4 in), in ``ncols`` columns."""
     ax.legend(
         loc="upper left",
         bbox_to_anchor=(0, -_below(gap, height, 0.4, bottom)),
-        ncols=2,
+        ncols=ncols,
         frameon=False,
     )
 

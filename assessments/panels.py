@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-from django.db.models import Prefetch
+from django.db.models import F, Min, Prefetch
 from django.http import HttpRequest
 from django.utils.translation import get_language
 
@@ -14,6 +15,7 @@ from assessments.models import (
     Alert,
     AlertStatus,
     Assignment,
+    AssignmentStatus,
     Occurrence,
     Response,
     ResponseState,
@@ -67,25 +69,52 @@ def assignment_rows(couple: Couple, partners: list[Partner]) -> list[dict[str, A
     return rows
 
 
+def next_due(couple: Couple) -> date | None:
+    """When the couple next has a form to answer: the earliest open form (even if
+    overdue), else the next one an active series will create."""
+    open_due = (
+        Occurrence.objects.filter(couple=couple, cancelled=False, submitted__lt=F("expected"))
+        .order_by("due_date")
+        .values_list("due_date", flat=True)
+        .first()
+    )
+    if open_due is not None:
+        return open_due  # type: ignore[no-any-return]
+    return Assignment.objects.filter(  # type: ignore[no-any-return]
+        couple=couple, status=AssignmentStatus.ACTIVE, next_due__isnull=False
+    ).aggregate(first=Min("next_due"))["first"]
+
+
 def couple_panels(
-    *, request: HttpRequest, couple: Couple, partners: list[Partner], membership: Membership
+    *,
+    request: HttpRequest,
+    couple: Couple,
+    partners: list[Partner],
+    membership: Membership,
+    tab: str = "results",
 ) -> dict[str, Any]:
-    """The couple page's assessment sections (registered in practice.panels.COUPLE_PAGE)."""
-    context: dict[str, Any] = {"assignments": assignment_rows(couple, partners)}
+    """The couple page's summary and the open tab's assessment content (registered in
+    practice.panels.COUPLE_PAGE).
+
+    Charts are drawn only for the results tab; every tab's header shows the latest
+    change per instrument, which needs the histories but not their pictures.
+    """
+    context: dict[str, Any] = {"next_due": next_due(couple)}
+    if tab == "forms":
+        context["assignments"] = assignment_rows(couple, partners)
     if not can(membership, Can.VIEW_CLINICAL):
         return context
     histories = []
     language = get_language()
     for instrument in instruments_with_scores(couple):
         history = couple_history(couple, partners, instrument)
-        if history.has_data:
-            histories.append(
-                {
-                    "history": history,
-                    "svg": chart_svg(history, language),
-                    "gap_svg": gap_chart_svg(history, language),
-                }
-            )
+        if not history.has_data:
+            continue
+        entry: dict[str, Any] = {"history": history, "latest_at": _latest_at(history)}
+        if tab == "results":
+            entry["svg"] = chart_svg(history, language)
+            entry["gap_svg"] = gap_chart_svg(history, language)
+        histories.append(entry)
     context["histories"] = histories
     context["scoring_failures"] = (
         Response.objects.filter(couple=couple, state=ResponseState.SUBMITTED, scored_at=None)
@@ -99,3 +128,8 @@ def couple_panels(
         get_language(),
     )
     return context
+
+
+def _latest_at(history: Any) -> Any:
+    """When the newest score on this instrument came in."""
+    return max(change.points[-1].at for change in history.changes if change.points)

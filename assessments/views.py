@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -35,6 +36,7 @@ from assessments.services import responses as response_services
 from clients.access import couples_for, get_couple
 from practice import audit
 from practice.lookups import get_or_404
+from practice.redirects import back_to
 from practice.roles import Can, require
 
 
@@ -267,7 +269,7 @@ def alert_acknowledge(request: HttpRequest, practice_slug: str, alert_id: str) -
     alert = _alert(request, alert_id)
     alert_services.acknowledge(alert, actor=request.user, request=request)  # type: ignore[arg-type]
     messages.success(request, _("Alert acknowledged."))
-    return redirect("alerts", practice_slug=practice_slug)
+    return redirect(back_to(request, reverse("alerts", args=[practice_slug])))
 
 
 @require_POST
@@ -284,7 +286,7 @@ def alert_resolve(request: HttpRequest, practice_slug: str, alert_id: str) -> Ht
         messages.success(request, _("Alert resolved."))
     else:
         messages.error(request, _("Write a short note on what was done before resolving."))
-    return redirect("alerts", practice_slug=practice_slug)
+    return redirect(back_to(request, reverse("alerts", args=[practice_slug])))
 
 
 def instrument_list(request: HttpRequest, practice_slug: str) -> HttpResponse:

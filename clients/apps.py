@@ -9,7 +9,10 @@ class ClientsConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
 
-        from clients import erasure  # noqa: F401 - connects the practice erasure receiver
+        from clients import (
+            audit_names,
+            erasure,  # noqa: F401 - connects the practice erasure receiver
+        )
         from clients.portal import on_staff_sign_in
         from practice.audit import register_actions
 
@@ -33,3 +36,4 @@ class ClientsConfig(AppConfig):
                 "couple.erase": _("Erased a couple and all their data"),
             }
         )
+        audit_names.register()

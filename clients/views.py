@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -20,7 +21,8 @@ from clients.access import get_couple, get_partner
 from clients.forms import CoupleForm, NewCoupleForm, NoteForm, PartnerForm
 from clients.models import CoupleStatus, Partner
 from practice import audit, panels
-from practice.models import Role
+from practice.audit_names import couple_filter, names_for
+from practice.models import AuditEvent, Role
 from practice.roles import Can, can, require
 
 
@@ -127,27 +129,83 @@ def couple_edit(request: HttpRequest, practice_slug: str, couple_id: str) -> Htt
     )
 
 
+# The couple page's tabs, each its own URL (?tab=…): what the member's role may open.
+COUPLE_TABS = (
+    ("results", Can.VIEW_CLINICAL),
+    ("forms", None),
+    ("reports", Can.VIEW_CLINICAL),
+    ("notes", Can.VIEW_CLINICAL),
+    ("activity", Can.VIEW_CLINICAL),
+)
+# What the activity tab leaves out: reading (views, downloads of lists) and portal sessions.
+QUIET_ACTIONS = ("portal.sign_in", "portal.sign_out", "portal.link_requested", "portal.form_view")
+ACTIVITY_LIMIT = 50
+
+
+def _couple_tabs(membership: object) -> list[tuple[str, str]]:
+    labels = {
+        "results": _("Results"),
+        "forms": _("Forms"),
+        "reports": _("Reports and data"),
+        "notes": _("Notes"),
+        "activity": _("Activity"),
+    }
+    return [
+        (key, labels[key])
+        for key, needs in COUPLE_TABS
+        if needs is None or can(membership, needs)  # type: ignore[arg-type]
+    ]
+
+
+def couple_activity(membership: object, couple: object) -> list[object]:
+    """What happened to this couple lately (no reads), named for this member."""
+    events = list(
+        AuditEvent.objects.filter(couple_filter(membership, str(couple.uuid)))  # type: ignore[arg-type,attr-defined]
+        .exclude(action__endswith=".view")
+        .exclude(action__in=QUIET_ACTIONS)
+        .select_related("actor")[:ACTIVITY_LIMIT]
+    )
+    names_for(membership, events)  # type: ignore[arg-type]
+    for event in events:
+        event.label = audit.ACTIONS.get(event.action, event.action)
+    return events
+
+
+def couple_tab_url(practice_slug: str, couple: object, tab: str) -> str:
+    """The couple page opened at one tab, scrolled to the tabs."""
+    url = reverse("couple_detail", args=[practice_slug, couple.uuid])  # type: ignore[attr-defined]
+    return f"{url}?tab={tab}#couple-tabs"
+
+
 @never_cache
 def couple_detail(request: HttpRequest, practice_slug: str, couple_id: str) -> HttpResponse:
-    """Everything about one couple that this member may see."""
+    """One couple: a summary on top, then one tab (its own URL) of what this member may see."""
     membership = request.membership  # type: ignore[attr-defined]
     couple = get_couple(membership, couple_id)
+    tabs = _couple_tabs(membership)
+    tab = request.GET.get("tab", "")
+    if tab not in {key for key, _label in tabs}:
+        tab = tabs[0][0]
     partners = list(couple.partners.order_by("position"))
     context = {
         "couple": couple,
         "partners": partners,
         "clinicians": list(couple.clinicians.all()),
         "nav": "caseload",
-        "note_form": NoteForm(),
+        "tabs": tabs,
+        "tab": tab,
     }
-    if can(membership, Can.VIEW_CLINICAL):
+    if tab == "notes":
         context["notes"] = list(couple.notes.select_related("author"))
+        context["note_form"] = NoteForm()
+    elif tab == "activity":
+        context["activity"] = couple_activity(membership, couple)
     context.update(
         panels.COUPLE_PAGE.context(
-            request=request, couple=couple, partners=partners, membership=membership
+            request=request, couple=couple, partners=partners, membership=membership, tab=tab
         )
     )
-    audit.record("couple.view", request=request, target=couple)
+    audit.record("couple.view", request=request, target=couple, tab=tab)
     return render(request, "clients/couple_detail.html", context)
 
 
@@ -247,4 +305,4 @@ def note_create(request: HttpRequest, practice_slug: str, couple_id: str) -> Htt
         messages.success(request, _("Note added."))
     else:
         messages.error(request, _("The note was empty or too long, so it was not saved."))
-    return redirect("couple_detail", practice_slug=practice_slug, couple_id=couple.uuid)
+    return redirect(couple_tab_url(practice_slug, couple, "notes"))

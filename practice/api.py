@@ -22,6 +22,7 @@ from practice import audit, members, two_factor
 from practice.api_base import AuditCursor, StaffAPIView, StrictSerializer, capability, paged
 from practice.api_errors import Conflict, drf_error
 from practice.erasure import erase_practice
+from practice.forms import accent_problem
 from practice.lookups import get_or_404
 from practice.models import AuditEvent, Membership, Practice, Role
 from practice.roles import Can
@@ -255,6 +256,12 @@ class PracticeSettingsSerializer(serializers.ModelSerializer):
             if unknown:
                 raise ValidationError({name: [_("Unknown field.")] for name in sorted(unknown)})
         return super().to_internal_value(data)
+
+    def validate_accent_colour(self, value: str) -> str:
+        problem = accent_problem(value.lower())
+        if problem:
+            raise ValidationError(problem)
+        return value.lower()
 
 
 class PracticeSettingsView(StaffAPIView):

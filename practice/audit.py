@@ -33,6 +33,7 @@ ACTIONS: dict[str, _StrOrPromise] = {
     "auth.password_reset_requested": _("Password reset requested"),
     "auth.password_reset_done": _("Password reset completed"),
     "audit.view": _("Viewed the audit log"),
+    "audit.export": _("Downloaded the audit log (CSV)"),
     "security.refused": _("Refused: data of another practice or partner, or no such record"),
     "practice.update": _("Changed practice settings"),
     "member.invite": _("Invited a member"),

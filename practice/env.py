@@ -172,7 +172,7 @@ def cache_from_url(url: str, base_dir: Path) -> dict[str, Any]:
 _MAIL_BACKENDS = {
     "smtp": "django.core.mail.backends.smtp.EmailBackend",
     "smtps": "django.core.mail.backends.smtp.EmailBackend",
-    "console": "django.core.mail.backends.console.EmailBackend",
+    "console": "practice.console_mail.EmailBackend",
     "file": "django.core.mail.backends.filebased.EmailBackend",
     "locmem": "django.core.mail.backends.locmem.EmailBackend",
     "dummy": "django.core.mail.backends.dummy.EmailBackend",
@@ -253,3 +253,15 @@ def private_storage_from_env(environ: Mapping[str, str], private_root: Path) -> 
         "verify": env_bool("S3_VERIFY", True, environ),
     }
     return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+
+
+def broker_url(url: str) -> str:
+    """The Celery broker URL, with a host for the filesystem transport.
+
+    ``filesystem://`` names no host, and kombu then logs "No hostname was
+    supplied" every time it opens a connection (several times a minute in the
+    ``make run`` log). The transport ignores the host, so naming one is harmless.
+    """
+    if url.rstrip("/") == "filesystem:":
+        return "filesystem://localhost/"
+    return url

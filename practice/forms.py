@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from practice import audit, lockout
+from practice import audit, contrast, lockout
 from practice.models import Practice, Role, User
 
 
@@ -75,8 +77,62 @@ class SignInForm(AuthenticationForm):
             )
 
 
+class _StoredLogo:
+    """The current logo as the file widget shows it: named, linked to the members-only view."""
+
+    def __init__(self, name: str, url: str) -> None:
+        self.name = name
+        self.url = url
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LogoInput(forms.ClearableFileInput):
+    """Links the current logo to the view that serves it (logos have no public URL)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.current_url = ""
+
+    def format_value(self, value: Any) -> Any:
+        if self.is_initial(value) and self.current_url:
+            return _StoredLogo(value.name.rsplit("/", 1)[-1], self.current_url)
+        return super().format_value(value)
+
+
+def accent_problem(colour: str) -> str | None:
+    """Why an #rrggbb accent colour cannot be used (too little contrast), or None.
+
+    Anything not shaped #rrggbb is left to the model's own validator.
+    """
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", colour):
+        return None
+    lowest = contrast.lowest_ratio(colour)
+    if lowest >= contrast.MINIMUM:
+        return None
+    return _(
+        "This colour is too light to read: links and buttons in it have a contrast of "
+        "%(ratio).1f:1 against the page, and at least 4.5:1 is needed. Choose a darker shade."
+    ) % {"ratio": lowest}
+
+
 class PracticeSettingsForm(forms.ModelForm):
     """What an owner can change about the practice."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["logo"].widget.current_url = reverse(
+                "practice_logo", args=[self.instance.slug]
+            )
+
+    def clean_accent_colour(self) -> str:
+        colour = self.cleaned_data["accent_colour"].lower()
+        problem = accent_problem(colour)
+        if problem:
+            raise forms.ValidationError(problem, code="contrast")
+        return colour
 
     class Meta:
         model = Practice
@@ -93,7 +149,7 @@ class PracticeSettingsForm(forms.ModelForm):
         ]
         widgets = {
             "accent_colour": forms.TextInput(attrs={"type": "color"}),
-            "logo": forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg"}),
+            "logo": LogoInput(attrs={"accept": "image/png,image/jpeg"}),
             "support_resources": forms.Textarea(attrs={"rows": 5}),
         }
 

@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.middleware.gzip import GZipMiddleware
 from django.shortcuts import redirect
 from django.urls import Resolver404, resolve
 from django.utils import timezone
@@ -36,6 +37,22 @@ IDLE_LIMIT_REFRESH_S = 60
 def is_api_request(request: HttpRequest) -> bool:
     """Whether the path belongs to the JSON API."""
     return request.path_info.startswith("/api/")
+
+
+class CompressTextMiddleware(GZipMiddleware):
+    """Gzip pages and JSON for clients that accept it; files that are already packed
+    (PDF, zip, images) go out as they are.
+
+    Django's gzip adds random padding to every compressed response, its mitigation
+    for BREACH-style length attacks, and CSRF tokens are masked per response.
+    """
+
+    TEXT_TYPES = ("text/", "application/json", "application/javascript", "image/svg+xml")
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if not response.get("Content-Type", "").startswith(self.TEXT_TYPES):
+            return response
+        return super().process_response(request, response)  # type: ignore[no-any-return]
 
 
 class RejectNulMiddleware:

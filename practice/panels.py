@@ -38,7 +38,7 @@ class Slot:
         return merged
 
 
-# Called with request, couple, partners and membership.
+# Called with request, couple, partners, membership and tab (the couple page's open tab).
 COUPLE_PAGE = Slot("couple page")
 # Called with request and partner (the signed-in partner).
 PORTAL_HOME = Slot("portal home")

@@ -19,6 +19,7 @@ from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 from practice.env import (
+    broker_url,
     cache_from_url,
     database_from_url,
     env_bool,
@@ -79,6 +80,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so it compresses the body every other middleware has finished with.
+    "practice.middleware.CompressTextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "practice.middleware.PermissionsPolicyMiddleware",
@@ -293,7 +296,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Celery -----------------------------------------------------------------
 
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_URL = broker_url(env_str("CELERY_BROKER_URL", "filesystem://"))
 _BROKER_IS_FILESYSTEM = CELERY_BROKER_URL.startswith("filesystem://")
 if _BROKER_IS_FILESYSTEM:
     _broker_dir = VAR_DIR / "broker"

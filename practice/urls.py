@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from practice import invitation_views, two_factor_views, views
+from practice import audit_views, invitation_views, two_factor_views, views
 from practice.admin import admin_site
 
 account_patterns = [
@@ -48,7 +48,8 @@ practice_patterns = [
     path("", include("clients.urls")),
     path("", include("assessments.urls")),
     path("", include("reports.urls")),
-    path("audit/", views.audit_log, name="audit_log"),
+    path("audit/", audit_views.audit_log, name="audit_log"),
+    path("audit/export.csv", audit_views.audit_export, name="audit_export"),
     path("settings/", include("practice.practice_settings_urls")),
 ]
 

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import sys
-import uuid
-from datetime import date, datetime, time
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db import InterfaceError
 from django.db import OperationalError as DatabaseOperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.template import loader
 from django.urls import reverse_lazy
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -25,8 +21,6 @@ from practice import audit, health, passwords, tasks, two_factor
 from practice.api_errors import api_error
 from practice.forms import SignInForm
 from practice.middleware import is_api_request
-from practice.models import AuditEvent, Membership, User
-from practice.roles import Can, require
 from practice.tenancy import memberships_of
 
 
@@ -95,64 +89,6 @@ def practice_list(request: HttpRequest) -> HttpResponse:
     """The practices this user belongs to."""
     memberships = memberships_of(request.user)  # type: ignore[arg-type]
     return render(request, "practice/practice_list.html", {"memberships": memberships})
-
-
-@never_cache
-def audit_log(request: HttpRequest, practice_slug: str) -> HttpResponse:
-    """The practice's audit trail, newest first, for owners."""
-    require(request.membership, Can.VIEW_AUDIT)  # type: ignore[attr-defined]
-    events = AuditEvent.objects.select_related("actor").all()
-    actor_uuid = request.GET.get("actor", "")
-    action = request.GET.get("action", "")
-    date_from = _parse_date(request.GET.get("from", ""))
-    date_to = _parse_date(request.GET.get("to", ""))
-    if actor_uuid:
-        events = events.filter(actor__uuid=actor_uuid) if _is_uuid(actor_uuid) else events.none()
-    if action:
-        events = events.filter(action=action)
-    tz = timezone.get_current_timezone()
-    if date_from:
-        events = events.filter(at__gte=datetime.combine(date_from, time.min, tzinfo=tz))
-    if date_to:
-        events = events.filter(at__lte=datetime.combine(date_to, time.max, tzinfo=tz))
-    page = Paginator(events, 50).get_page(request.GET.get("page"))
-    for event in page.object_list:
-        event.label = audit.ACTIONS.get(event.action, event.action)
-    audit.record("audit.view", request=request)
-    members = User.objects.filter(memberships__in=Membership.objects.all()).order_by("full_name")
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(
-        request,
-        "practice/audit_log.html",
-        {
-            "page": page,
-            "members": members,
-            "actions": sorted(audit.ACTIONS.items(), key=lambda item: str(item[1])),
-            "filters": {
-                "actor": actor_uuid,
-                "action": action,
-                "from": date_from.isoformat() if date_from else "",
-                "to": date_to.isoformat() if date_to else "",
-            },
-            "query": query.urlencode(),
-        },
-    )
-
-
-def _parse_date(value: str) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 @require_GET

@@ -9,7 +9,10 @@ class ReportsConfig(AppConfig):
     def ready(self) -> None:
         from practice import panels
         from practice.audit import register_actions
-        from reports import erasure  # noqa: F401 - connects the erasure receivers
+        from reports import (
+            audit_names,
+            erasure,  # noqa: F401 - connects the erasure receivers
+        )
         from reports.panels import couple_panels
         from reports.portal import portal_home_panel
 
@@ -20,6 +23,7 @@ class ReportsConfig(AppConfig):
             {
                 "report.request": _("Asked for a report"),
                 "report.view": _("Viewed reports"),
+                "report.preview": _("Previewed a report"),
                 "report.retry": _("Retried a report"),
                 "report.download": _("Downloaded a report"),
                 "report.portal_download": _("Partner downloaded a report"),
@@ -29,3 +33,4 @@ class ReportsConfig(AppConfig):
                 "practice.export_download": _("Downloaded a whole-practice export"),
             }
         )
+        audit_names.register()

@@ -15,10 +15,16 @@ RECENT_REPORTS = 20
 
 
 def couple_panels(
-    *, request: HttpRequest, couple: Couple, partners: list[Partner], membership: Membership
+    *,
+    request: HttpRequest,
+    couple: Couple,
+    partners: list[Partner],
+    membership: Membership,
+    tab: str = "results",
 ) -> dict[str, Any]:
-    """The couple page's reports and report form (registered in practice.panels.COUPLE_PAGE)."""
-    if not can(membership, Can.VIEW_CLINICAL):
+    """The couple page's reports tab: its reports and the report form (registered in
+    practice.panels.COUPLE_PAGE)."""
+    if tab != "reports" or not can(membership, Can.VIEW_CLINICAL):
         return {}
     return {
         "couple_reports": list(couple.reports.filter(translation_of__isnull=True)[:RECENT_REPORTS]),

@@ -23,7 +23,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_scopes import scope, scopes_disabled
 
-from clients.models import Couple, CoupleStatus, PortalState
+from clients.models import Couple, CoupleStatus, Partner, PortalState
 from practice import audit, mail
 from practice.models import Practice, User
 from practice.storage import STORAGE_ERRORS, describe
@@ -465,6 +465,15 @@ def unannounced_releases(now: datetime | None = None) -> list[tuple[int, int]]:
                 translation_of__isnull=True,  # one email per release, not per language
             ).values_list("practice_id", "pk")[:1000]
         )
+
+
+def release_audience(report: Report) -> list[Partner]:
+    """The partners who will see a released couple report: those with portal access."""
+    return list(
+        report.couple.partners.filter(
+            portal_state__in=[PortalState.INVITED, PortalState.ACTIVE]
+        ).order_by("position")
+    )
 
 
 def email_partners_about(report: Report) -> int:

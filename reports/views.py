@@ -5,10 +5,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -17,7 +20,7 @@ from clients.models import CoupleStatus
 from practice import audit
 from practice.lookups import get_or_404
 from practice.roles import Can, require
-from reports import services
+from reports import preview, services
 from reports.forms import ReportForm
 from reports.models import Report, ReportBatch, ReportStatus
 
@@ -97,12 +100,29 @@ def report_create(request: HttpRequest, practice_slug: str, couple_id: str) -> H
     for errors in form.errors.values():
         for error in errors:
             messages.error(request, error)
-    return redirect("couple_detail", practice_slug=practice_slug, couple_id=couple.uuid)
+    couple_page = reverse("couple_detail", args=[practice_slug, couple.uuid])
+    return redirect(f"{couple_page}?tab=reports#couple-tabs")
+
+
+def _report_progress(report: Report, others: list[Report]) -> dict[str, object]:
+    """What the report page's script announces while the report (or a translation) renders."""
+    in_progress = report.in_progress or any(r.in_progress for r in others)
+    if report.in_progress:
+        message = _("Report status: %(status)s. The page updates itself when it is ready.") % {
+            "status": report.get_status_display()
+        }
+    elif in_progress:
+        message = _("Report status: %(status)s. Its other languages are still being drawn.") % {
+            "status": report.get_status_display()
+        }
+    else:
+        message = _("Report status: %(status)s.") % {"status": report.get_status_display()}
+    return {"in_progress": in_progress, "message": message}
 
 
 @never_cache
 def report_detail(request: HttpRequest, practice_slug: str, report_id: str) -> HttpResponse:
-    """Status of one report; refreshes itself while rendering."""
+    """Status of one report; its script follows the rendering in the background."""
     report = _report(request, report_id)
     audit.record("report.view", request=request, target=report)
     others = services.family(report)
@@ -114,18 +134,54 @@ def report_detail(request: HttpRequest, practice_slug: str, report_id: str) -> H
             "nav": "reports",
             "report": report,
             "others": others,
-            "refresh": report.in_progress or any(r.in_progress for r in others),
+            "progress": _report_progress(report, others),
         },
     )
 
 
 @never_cache
-def report_batch(request: HttpRequest, practice_slug: str, batch_id: str) -> HttpResponse:
+def report_status(request: HttpRequest, practice_slug: str, report_id: str) -> JsonResponse:
+    """Progress for the report page's script to poll: a status, never the report's content."""
+    report = _report(request, report_id)
+    others = services.family(report)
+    others.remove(report)
+    return JsonResponse(_report_progress(report, others))
+
+
+def _batch_reports(request: HttpRequest, batch_id: str) -> tuple[ReportBatch, list[Report]]:
     require(request.membership, Can.VIEW_CLINICAL)  # type: ignore[attr-defined]
     batch = get_or_404(ReportBatch.objects.all(), uuid=batch_id)
     reports = list(visible_reports(request).filter(batch=batch))  # type: ignore[attr-defined]
     if not reports:
         raise Http404  # none of its couples is yours to see: as the API answers
+    return batch, reports
+
+
+def _batch_progress(reports: list[Report]) -> dict[str, object]:
+    """Counts and a sentence for the batch page's progress bar and live region."""
+    progress = services.batch_progress(reports)
+    ready, failed = progress.counts[ReportStatus.READY], progress.counts[ReportStatus.FAILED]
+    message = _("%(ready)s of %(total)s ready") % {"ready": ready, "total": progress.total}
+    if failed:
+        message += ", " + ngettext("%(n)s failed", "%(n)s failed", failed) % {"n": failed}
+    return {
+        "in_progress": not progress.finished,
+        "finished": progress.done,
+        "total": progress.total,
+        "message": message,
+    }
+
+
+@never_cache
+def report_batch_status(request: HttpRequest, practice_slug: str, batch_id: str) -> JsonResponse:
+    """Progress for the batch page's script to poll (counts only)."""
+    _, reports = _batch_reports(request, batch_id)
+    return JsonResponse(_batch_progress(reports))
+
+
+@never_cache
+def report_batch(request: HttpRequest, practice_slug: str, batch_id: str) -> HttpResponse:
+    batch, reports = _batch_reports(request, batch_id)
     audit.record("report.view", request=request, target=batch, count=len(reports))
     progress = services.batch_progress(reports)
     return render(
@@ -139,6 +195,7 @@ def report_batch(request: HttpRequest, practice_slug: str, batch_id: str) -> Htt
             "total": progress.total,
             "finished": progress.done,
             "in_progress": not progress.finished,
+            "progress": _batch_progress(reports),
         },
     )
 
@@ -152,11 +209,19 @@ def download(request: HttpRequest, practice_slug: str, report_id: str) -> HttpRe
     return pdf_response(report)
 
 
-def pdf_response(report: Report) -> FileResponse:
-    filename = (
-        f"attune-{report.kind}-report-{slugify(report.couple.label) or 'couple'}-"
-        f"{report.period_end.isoformat()}.pdf"
+def report_filename(report: Report) -> str:
+    """Couple, kind, period and the day it was made: two reports never share a name."""
+    couple = slugify(report.couple.label) or "couple"
+    made = timezone.localtime(report.created_at).date().isoformat()
+    return (
+        f"attune-{couple}-{report.kind}-report-"
+        f"{report.period_start.isoformat()}-to-{report.period_end.isoformat()}-"
+        f"{report.language}-made-{made}.pdf"
     )
+
+
+def pdf_response(report: Report) -> FileResponse:
+    filename = report_filename(report)
     response = FileResponse(
         report.file.open("rb"),
         as_attachment=True,
@@ -166,6 +231,49 @@ def pdf_response(report: Report) -> FileResponse:
     response["Cache-Control"] = "no-store, private"
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@never_cache
+def report_preview(request: HttpRequest, practice_slug: str, report_id: str) -> HttpResponse:
+    """The finished PDF's pages as pictures in the page, to read before releasing it."""
+    report = _report(request, report_id)
+    if not report.is_ready or not report.file:
+        raise Http404
+    with report.file.open("rb") as stored:
+        data = stored.read()
+    try:
+        pages = preview.page_images(data)
+    except preview.PreviewFailed:
+        pages = []
+    audit.record("report.preview", request=request, target=report, pages=len(pages))
+    return render(
+        request,
+        "reports/report_preview.html",
+        {
+            "nav": "reports",
+            "report": report,
+            "pages": pages,
+            "audience": services.release_audience(report.translation_of or report),
+        },
+    )
+
+
+@never_cache
+def report_release(request: HttpRequest, practice_slug: str, report_id: str) -> HttpResponse:
+    """Ask before releasing: who will be able to read it, and a link to the preview."""
+    require(request.membership, Can.MANAGE_REPORTS)  # type: ignore[attr-defined]
+    report = _report(request, report_id)
+    audit.record("report.view", request=request, target=report)
+    return render(
+        request,
+        "reports/report_release.html",
+        {
+            "nav": "reports",
+            "report": report,
+            "audience": services.release_audience(report.translation_of or report),
+            "others": services.family(report)[1:],
+        },
+    )
 
 
 @require_POST

@@ -690,6 +690,9 @@ def test_owners_read_and_change_practice_settings(world, cases, base):
         content_type="application/json",
     )
     assert_error(bad, 400, fields={"session_timeout_minutes", "accent_colour"})
+    pale = owner.patch(settings_url, {"accent_colour": "#ffcc00"}, content_type="application/json")
+    assert_error(pale, 400, fields={"accent_colour"})
+    assert "4.5:1" in str(pale.json())
     clinician = api(token_for(world.a.clinician, world.a.practice))
     assert_error(clinician.get(settings_url), 404)
 

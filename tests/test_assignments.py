@@ -66,7 +66,9 @@ def test_assign_through_the_page_opens_the_first_occurrence(world, couple):
 def test_a_one_off_assignment_says_nothing_more_is_scheduled_not_finished(world, couple):
     """Its only form is open at once; the badge must not read as if it were done."""
     open_form(couple)
-    page = signed_in(world.a.clinician).get(f"/p/{world.a.practice.slug}/couples/{couple.uuid}/")
+    page = signed_in(world.a.clinician).get(
+        f"/p/{world.a.practice.slug}/couples/{couple.uuid}/", {"tab": "forms"}
+    )
     html = page.content.decode()
     assert "No more scheduled" in html
     assert ">Finished<" not in html

@@ -119,3 +119,105 @@ def test_service_events_without_a_request_still_name_their_practice(world):
         event = AuditEvent.objects.get(action="assignment.create")
     assert event.practice == world.a.practice
     assert event.target_id == str(assignment.uuid)
+
+
+@pytest.mark.django_db
+def test_the_log_names_people_and_records_the_reader_may_see(world, cases):
+    """Names and titles instead of ids; a couple filter; never another practice's names."""
+    from clients.models import Couple
+    from practice import audit_names
+    from tests.factories import make_couple
+
+    case = cases.a
+    with scope(practice=world.a.practice):
+        Couple.objects.filter(pk=case.couple.pk).update(label="=HYPERLINK(1) & Co")
+        case.couple.refresh_from_db()
+        audit.record_for_partner("portal.sign_in", case.partner_one)
+        audit.record(
+            "couple.view", practice=world.a.practice, actor=world.a.clinician, target=case.couple
+        )
+        audit.record(
+            "report.download", practice=world.a.practice, actor=world.a.owner, target=case.report
+        )
+        audit.record(
+            "alert.acknowledge",
+            practice=world.a.practice,
+            actor=world.a.clinician,
+            target=case.alert,
+        )
+    other = make_couple(world.a.practice, world.a.clinician, label="Other Pair", n=3)
+    with scope(practice=world.a.practice):
+        audit.record(
+            "couple.view", practice=world.a.practice, actor=world.a.clinician, target=other
+        )
+    client = signed_in(world.a.owner)
+    url = f"/p/{world.a.practice.slug}/audit/"
+    html = client.get(url).content.decode()
+    assert "partner:" not in html
+    assert f"{case.partner_one.display_name} of =HYPERLINK(1) &amp; Co (partner)" in html
+    assert "Couple report for =HYPERLINK(1) &amp; Co" in html
+    assert "Alert for =HYPERLINK(1) &amp; Co: Safety concern" in html
+    assert str(case.report.uuid)[:8] not in html
+    assert cases.b.couple.label not in html
+
+    mine = client.get(url, {"couple": str(case.couple.uuid)})
+    shown = {(e.target_type, e.target_id) for e in mine.context["events"]}
+    assert ("clients.couple", str(case.couple.uuid)) in shown
+    assert ("reports.report", str(case.report.uuid)) in shown
+    assert ("assessments.alert", str(case.alert.uuid)) in shown
+    assert ("clients.couple", str(other.uuid)) not in shown
+    assert any(e.actor_label == f"partner:{case.partner_one.uuid}" for e in mine.context["events"])
+    # Another practice's couple id filters to nothing rather than leaking its events.
+    assert list(client.get(url, {"couple": str(cases.b.couple.uuid)}).context["events"]) == []
+
+    # A member who may not see the couple gets ids, not names, from the same namers.
+    from practice.models import Membership, Role
+    from tests.factories import MembershipFactory
+
+    stranger = MembershipFactory(practice=world.a.practice, role=Role.CLINICIAN).user
+    with scope(practice=world.a.practice):
+        membership = Membership.objects.get(user=stranger, practice=world.a.practice)
+        events = list(AuditEvent.objects.filter(target_id=str(case.couple.uuid)))
+        audit_names.names_for(membership, events)
+    assert events and all(e.target_name == "" for e in events)
+
+
+@pytest.mark.django_db
+def test_the_csv_export_keeps_ids_defuses_formulas_and_is_audited(world, cases):
+    import csv
+    import io
+
+    from clients.models import Couple
+
+    case = cases.a
+    with scope(practice=world.a.practice):
+        Couple.objects.filter(pk=case.couple.pk).update(label="=HYPERLINK(1)")
+        audit.record(
+            "couple.view", practice=world.a.practice, actor=world.a.clinician, target=case.couple
+        )
+    client = signed_in(world.a.owner)
+    response = client.get(
+        f"/p/{world.a.practice.slug}/audit/export.csv", {"couple": str(case.couple.uuid)}
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv"
+    assert "attune-audit-alpha-practice-" in response["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    viewed = [r for r in rows if r["action"] == "couple.view"]
+    assert viewed and viewed[0]["target_id"] == str(case.couple.uuid)
+    assert viewed[0]["target_name"] == "'=HYPERLINK(1)"
+    assert viewed[0]["actor_id"] == str(world.a.clinician.uuid)
+    assert viewed[0]["actor_name"] == world.a.clinician.full_name
+    with scope(practice=world.a.practice):
+        exported = AuditEvent.objects.get(action="audit.export")
+    assert exported.actor == world.a.owner
+    assert exported.details == {"filters": {"couple": str(case.couple.uuid)}}
+    # Owners only; another practice's owner asking at this practice's address gets 404.
+    assert (
+        signed_in(world.a.clinician).get(f"/p/{world.a.practice.slug}/audit/export.csv").status_code
+        == 404
+    )
+    assert (
+        signed_in(world.b.owner).get(f"/p/{world.a.practice.slug}/audit/export.csv").status_code
+        == 404
+    )

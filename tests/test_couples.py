@@ -178,7 +178,7 @@ def test_clinician_notes_are_saved_audited_and_shown(world):
     client = signed_in(world.a.clinician)
     url = f"/p/{world.a.practice.slug}/couples/{couple.uuid}/"
     client.post(url + "notes/", {"body": "Discussed the weekend routine."})
-    assert "Discussed the weekend routine." in client.get(url).content.decode()
+    assert "Discussed the weekend routine." in client.get(url, {"tab": "notes"}).content.decode()
     empty = client.post(url + "notes/", {"body": "   "}, follow=True)
     assert "not saved" in empty.content.decode()
     with scope(practice=world.a.practice):
@@ -248,3 +248,85 @@ def test_dollar_signs_in_names_are_just_text_in_charts(world, cases):
     )
     assert page.status_code == 200
     assert "Sam $x^2$ Money$" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_couple_page_opens_with_a_summary_and_one_tab_per_url(world, cases):
+    from django.utils import formats
+
+    from tests.factories import assign
+
+    slug = world.a.practice.slug
+    case = cases.a
+    assign(case.couple, "connection-signs")
+    with scope(practice=world.a.practice):
+        services.add_note(case.couple, actor=world.a.clinician, body="Talked about Sundays")
+        due = case.couple.occurrences.filter(submitted=0).order_by("due_date").first().due_date
+    clinician = signed_in(world.a.clinician)
+    url = f"/p/{slug}/couples/{case.couple.uuid}/"
+    page = clinician.get(url)
+    html = page.content.decode()
+    # The summary: status, clinicians, next due, open alerts, latest change per instrument.
+    assert "Next due" in html and formats.date_format(due, "SHORT_DATE_FORMAT") in html
+    assert world.a.clinician.full_name in html
+    assert "1 open alert" in html
+    assert "Latest change" in html and "Connection Pulse" in html
+    # Results is the first tab: charts here, notes and forms elsewhere.
+    assert page.context["tab"] == "results"
+    assert '<a href="?tab=results#couple-tabs" aria-current="page">' in html
+    assert "chart-image" in html
+    assert "Talked about Sundays" not in html
+    notes = clinician.get(url, {"tab": "notes"}).content.decode()
+    assert "Talked about Sundays" in notes and "chart-image" not in notes
+    assert '<a href="?tab=notes#couple-tabs" aria-current="page">' in notes
+    forms = clinician.get(url, {"tab": "forms"}).content.decode()
+    assert "<h3>Connection Signs Inventory</h3>" in forms and "chart-image" not in forms
+    # The activity tab lists what was done, by name, not the reading of pages.
+    activity = clinician.get(url, {"tab": "activity"})
+    labels = [str(e.label) for e in activity.context["activity"]]
+    assert "Added a note" in labels and "Viewed a couple" not in labels
+    assert world.a.clinician.full_name in activity.content.decode()
+    # An unknown tab opens the first one; each opening is audited with its tab.
+    assert clinician.get(url, {"tab": "nonsense"}).context["tab"] == "results"
+    with scope(practice=world.a.practice):
+        tabs = set(
+            AuditEvent.objects.filter(action="couple.view").values_list("details__tab", flat=True)
+        )
+    assert {"results", "notes", "forms", "activity"} <= tabs
+
+
+@pytest.mark.django_db
+def test_assistants_get_only_the_forms_tab(world, cases):
+    slug = world.a.practice.slug
+    assistant = signed_in(world.a.assistant)
+    url = f"/p/{slug}/couples/{cases.a.couple.uuid}/"
+    page = assistant.get(url, {"tab": "notes"})
+    assert page.context["tab"] == "forms"
+    assert [key for key, _label in page.context["tabs"]] == ["forms"]
+    assert "Latest change" not in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_acting_on_an_alert_from_the_couple_page_comes_back_to_it(world, cases):
+    from assessments.models import Alert, AlertStatus
+
+    slug = world.a.practice.slug
+    case = cases.a
+    couple_page = f"/p/{slug}/couples/{case.couple.uuid}/"
+    clinician = signed_in(world.a.clinician)
+    assert f'name="next" value="{couple_page}"' in clinician.get(couple_page).content.decode()
+    done = clinician.post(f"/p/{slug}/alerts/{case.alert.uuid}/acknowledge/", {"next": couple_page})
+    assert done.status_code == 302 and done.url == couple_page
+    with scope(practice=world.a.practice):
+        assert Alert.objects.get(pk=case.alert.pk).status == AlertStatus.ACKNOWLEDGED
+    # Anywhere else (another host, another practice, a scheme trick) goes to the alerts list.
+    for elsewhere in (
+        "https://evil.example/p/",
+        "//evil.example/",
+        f"/p/{world.b.practice.slug}/",
+        "/p/" + slug + "\\@evil.example",
+    ):
+        response = clinician.post(
+            f"/p/{slug}/alerts/{case.alert.uuid}/resolve/", {"next": elsewhere, "note": "Called"}
+        )
+        assert response.url == f"/p/{slug}/alerts/", elsewhere

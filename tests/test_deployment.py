@@ -202,6 +202,63 @@ def test_deploy_check_flags_an_insecure_configuration():
     assert "SESSION_COOKIE_SECURE" in result.stderr
 
 
+PROBE = """
+import json
+import django
+django.setup()
+from django.templatetags.static import static
+from django.test import Client
+client = Client(HTTP_HOST="attune.example.org", headers={"x-forwarded-proto": "https"})
+css = client.get(static("css/app.css"))
+page = client.get("/accounts/sign-in/", headers={"accept-encoding": "gzip"})
+print(json.dumps({
+    "css_url": static("css/app.css"),
+    "css_cache": css.get("Cache-Control", ""),
+    "page_status": page.status_code,
+    "page_encoding": page.get("Content-Encoding", ""),
+    "page_vary": page.get("Vary", ""),
+}))
+"""
+
+
+@pytest.mark.slow
+def test_production_pages_are_compressed_and_static_files_cached_for_a_year(tmp_path):
+    """The image's settings (MANIFEST_STATIC=1): hashed static names that may be cached
+    for good, and gzipped HTML even without the proxy in front."""
+    import json
+
+    env = production_env()
+    env.update(MANIFEST_STATIC="1", STATIC_ROOT=str(tmp_path / "static"))
+    collected = subprocess.run(
+        # Our own files only: compressing the API browser's bundles takes a minute.
+        [sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"]
+        + [f"--ignore={app}" for app in ("admin", "drf_spectacular_sidecar", "rest_framework")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert collected.returncode == 0, collected.stderr
+    probe = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert probe.returncode == 0, probe.stderr
+    seen = json.loads(probe.stdout.strip().splitlines()[-1])
+    assert seen["css_url"] != "/static/css/app.css"  # a content-hashed name
+    assert "max-age=315360000" in seen["css_cache"] and "immutable" in seen["css_cache"]
+    assert seen["page_status"] == 200
+    assert seen["page_encoding"] == "gzip"
+    assert "Accept-Encoding" in seen["page_vary"]
+
+
 @pytest.mark.slow
 @pytest.mark.django_db
 def test_demo_command_creates_the_practice_once_and_prints_working_logins(client, capsys):
@@ -290,6 +347,7 @@ def test_make_run_stack_serves_sign_in_and_processes_tasks(tmp_path):
         output = (tmp_path / "stack.log").read_text()
         assert "Sign in to Attune" in page, output[-3000:]
         assert "worker is processing tasks" in output, output[-3000:]
+        assert "No hostname was supplied" not in output
     finally:
         stack.terminate()
         stack.wait(timeout=30)

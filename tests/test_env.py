@@ -1,11 +1,14 @@
 """The typed environment readers and the URL parsers behind the settings."""
 
+import io
+import logging
 from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from practice.env import (
+    broker_url,
     cache_from_url,
     database_from_url,
     env_bool,
@@ -149,3 +152,33 @@ def test_private_storage_is_the_local_folder_unless_s3_is_asked_for():
 def test_private_storage_misconfiguration_names_the_variable(environ, named):
     with pytest.raises(ImproperlyConfigured, match=named):
         private_storage_from_env(environ, BASE)
+
+
+def test_console_mail_prints_links_whole_and_accents_as_written():
+    """`make run` prints mail to the terminal; a copied link must work as printed."""
+    from django.core.mail import EmailMessage
+
+    from practice.console_mail import EmailBackend
+
+    link = "http://127.0.0.1:8000/portal/enter/" + "k" * 90 + "/"
+    stream = io.StringIO()
+    message = EmailMessage("Invitación", f"Hola, Señora.\nOpen: {link}\n", to=["a@example.test"])
+    EmailBackend(stream=stream).send_messages([message])
+    printed = stream.getvalue()
+    assert link in printed.splitlines()[-3]
+    assert "Señora" in printed
+    assert "quoted-printable" not in printed
+    assert "=C3=B1" not in printed
+
+
+def test_the_filesystem_broker_names_a_host_so_kombu_stays_quiet(caplog):
+    from kombu import Connection
+
+    assert broker_url("filesystem://") == "filesystem://localhost/"
+    assert broker_url("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
+    with caplog.at_level(logging.WARNING, logger="kombu.connection"):
+        Connection(broker_url("filesystem://")).info()
+    assert "No hostname was supplied" not in caplog.text
+    with caplog.at_level(logging.WARNING, logger="kombu.connection"):
+        Connection("filesystem://").info()
+    assert "No hostname was supplied" in caplog.text

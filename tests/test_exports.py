@@ -19,10 +19,10 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 from fhir.resources.R4B.bundle import Bundle
 
-from assessments import csvsafe
 from assessments.models import Score
 from assessments.services import score_table
 from clients.models import Couple
+from practice import csvsafe
 from practice.models import AuditEvent
 from reports import exports
 from reports.models import ExportStatus, PracticeExport

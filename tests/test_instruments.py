@@ -42,6 +42,24 @@ def test_the_library_is_loaded_published_and_practice_authored(world):
     assert all(set(i.definition["languages"]) == {"en", "es", "ru"} for i in builtins)
 
 
+def test_no_builtin_wording_repeats_the_optional_mark_the_portal_adds():
+    """The portal writes "(optional)" after every item that may be left empty."""
+    from django.utils import translation
+
+    optional_items = [
+        item
+        for definition in services.library_definitions()
+        for item in definition["items"]
+        if not item.get("required", True)
+    ]
+    assert optional_items, "the library has optional items (the safety check-in's last one)"
+    for language in ("en", "es", "ru"):
+        with translation.override(language):
+            mark = translation.gettext("optional")
+        for item in optional_items:
+            assert mark not in item["text"][language].lower(), (item["link_id"], language)
+
+
 @pytest.mark.django_db
 def test_an_answered_version_cannot_change_only_a_new_version_can(world, monkeypatch):
     couple = make_couple(world.a.practice, world.a.clinician)

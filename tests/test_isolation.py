@@ -252,6 +252,9 @@ NO_CLIENT_DATA_ROUTES = {
     "p/<slug:practice_slug>/exports/<uuid:export_id>/status/",
     "api/v1/p/<slug:practice_slug>/exports/",
     "api/v1/p/<slug:practice_slug>/exports/<uuid:export_id>/",
+    # What the report pages' scripts poll: a status sentence and counts (the pages are audited).
+    "p/<slug:practice_slug>/reports/<uuid:report_id>/status/",
+    "p/<slug:practice_slug>/reports/batches/<uuid:batch_id>/status/",
 }
 # Downloads that work once; their audit event is asserted in tests/test_exports.py.
 ONE_TIME_ROUTES = {

@@ -44,7 +44,9 @@ def test_one_rendering_per_partner_language_and_none_for_the_clinician_version(w
         assert all(r.status == ReportStatus.READY and r.file for r in family)
         assert services.family(clinician) == [clinician]
         # Staff lists show the report once; its languages are on its page.
-        page = signed_in(world.a.clinician).get(f"/p/{couple.practice.slug}/couples/{couple.uuid}/")
+        page = signed_in(world.a.clinician).get(
+            f"/p/{couple.practice.slug}/couples/{couple.uuid}/", {"tab": "reports"}
+        )
     assert page.content.decode().count(f"/reports/{report.uuid}/") >= 1
     for other in family[1:]:
         assert f'/reports/{other.uuid}/"' not in page.content.decode()

@@ -673,9 +673,11 @@ def test_downloads_are_authorised_audited_named_and_not_cached(world, history):
         assert response.status_code == 200
         assert response["Content-Type"] == "application/pdf"
         assert "no-store" in response["Cache-Control"]
+        # Couple, kind, period, language and the day it was made.
+        made = timezone.localdate().isoformat()
         assert (
-            f'filename="attune-clinician-report-juniper-quill-{END.isoformat()}.pdf"'
-            in response["Content-Disposition"]
+            f'filename="attune-juniper-quill-clinician-report-{START.isoformat()}-to-'
+            f'{END.isoformat()}-en-made-{made}.pdf"' in response["Content-Disposition"]
         )
         assert b"".join(response.streaming_content).startswith(b"%PDF")
     assert signed_in(world.a.assistant).get(url).status_code == 404
@@ -827,3 +829,93 @@ def test_a_batch_is_all_or_nothing(world, history, monkeypatch):
         assert len(calls) == 3
         assert not ReportBatch.objects.exists()
         assert not Report.objects.exists()
+
+
+@pytest.mark.django_db
+def test_report_pages_follow_progress_in_the_background_not_by_reloading(world, history):
+    """No meta refresh: a script polls a status that carries no content, and a polite
+    live region says what changed."""
+    couple, _, _ = history
+    report = rendering_report(couple, lease_left=timedelta(minutes=5))
+    with scope(practice=couple.practice):
+        batch = ReportBatch.objects.create(
+            practice=couple.practice,
+            kind=ReportKind.COUPLE,
+            period_start=START,
+            period_end=END,
+            created_by=world.a.clinician,
+        )
+        report.batch = batch
+        report.save()
+    client = signed_in(world.a.clinician)
+    base = f"/p/{world.a.practice.slug}/reports/"
+    for path in (f"{report.uuid}/", f"batches/{batch.uuid}/"):
+        page = client.get(base + path).content.decode()
+        assert 'http-equiv="refresh"' not in page
+        assert "js/report-progress.js" in page
+        assert 'id="live-progress" aria-live="polite"' in page
+        assert '<dd role="status">' not in page
+    status = client.get(base + f"{report.uuid}/status/").json()
+    assert status == {
+        "in_progress": True,
+        "message": "Report status: Rendering. The page updates itself when it is ready.",
+    }
+    assert client.get(base + f"batches/{batch.uuid}/status/").json() == {
+        "in_progress": True,
+        "finished": 0,
+        "total": 1,
+        "message": "0 of 1 ready",
+    }
+    with scope(practice=couple.practice):
+        Report.objects.filter(pk=report.pk).update(status=ReportStatus.FAILED)
+    assert client.get(base + f"batches/{batch.uuid}/status/").json()["message"] == (
+        "0 of 1 ready, 1 failed"
+    )
+    finished = client.get(base + f"{report.uuid}/").content.decode()
+    assert "js/report-progress.js" not in finished
+    # Outsiders: another practice's clinician gets 404 for both, as for the pages.
+    outsider = signed_in(world.b.clinician)
+    other = f"/p/{world.b.practice.slug}/reports/"
+    assert outsider.get(other + f"{report.uuid}/status/").status_code == 404
+    assert outsider.get(other + f"batches/{batch.uuid}/status/").status_code == 404
+
+
+@pdf
+@pytest.mark.django_db
+def test_a_couple_report_is_previewed_then_released_after_naming_who_will_see_it(world, history):
+    couple, one, two = history
+    report = make_report(couple, ReportKind.COUPLE, world.a.clinician)
+    with scope(practice=couple.practice):
+        two.portal_state = "invited"
+        two.save()
+    client = signed_in(world.a.clinician)
+    base = f"/p/{world.a.practice.slug}/reports/{report.uuid}/"
+    detail = client.get(base).content.decode()
+    # The detail page no longer releases in one click: it links to the confirmation.
+    assert 'value="release"' not in detail and f"{base}release/" in detail
+    preview = client.get(base + "preview/")
+    assert preview.status_code == 200
+    images = re.findall(r'<img src="data:image/png;base64,', preview.content.decode())
+    assert len(images) == len(preview.context["pages"]) >= 2
+    assert "Page 1 of" in preview.content.decode()
+    confirm = client.get(base + "release/").content.decode()
+    # Only the partner with portal access is named; the other is not told anything.
+    assert two.display_name in confirm and two.email in confirm
+    assert one.display_name not in confirm
+    with scope(practice=couple.practice):
+        assert Report.objects.get(pk=report.pk).released_at is None
+        assert AuditEvent.objects.filter(
+            action="report.preview", target_id=str(report.uuid)
+        ).exists()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        client.post(base + "action/", {"action": "release"})
+    with scope(practice=couple.practice):
+        assert Report.objects.get(pk=report.pk).released_at is not None
+    # An assistant may not preview; another practice gets 404.
+    assert signed_in(world.a.assistant).get(base + "preview/").status_code == 404
+    assert (
+        signed_in(world.b.owner)
+        .get(f"/p/{world.b.practice.slug}/reports/{report.uuid}/preview/")
+        .status_code
+        == 404
+    )

@@ -55,6 +55,10 @@ def test_owner_changes_branding_timeout_and_resources(world):
     page = client.get(f"/p/{world.a.practice.slug}/")
     assert "--accent: #224466" in page.content.decode()
     assert client.get(f"/p/{world.a.practice.slug}/settings/logo/").status_code == 200
+    # The file field's "Currently:" link goes to that view, not to a public path that 404s.
+    settings_page = client.get(url).content.decode()
+    assert f'href="/p/{world.a.practice.slug}/settings/logo/"' in settings_page
+    assert 'href="/logos/' not in settings_page
     with scope(practice=practice):
         event = AuditEvent.objects.get(action="practice.update")
     assert "accent_colour" in event.details["fields"]
@@ -74,6 +78,30 @@ def test_bad_settings_are_refused_with_clear_messages(world):
     gif = SimpleUploadedFile("logo.gif", b"GIF89a\x01\x00\x01\x00\x00\x00\x00;", "image/gif")
     assert "logo" in client.post(url, {**settings_form(), "logo": gif}).context["form"].errors
     assert Practice.objects.get(pk=world.a.practice.pk).accent_colour != "red"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("colour", ["#ffcc00", "#777777", "#f6f7f5"])
+def test_an_accent_too_light_to_read_is_refused_with_its_contrast(world, colour):
+    client = signed_in_verified(world.a.owner)
+    url = f"/p/{world.a.practice.slug}/settings/"
+    response = client.post(url, settings_form(accent_colour=colour))
+    assert response.status_code == 200
+    (error,) = response.context["form"].errors["accent_colour"]
+    assert "4.5:1" in error and "darker" in error
+    assert Practice.objects.get(pk=world.a.practice.pk).accent_colour != colour
+    # A mid grey that passes against the page background is accepted.
+    assert client.post(url, settings_form(accent_colour="#6E6E6E")).status_code == 302
+    assert Practice.objects.get(pk=world.a.practice.pk).accent_colour == "#6e6e6e"
+
+
+def test_contrast_ratios_match_wcag():
+    from practice import contrast
+
+    assert round(contrast.ratio("#000000", "#ffffff"), 2) == 21.0
+    assert round(contrast.ratio("#767676", "#ffffff"), 2) == 4.54
+    assert contrast.ratio("#2f6f6a", "#f6f7f5") == contrast.ratio("#f6f7f5", "#2f6f6a")
+    assert contrast.lowest_ratio("#2f6f6a") >= contrast.MINIMUM
 
 
 def invitation_link(message) -> str:

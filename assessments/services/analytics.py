@@ -19,12 +19,13 @@ from datetime import date, datetime, time, timedelta
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from assessments import analytics, csvsafe, results
+from assessments import analytics, results
 from assessments.analytics import Block
 from assessments.models import Instrument, Occurrence, Response, ResponseState, Score
 from assessments.services.change import NormsInfo, norms_for
 from assessments.services.score_table import newest_instruments
 from clients.models import Couple
+from practice import csvsafe
 from practice.models import Membership, Practice, Role, User
 
 MAX_PERIOD = timedelta(days=5 * 366)

@@ -17,10 +17,10 @@ from datetime import date, datetime
 
 from django.db.models import QuerySet
 
-from assessments import csvsafe
 from assessments.models import Instrument, InstrumentStatus, Score
 from assessments.services.change import NormsInfo, Point, norms_for, partner_change
 from clients.models import Couple, Partner
+from practice import csvsafe
 
 
 @dataclass(frozen=True)

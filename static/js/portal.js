@@ -409,6 +409,16 @@
     });
   }
 
+  // Tabbing into a question shows all of its options when they fit on the screen
+  // (the sticky progress bar is kept clear by the options' scroll-margin in the CSS).
+  function showOptionsOnFocus(event) {
+    var input = event.target;
+    if (!input.matches || !input.matches(".option input")) return;
+    var options = input.closest(".options");
+    var fits = options && options.getBoundingClientRect().height < window.innerHeight * 0.8;
+    (fits ? options : input.closest(".option")).scrollIntoView({ block: "nearest" });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var scope = document.body.dataset.draftScope;
     if (scope) drafts.clear(scope);
@@ -429,6 +439,7 @@
     });
     document.querySelectorAll("[data-review]").forEach(setupReview);
     document.querySelectorAll("[data-quick-exit]").forEach(setupQuickExit);
+    document.addEventListener("focusin", showOptionsOnFocus);
     var errors = document.getElementById("form-errors");
     if (errors) errors.focus();
   });

@@ -19,7 +19,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def enrol_in_browser(page, base_url: str) -> tuple[str, list[str]]:
-    """Open the set-up page from the menu, read the key, confirm with its code."""
+    """Open the set-up page from the account menu, read the key, confirm with its code."""
+    page.locator(".account-menu summary").click()
     page.get_by_role("link", name="Two-factor sign-in").click()
     page.get_by_role("link", name="Set up two-factor sign-in").click()
     expect(page.get_by_role("img", name="QR code for your authenticator app")).to_be_visible()
