@@ -20,7 +20,7 @@ class AssessmentsConfig(AppConfig):
         from assessments import (
             audit_names,
             erasure,  # noqa: F401 - connects the erasure receivers
-            summary,  # noqa: F401 - keeps the caseload rows current
+            summary,
         )
         from assessments.panels import couple_panels
         from assessments.portal import portal_home_panel
@@ -30,6 +30,9 @@ class AssessmentsConfig(AppConfig):
         from practice.audit import register_actions
 
         post_migrate.connect(_sync_library, sender=self, dispatch_uid="assessments-sync-library")
+        post_migrate.connect(
+            summary.fill_missing, sender=self, dispatch_uid="assessments-fill-summaries"
+        )
         couple_closed.connect(finish_for_closed_couple, dispatch_uid="assessments-couple-closed")
         panels.COUPLE_PAGE.register("assessments", couple_panels)
         panels.PORTAL_HOME.register("assessments", portal_home_panel)

@@ -265,6 +265,22 @@ def rebuild(batch: int = BATCH) -> int:
     return written
 
 
+def fill_missing(**kwargs: Any) -> int:
+    """After ``migrate``: a row for every couple that has none (an upgrade, a restore)."""
+    written = 0
+    # Runs once per migrate, across practices, and writes only summaries.
+    with scopes_disabled():
+        missing = list(
+            Couple.objects.filter(summary__isnull=True).order_by("pk").values_list("pk", flat=True)
+        )
+        for start in range(0, len(missing), BATCH):
+            with transaction.atomic():
+                written += refresh(missing[start : start + BATCH])
+    if written:
+        log.info("wrote the caseload summaries of %d couples that had none", written)
+    return written
+
+
 @receiver(couple_changed)
 def _on_couple_changed(sender: Any, couple: Couple, **kwargs: Any) -> None:
     """A case closed (its open forms cancelled) or otherwise changed: its row follows."""

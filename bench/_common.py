@@ -746,6 +746,7 @@ def build_world(
     with_scores: bool = True,
     seed: int = 20261125,
     today: date | None = None,
+    tag: str = "",
 ) -> World:
     """One practice with staff, couples, history and (optionally) scores, open forms and alerts.
 
@@ -753,7 +754,8 @@ def build_world(
     spread over complete occurrences (two responses each, one for the
     individual safety screen). The named clinician gets ``clinician_couples``
     active couples; the others are spread over nine more clinicians with a mix
-    of statuses.
+    of statuses. ``tag`` tells apart the slugs and staff emails of several
+    practices built in one database (bench/scale.py).
     """
     from django.db import transaction
     from django.utils import timezone
@@ -782,19 +784,23 @@ def build_world(
     counts: dict[str, int] = {}
     with scopes_disabled(), transaction.atomic():
         practice = Practice.objects.create(
-            name="Bench Practice", slug="bench", timezone="UTC", display_name="Bench"
+            name=f"Bench Practice{tag}", slug=f"bench{tag}", timezone="UTC", display_name="Bench"
         )
         password = "bench-password-2026"  # noqa: S105 - throw-away benchmark database
-        owner = User.objects.create_user("owner@bench.test", password, full_name="Olive Owner")
+        owner = User.objects.create_user(
+            f"owner{tag}@bench.test", password, full_name="Olive Owner"
+        )
         clinician = User.objects.create_user(
-            "clinician@bench.test", password, full_name="Dr. Bench Clinician"
+            f"clinician{tag}@bench.test", password, full_name="Dr. Bench Clinician"
         )
         others = [
-            User.objects.create_user(f"clin{i}@bench.test", password, full_name=f"Dr. Other {i}")
+            User.objects.create_user(
+                f"clin{i}{tag}@bench.test", password, full_name=f"Dr. Other {i}"
+            )
             for i in range(9)
         ]
         assistant = User.objects.create_user(
-            "assistant@bench.test", password, full_name="Asa Assistant"
+            f"assistant{tag}@bench.test", password, full_name="Asa Assistant"
         )
         Membership.objects.bulk_create(
             [
@@ -1012,6 +1018,11 @@ def build_world(
         _bulk(Alert, alert_objs)
         counts["alerts"] = len(alert_objs)
         counts["open alerts"] = sum(1 for a in alert_objs if a.status != AlertStatus.RESOLVED)
+    # Written past the services: the caseload rows, as `manage.py rebuild_summaries` does.
+    from assessments import summary
+
+    with scopes_disabled(), transaction.atomic():
+        summary.refresh(c.pk for c in couple_objs)
     return World(
         practice=practice,
         owner=owner,

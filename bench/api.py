@@ -51,7 +51,7 @@ import _common
 _common.hide_bench_folder()
 ROOT = _common.ROOT
 
-DB_NAME = "attune_bench_api"
+DB_NAME = os.environ.get("BENCH_DB_NAME", "attune_bench_api")
 # The throttles keep their history in the cache; production uses Redis (docker-compose).
 CACHE_URL = os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/13")
 SLUG = "bench-api"
@@ -292,6 +292,10 @@ def build_caseload(n_couples: int, seed: int = 20261125) -> dict[str, Any]:
                 )
         Alert.objects.bulk_create(alerts)
         _token, secret = tokens.create(practice=practice, user=clinician, name="bench")
+    # Written past the services: the caseload rows, as `manage.py rebuild_summaries` does.
+    from assessments import summary
+
+    summary.rebuild()
     _common.analyze()
     return {
         "practice": practice,

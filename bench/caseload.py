@@ -59,6 +59,27 @@ def scenarios(q: str, clinician_last: int, owner_last: int) -> list[Scenario]:
     ]
 
 
+NEXT_LINK = re.compile(r'href="\?([^"]*)" rel="next"')
+
+
+def nth_page(client: Any, url: str) -> str:
+    """The URL of page N (``page=N`` in ``url``), reached by following the Next links.
+
+    The caseload pages by keyset cursor; a page number is only how a scenario is named.
+    """
+    import html
+
+    base, _, query = url.partition("?")
+    wanted = int(re.search(r"page=(\d+)", query).group(1))  # type: ignore[union-attr]
+    current = base + "?" + re.sub(r"&?page=\d+", "", query).lstrip("&")
+    for _ in range(wanted - 1):
+        found = NEXT_LINK.search(client.get(current).content.decode())
+        if not found:
+            break
+        current = base + "?" + html.unescape(found.group(1))
+    return current
+
+
 @dataclass
 class Explained:
     execution: float = 0.0  # ms, median of runs
@@ -148,7 +169,7 @@ def run(args: argparse.Namespace) -> None:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from clients.views import PAGE_SIZE
+    from assessments.views_caseload import PAGE_SIZE
 
     print("environment:")
     _common.print_environment()
@@ -184,6 +205,8 @@ def run(args: argparse.Namespace) -> None:
     for scenario in scenarios(q, clinician_last, owner_last):
         client = clients[scenario.who]
         url = base + (f"?{scenario.query}" if scenario.query else "")
+        if "page=" in scenario.query:
+            url = nth_page(client, url)
         deadline = time.perf_counter() + args.budget / 4
         for _ in range(args.warmup):
             response = client.get(url)

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_scopes import scope
 
+from assessments import summary
 from assessments.models import (
     Alert,
     AlertStatus,
@@ -408,4 +409,7 @@ def build(practice: Practice, today: date | None = None) -> int:
             resolved_at=timezone.now(),
             resolution_note="Discussed in session.",
         )
+        # History was written row by row above, past the services: the caseload rows
+        # are computed once, at the end, as `manage.py rebuild_summaries` would.
+        summary.refresh(c.pk for c in couples.values())
     return len(COUPLES)

@@ -46,7 +46,12 @@ def _raise(
     occurrence: Occurrence | None = None,
     details: dict[str, Any] | None = None,
 ) -> Alert | None:
-    """Create the alert unless this cause already raised one; returns it when new."""
+    """Create the alert unless this cause already raised one; returns it when new.
+
+    The caller refreshes the couple's caseload row after its last alert, so that row is
+    locked after the alerts' rows, in the same order by every transaction (a couple's
+    two partners are scored at once, and may raise the same couple alert).
+    """
     if Alert.objects.filter(dedupe_key=dedupe_key).exists():
         return None
     try:
@@ -62,7 +67,6 @@ def _raise(
                 dedupe_key=dedupe_key,
                 details=details or {},
             )
-            summary.refresh_couple(couple_id)
     except IntegrityError:
         return None  # raised concurrently by a duplicate delivery
     audit.record("alert.raise", practice=practice, target=alert, kind=kind)
@@ -286,7 +290,6 @@ def resolve_automatically(occurrence: Occurrence) -> None:
         alert.resolved_at = now
         alert.resolution_note = "Completed by the couple."
         alert.save(update_fields=["status", "resolved_at", "resolution_note"])
-        summary.refresh_couple(alert.couple_id)
         audit.record(
             "alert.resolve_automatic",
             practice=occurrence.practice,
@@ -310,8 +313,11 @@ def raise_scoring_failed(response: Response) -> Alert | None:
 
 
 def resolve_scoring_failed(response: Response) -> None:
-    """The submission has been scored after all: its "could not score" alert is done."""
-    resolved = Alert.objects.filter(
+    """The submission has been scored after all: its "could not score" alert is done.
+
+    The caller (scoring) refreshes the couple's caseload row at its end.
+    """
+    Alert.objects.filter(
         dedupe_key=f"scoring:{response.uuid}",
         status__in=[AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED],
     ).update(
@@ -319,8 +325,6 @@ def resolve_scoring_failed(response: Response) -> None:
         resolved_at=timezone.now(),
         resolution_note="Scored on a later attempt.",
     )
-    if resolved:
-        summary.refresh_couple(response.couple_id)
 
 
 def raise_overdue_alerts(today: date) -> int:
@@ -339,7 +343,7 @@ def raise_overdue_alerts(today: date) -> int:
             ).select_related("practice")
         )
     for occurrence in late:
-        with scope(practice=occurrence.practice):
+        with scope(practice=occurrence.practice), transaction.atomic():
             alert = _raise(
                 practice=occurrence.practice,
                 couple_id=occurrence.couple_id,
@@ -351,6 +355,8 @@ def raise_overdue_alerts(today: date) -> int:
                     "due_date": occurrence.due_date.isoformat(),
                 },
             )
+            if alert is not None:
+                summary.refresh_couple(occurrence.couple_id)
             raised += alert is not None
     return raised
 

@@ -159,7 +159,8 @@ def _record_failure(response_id: int, exc: Exception) -> Response | None:
         response.scoring_attempts += 1
         response.scoring_retry_at = next_scoring_try(response.scoring_attempts, now)
         response.save(update_fields=["scoring_error", "scoring_attempts", "scoring_retry_at"])
-        raise_scoring_failed(response)
+        if raise_scoring_failed(response) is not None:
+            summary.refresh_couple(response.couple_id)
     # The exception's text can quote an answer: log its class and where it was raised.
     log.error(
         "scoring response %s failed (%s, %s at %s), attempt %d, %s",
