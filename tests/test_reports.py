@@ -275,7 +275,8 @@ def test_couple_report_shows_partner_totals_only_when_the_practice_allows(world,
     # Couple average, the change words, then each partner (pdftotext wraps the long title).
     assert "Connection Signs 3 Too early to tell Too early to tell 3.5 2.5" in text
     assert "Some signs" not in text
-    assert "Connection Pulse" not in text
+    # Even with totals on, the one-item pulse is only counted, never charted or scored.
+    assert "Connection Pulse" not in text.replace("answered the Connection Pulse", "")
     assert "Handling disagreement" not in text
     info = pdfinfo(data, tmp_path)
     assert re.search(r"Tagged:\s+yes", info)
