@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 import time_machine
@@ -415,7 +415,6 @@ def test_answered_forms_move_to_completed(couple, partners):
 @pytest.mark.django_db
 def test_completed_forms_are_grouped_by_month_and_paged(world):
     from datetime import datetime
-    from datetime import timezone as tz
 
     from assessments.portal import COMPLETED_PER_PAGE
 
@@ -423,7 +422,7 @@ def test_completed_forms_are_grouped_by_month_and_paged(world):
     with scope(practice=world.a.practice):
         one = couple.partners.order_by("position").first()
     total = COMPLETED_PER_PAGE + 3
-    for n in range(total):
+    for _ in range(total):
         answer(open_form(couple, partner=one), one, {"pulse": 5})
     with scope(practice=world.a.practice):
         ids = list(
@@ -435,7 +434,7 @@ def test_completed_forms_are_grouped_by_month_and_paged(world):
         for index, pk in enumerate(ids):
             month = 10 if index < 5 else 11
             Response.objects.filter(pk=pk).update(
-                submitted_at=datetime(2026, month, 1 + index, 12, tzinfo=tz.utc)
+                submitted_at=datetime(2026, month, 1 + index, 12, tzinfo=UTC)
             )
     client = portal_client(one)
     first = client.get("/portal/")
