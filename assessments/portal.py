@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
+from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from assessments.models import Instrument, Occurrence, Response, ResponseState
@@ -60,17 +63,30 @@ def forms_to_do(partner: Partner) -> list[dict[str, object]]:
     return rows
 
 
-def completed_for(partner: Partner) -> list[dict[str, object]]:
-    """The partner's own submitted forms, newest first."""
-    return [
-        {
-            "response": response,
-            "title": portal_title(response.instrument, partner.language),
-        }
-        for response in Response.objects.filter(partner=partner, state=ResponseState.SUBMITTED)
+# Completed forms per page of the portal home: a phone screen or two.
+COMPLETED_PER_PAGE = 10
+
+
+def completed_for(partner: Partner, page_number: str | None = None) -> dict[str, Any]:
+    """The partner's own submitted forms, newest first, one page of them grouped by month.
+
+    Returns the page (for its links) and ``months``: ``[(first day of month, rows)]``.
+    """
+    responses = (
+        Response.objects.filter(partner=partner, state=ResponseState.SUBMITTED)
         .select_related("instrument")
-        .order_by("-submitted_at")[:50]
-    ]
+        .order_by("-submitted_at", "-pk")
+    )
+    page = Paginator(responses, COMPLETED_PER_PAGE).get_page(page_number)
+    months: list[tuple[date, list[dict[str, object]]]] = []
+    for response in page.object_list:
+        local = timezone.localtime(response.submitted_at).date().replace(day=1)
+        if not months or months[-1][0] != local:
+            months.append((local, []))
+        months[-1][1].append(
+            {"response": response, "title": portal_title(response.instrument, partner.language)}
+        )
+    return {"page": page, "months": months}
 
 
 def occurrence_for(partner: Partner, occurrence_id: str) -> Occurrence:
@@ -88,4 +104,7 @@ def instrument_language(partner: Partner, definition: dict[str, object]) -> str:
 
 def portal_home_panel(*, request: HttpRequest, partner: Partner) -> dict[str, Any]:
     """The portal home's forms to do and completed forms (in practice.panels.PORTAL_HOME)."""
-    return {"to_do": forms_to_do(partner), "completed": completed_for(partner)}
+    return {
+        "to_do": forms_to_do(partner),
+        "completed": completed_for(partner, request.GET.get("done")),
+    }

@@ -55,6 +55,8 @@ practice_patterns = [
 
 urlpatterns = [
     path("", views.home, name="home"),
+    # set_language (POST, CSRF-checked): the language switcher before portal sign-in.
+    path("i18n/", include("django.conf.urls.i18n")),
     path("practices/", views.practice_list, name="practice_list"),
     path("accounts/", include(account_patterns)),
     path("p/<slug:practice_slug>/", include(practice_patterns)),

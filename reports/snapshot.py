@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from assessments import definition as defn
 from assessments import results, stats
@@ -33,10 +33,12 @@ from assessments.presentation import answer_label
 from assessments.scoring_rules import band_of
 from assessments.services.change import NormsInfo, norms_for
 from clients.models import Couple, Partner
+from reports import summary
 from reports.models import Report, ReportKind
 
 # 2: couple change words from the composite's reliable change, both horizons, gaps.
-SNAPSHOT_VERSION = 2
+# 3: the couple version's summary (levels of areas, short check-ins answered).
+SNAPSHOT_VERSION = 3
 MAX_LOGO_BYTES = 512 * 1024
 # The couple version leaves out scales with fewer shared items than this: each partner
 # knows their own answers, so from a short scale's couple mean (or, with partners'
@@ -329,6 +331,8 @@ def _instrument(
         "band": _band_for(instrument, total, last.mean, language) if last and clinician else "",
         "since_start": _couple_change(trend.since_start, numbers),
         "since_previous": _couple_change(trend.since_previous, numbers),
+        # A coarse level (strength, growth or neither) for the couple summary page.
+        "level": summary.level(last.mean if last else None, low, high, higher_is_better),
     }
     if clinician:
         frozen["couple"]["gap_series"] = [{"at": _iso(p.at), "value": p.gap} for p in trend.points]
@@ -344,11 +348,19 @@ def _instrument(
                 norms_for(instrument, s["key"], couple.practice),
                 instrument.direction(s["key"]) == "higher_is_better",
             )
+            area_low, area_high = instrument.plan.scale_bounds(s["key"])
             areas.append(
                 {
+                    "key": s["key"],
                     "label": s["label"],
                     "mean": s["mean"] if numbers else None,
                     "since_start": area.since_start.word.value,
+                    "level": summary.level(
+                        s["mean"],
+                        area_low,
+                        area_high,
+                        instrument.direction(s["key"]) == "higher_is_better",
+                    ),
                 }
             )
         frozen["couple"]["subscales"] = areas
@@ -462,6 +474,21 @@ def _safety(
     return rows
 
 
+def _answered_together(
+    couple: Couple, instrument: Instrument, since: datetime, until: datetime
+) -> int:
+    """How many times in the period both partners answered a short check-in (a count:
+    its scores would show each partner the other's answer)."""
+    return (
+        Occurrence.objects.filter(
+            couple=couple, instrument__key=instrument.key, cancelled=False, submitted__gte=2
+        )
+        .filter(responses__submitted_at__gte=since, responses__submitted_at__lte=until)
+        .distinct()
+        .count()
+    )
+
+
 def build(report: Report) -> dict[str, Any]:
     """Everything the report will show, as plain JSON-ready data."""
     couple = report.couple
@@ -470,10 +497,17 @@ def build(report: Report) -> dict[str, Any]:
     since, until = _bounds(report)
     clinician = report.kind == ReportKind.CLINICIAN
     instruments = []
+    check_ins = []
     for instrument in instruments_with_scores(couple):
         frozen = _instrument(report, couple, partners, instrument, since, until)
         if frozen is not None:
             instruments.append(frozen)
+        elif not clinician and not instrument.is_private:
+            answered = _answered_together(couple, instrument, since, until)
+            if answered:
+                check_ins.append(
+                    {"title": instrument.text("title", report.language), "forms": answered}
+                )
     snapshot: dict[str, Any] = {
         "version": SNAPSHOT_VERSION,
         "kind": report.kind,
@@ -494,6 +528,10 @@ def build(report: Report) -> dict[str, Any]:
     }
     if snapshot["show_partners"]:
         snapshot["partners"] = [p.display_name for p in partners]
+    if not clinician:
+        # Frozen in the report's language, like every other text in the snapshot.
+        with translation.override(report.language):
+            snapshot["summary"] = summary.build(instruments, check_ins)
     if clinician:
         # The thresholds in force, for the Methods section.
         snapshot["method"] = {

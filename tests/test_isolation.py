@@ -25,6 +25,8 @@ PUBLIC = {
     "practices/",
     "healthz",
     "accounts/sign-in/",
+    # Django's set_language: stores a language choice in a cookie (POST, CSRF-checked).
+    "i18n/setlang/",
     "accounts/sign-out/",
     "accounts/password-reset/",
     "accounts/password-reset/sent/",

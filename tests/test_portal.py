@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 import time_machine
@@ -410,3 +410,71 @@ def test_answered_forms_move_to_completed(couple, partners):
     html = portal_client(partners[0]).get("/portal/").content.decode()
     assert "Nothing to do right now" in html
     assert "Completed" in html
+
+
+@pytest.mark.django_db
+def test_completed_forms_are_grouped_by_month_and_paged(world):
+    from datetime import datetime
+
+    from assessments.portal import COMPLETED_PER_PAGE
+
+    couple = make_couple(world.a.practice, world.a.clinician)
+    with scope(practice=world.a.practice):
+        one = couple.partners.order_by("position").first()
+    total = COMPLETED_PER_PAGE + 3
+    for _ in range(total):
+        answer(open_form(couple, partner=one), one, {"pulse": 5})
+    with scope(practice=world.a.practice):
+        ids = list(
+            Response.objects.filter(partner=one)
+            .order_by("submitted_at")
+            .values_list("pk", flat=True)
+        )
+        # Oldest five in October, the rest in November (the only way to date them).
+        for index, pk in enumerate(ids):
+            month = 10 if index < 5 else 11
+            Response.objects.filter(pk=pk).update(
+                submitted_at=datetime(2026, month, 1 + index, 12, tzinfo=UTC)
+            )
+    client = portal_client(one)
+    first = client.get("/portal/")
+    html = first.content.decode()
+    completed = first.context["completed"]
+    assert sum(len(rows) for _month, rows in completed["months"]) == COMPLETED_PER_PAGE
+    assert [month.month for month, _rows in completed["months"]] == [11, 10]
+    assert "November 2026" in html and "October 2026" in html
+    assert 'href="?done=2#done"' in html and "Page 1 of 2" in html
+    second = client.get("/portal/", {"done": "2"})
+    rows = [row for _month, group in second.context["completed"]["months"] for row in group]
+    assert len(rows) == total - COMPLETED_PER_PAGE
+    assert [month.month for month, _rows in second.context["completed"]["months"]] == [10]
+    # Nonsense page numbers show a page, not an error.
+    assert client.get("/portal/", {"done": "x"}).status_code == 200
+
+
+@pytest.mark.django_db
+def test_pages_before_sign_in_follow_the_browser_and_offer_a_language_switch():
+    browser = Client(enforce_csrf_checks=True)
+    page = browser.get("/portal/sign-in/", headers={"accept-language": "es-ES,es;q=0.9"})
+    html = page.content.decode()
+    assert page["Content-Language"] == "es"
+    assert '<html lang="es">' in html
+    assert 'action="/i18n/setlang/"' in html and 'name="language"' in html
+    # Without its CSRF token the switch is refused.
+    refused = browser.post("/i18n/setlang/", {"language": "ru", "next": "/portal/sign-in/"})
+    assert refused.status_code == 403
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)[1]
+    switched = browser.post(
+        "/i18n/setlang/",
+        {"language": "ru", "next": "/portal/sign-in/", "csrfmiddlewaretoken": csrf},
+        headers={"accept-language": "es"},
+    )
+    assert switched.status_code == 302 and switched.url == "/portal/sign-in/"
+    again = browser.get("/portal/sign-in/", headers={"accept-language": "es"})
+    assert again["Content-Language"] == "ru"
+    # An outside address as "next" is not followed.
+    away = browser.post(
+        "/i18n/setlang/",
+        {"language": "en", "next": "https://evil.example/", "csrfmiddlewaretoken": csrf},
+    )
+    assert "evil.example" not in away.get("Location", "")

@@ -41,6 +41,11 @@ def pdftotext(data: bytes, tmp_path) -> str:
     ).stdout
 
 
+def pages_text(data: bytes, tmp_path) -> list[str]:
+    """The text of each page (pdftotext separates pages with a form feed)."""
+    return pdftotext(data, tmp_path).split("\f")[:-1]
+
+
 def pdfinfo(data: bytes, tmp_path) -> str:
     path = tmp_path / "i.pdf"
     path.write_bytes(data)
@@ -179,9 +184,14 @@ def test_couple_report_has_no_item_answers_private_items_safety_or_partner_numbe
     # words from the couple composite's reliable change.
     assert re.search(r"Connection Signs Inventory\s+Too early to tell\s+Too early to tell", text)
     assert "Some signs" not in text and "Couple average" not in text
-    # The one-item pulse is left out: from a couple mean of one answer, each partner
-    # could work out the other's answer.
-    assert "Connection Pulse" not in text
+    # The one-item pulse shows only how often both answered: from a couple mean of one
+    # answer, each partner could work out the other's answer.
+    assert re.search(r"You both answered the Connection Pulse\s+3 times", text)
+    assert "Connection Pulse" not in text.replace("answered the Connection Pulse", "")
+    # The summary page, in plain words.
+    assert "Your summary" in text and "How things have changed" in text
+    for page in pages_text(data, tmp_path)[1:]:
+        assert len(page.split()) >= 40, f"a near-empty page:\n{page}"
     definition_texts = []
     with scope(practice=couple.practice):
         from assessments.models import Instrument
@@ -265,7 +275,8 @@ def test_couple_report_shows_partner_totals_only_when_the_practice_allows(world,
     # Couple average, the change words, then each partner (pdftotext wraps the long title).
     assert "Connection Signs 3 Too early to tell Too early to tell 3.5 2.5" in text
     assert "Some signs" not in text
-    assert "Connection Pulse" not in text
+    # Even with totals on, the one-item pulse is only counted, never charted or scored.
+    assert "Connection Pulse" not in text.replace("answered the Connection Pulse", "")
     assert "Handling disagreement" not in text
     info = pdfinfo(data, tmp_path)
     assert re.search(r"Tagged:\s+yes", info)
@@ -919,3 +930,49 @@ def test_a_couple_report_is_previewed_then_released_after_naming_who_will_see_it
         .status_code
         == 404
     )
+
+
+def test_the_couple_summary_names_strengths_growth_and_change_from_levels():
+    from reports import summary
+
+    assert summary.level(4.6, 1, 5, True) == "strength"  # 0.9 of the range
+    assert summary.level(2.2, 1, 5, True) == "growth"  # 0.3
+    assert summary.level(3.4, 1, 5, True) == ""  # 0.6: neither
+    assert summary.level(1.4, 1, 5, False) == "strength"  # lower is better
+    assert summary.level(None, 1, 5, True) == ""
+    built = summary.build(
+        [
+            {
+                "key": "elements-of-connection",
+                "title": "Elements of Connection",
+                "scale_label": "Overall connection",
+                "couple": {
+                    "since_start": {"word": "stronger"},
+                    "subscales": [
+                        {"key": "empathy", "label": "Empathy", "level": "strength"},
+                        {
+                            "key": "communication",
+                            "label": "Emotional communication",
+                            "level": "growth",
+                        },
+                        {"key": "attachment", "label": "Secure bond", "level": ""},
+                    ],
+                },
+            },
+            {
+                "key": "everyday-bond",
+                "title": "Everyday Bond",
+                "scale_label": "Everyday bond",
+                "couple": {"since_start": {"word": "about_the_same"}, "level": "growth"},
+            },
+        ],
+        [{"title": "Connection Pulse", "forms": 4}],
+    )
+    assert [a["label"] for a in built["strengths"]] == ["Empathy"]
+    assert built["strengths"][0]["about"].startswith("Feeling what the other feels")
+    assert [a["label"] for a in built["growth"]] == ["Emotional communication", "Everyday bond"]
+    assert built["changes"] == [
+        {"instrument": "Elements of Connection", "word": "stronger"},
+        {"instrument": "Everyday Bond", "word": "about_the_same"},
+    ]
+    assert built["check_ins"] == [{"title": "Connection Pulse", "forms": 4}]
