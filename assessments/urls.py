@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from assessments import views, views_analytics, views_caseload, views_fhir
+from assessments import views, views_analytics, views_builder, views_caseload, views_fhir
 
 urlpatterns = [
     path("", views_caseload.caseload, name="caseload"),
@@ -27,6 +27,17 @@ urlpatterns = [
     path("alerts/<uuid:alert_id>/resolve/", views.alert_resolve, name="alert_resolve"),
     path("instruments/", views.instrument_list, name="instruments"),
     path("instruments/upload/", views.instrument_upload, name="instrument_upload"),
+    path("instruments/build/", views_builder.instrument_builder, name="instrument_builder"),
+    path(
+        "instruments/build/check/",
+        views_builder.instrument_builder_check,
+        name="instrument_builder_check",
+    ),
+    path(
+        "instruments/<uuid:instrument_id>/build/",
+        views_builder.instrument_builder,
+        name="instrument_builder_edit",
+    ),
     path("instruments/import/", views_fhir.fhir_import, name="instrument_import"),
     path("instruments/fhir/", views_fhir.instruments_fhir, name="instruments_fhir"),
     path(
