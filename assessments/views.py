@@ -6,10 +6,12 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -47,24 +49,36 @@ def assign(request: HttpRequest, practice_slug: str, couple_id: str) -> HttpResp
     couple = get_couple(membership, couple_id)
     form = AssignForm(request.POST or None, couple=couple)
     if request.method == "POST" and form.is_valid():
+        chosen = list(form.cleaned_data["instrument"])
         try:
-            assignment_services.assign(
-                couple=couple,
-                instrument=form.cleaned_data["instrument"],
-                actor=request.user,  # type: ignore[arg-type]
-                first_due=form.cleaned_data["first_due"],
-                partner=form.partner,
-                recurrence=form.recurrence,
-                reminders=form.cleaned_data["reminders"],
-                request=request,
-            )
+            # All of them or none: a refusal on the third leaves no half-done set.
+            with transaction.atomic():
+                for instrument in chosen:
+                    assignment_services.assign(
+                        couple=couple,
+                        instrument=instrument,
+                        actor=request.user,  # type: ignore[arg-type]
+                        first_due=form.cleaned_data["first_due"],
+                        partner=form.partner,
+                        recurrence=form.recurrence,
+                        reminders=form.cleaned_data["reminders"],
+                        request=request,
+                    )
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
                 target = field if field in form.fields else None
                 for error in errors:
                     form.add_error(target, error)
         else:
-            messages.success(request, _("Form assigned. It is waiting in each partner's portal."))
+            messages.success(
+                request,
+                ngettext(
+                    "Form assigned. It is waiting in each partner's portal.",
+                    "%(n)d forms assigned. They are waiting in each partner's portal.",
+                    len(chosen),
+                )
+                % {"n": len(chosen)},
+            )
             return redirect("couple_detail", practice_slug=practice_slug, couple_id=couple.uuid)
     audit.record("couple.view", request=request, target=couple, page="assign")
     return render(
