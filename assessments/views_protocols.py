@@ -65,7 +65,11 @@ def protocol_edit(
     data = request.POST if request.method == "POST" else None
     if data is not None and data.get("action") == "add-step":
         data = data.copy()
-        data["steps-TOTAL_FORMS"] = str(min(int(data.get("steps-TOTAL_FORMS") or 0) + 1, 20))
+        count = min(int(data.get("steps-TOTAL_FORMS") or 0), 19)
+        data["steps-TOTAL_FORMS"] = str(count + 1)
+        # The new row starts as the field defaults say: at the start, counted in weeks.
+        for name, value in (("start_after", "0"), ("start_unit", "weeks"), ("unit", "weeks")):
+            data[f"steps-{count}-{name}"] = value
     initial_steps = protocol.steps if protocol else [{"start_after": 0}]
     form = ProtocolForm(
         data,
