@@ -183,9 +183,14 @@ class ItemForm(forms.Form):
         label=gettext_lazy("Answer set"),
         max_length=41,
         required=False,
-        help_text=gettext_lazy("For choice scales and single choices."),
+        widget=forms.TextInput(attrs={"list": "answer-set-names"}),
     )
-    section = forms.SlugField(label=gettext_lazy("Section"), max_length=100, required=False)
+    section = forms.SlugField(
+        label=gettext_lazy("Section"),
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(attrs={"list": "section-names"}),
+    )
     reverse = forms.BooleanField(label=gettext_lazy("Reverse keyed"), required=False)
     required = forms.BooleanField(label=gettext_lazy("Answer required"), required=False)
     minimum = forms.FloatField(label=gettext_lazy("Lowest number"), required=False)
@@ -195,7 +200,7 @@ class ItemForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        add_text_fields(self, "text", _("Question"), max_length=4000)
+        add_text_fields(self, "text", _("Question"), max_length=4000, textarea=True)
 
 
 class ScaleForm(forms.Form):
@@ -226,7 +231,10 @@ class ScaleForm(forms.Form):
 
 class BandForm(forms.Form):
     scale = forms.RegexField(
-        label=gettext_lazy("Scale id"), regex=r"^[a-z][a-z0-9_]{0,40}$", max_length=41
+        label=gettext_lazy("Scale id"),
+        regex=r"^[a-z][a-z0-9_]{0,40}$",
+        max_length=41,
+        widget=forms.TextInput(attrs={"list": "scale-names"}),
     )
     key = forms.RegexField(
         label=gettext_lazy("Band id"), regex=r"^[a-z][a-z0-9_]{0,40}$", max_length=41
@@ -300,6 +308,20 @@ class Builder:
         # Every form is checked (no short circuit), so all field errors show at once.
         results = [self.about.is_valid()] + [fs.is_valid() for fs in self.parts.values()]
         return all(results)
+
+    def names(self, part: str, field: str) -> list[str]:
+        """The names typed so far in one column (answer sets, sections, scales), for
+        the suggestions offered where other rows refer to them."""
+        values = (form[field].value() for form in self.parts[part].forms)
+        return sorted({str(v) for v in values if v})
+
+    @property
+    def suggestions(self) -> dict[str, list[str]]:
+        return {
+            "answer-set-names": self.names("options", "answer_set"),
+            "section-names": self.names("sections", "link_id"),
+            "scale-names": self.names("scales", "key"),
+        }
 
     def field_problems(self) -> list[Located]:
         """Every field error of the bound forms, with the row it is in (after is_valid)."""
