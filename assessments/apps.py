@@ -54,6 +54,7 @@ class AssessmentsConfig(AppConfig):
                 "alert.resolve": _("Resolved an alert"),
                 "alert.resolve_automatic": _("Alert closed automatically"),
                 "instrument.upload": _("Uploaded an instrument"),
+                "instrument.build": _("Saved an instrument from the form builder"),
                 "instrument.publish": _("Published an instrument"),
                 "instrument.discard": _("Discarded an instrument draft"),
                 "instrument.fhir_import": _("Imported a FHIR questionnaire"),

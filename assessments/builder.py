@@ -456,23 +456,24 @@ def build_definition(builder: Builder, *, version: int) -> tuple[dict[str, Any],
             "type": row["type"],
             "text": text_value(row, "text", languages),
         }
-        if row["type"] in {"ordinal", "choice"} or row["answer_set"]:
+        # Fields that do not apply to the kind of answer are hidden on the page and
+        # ignored here, so changing an item's kind never leaves a stale field behind.
+        kind = row["type"]
+        if kind in {"ordinal", "choice"}:
             item["answer_set"] = row["answer_set"]
         if row["section"]:
             item["group"] = row["section"]
-        if row["reverse"]:
+        if row["reverse"] and kind != "text":
             item["reverse"] = True
         if not row["required"]:
             item["required"] = False
-        if row["type"] == "number" or row["minimum"] is not None:
-            item["min"] = _number(row["minimum"]) if row["minimum"] is not None else None
-        if row["type"] == "number" or row["maximum"] is not None:
-            item["max"] = _number(row["maximum"]) if row["maximum"] is not None else None
-        for bound in ("min", "max"):
-            if item.get(bound, 0) is None:
-                del item[bound]  # the check names the missing bound
-        if row["decimal"]:
-            item["decimal"] = True
+        if kind == "number":
+            # A missing bound is left out, and the check names it.
+            for bound, field in (("min", "minimum"), ("max", "maximum")):
+                if row[field] is not None:
+                    item[bound] = _number(row[field])
+            if row["decimal"]:
+                item["decimal"] = True
         for key in ITEM_EXTRA:
             if key in row["extra"]:
                 item[key] = row["extra"][key]

@@ -120,6 +120,7 @@ def instrument_builder(
                         actor=request.user,  # type: ignore[arg-type]
                         definition=checked["definition"],
                         request=request,
+                        action="instrument.build",
                     )
                 except defn.DefinitionError as exc:
                     checked["located"] = bld.locate(exc.problems, {})

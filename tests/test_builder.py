@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django_scopes import scope
+from django_scopes import scope, scopes_disabled
 
 from assessments import builder as bld
 from assessments.models import Instrument, InstrumentStatus
 from assessments.services import instruments as services
+from practice.models import AuditEvent
 from tests.conftest import signed_in
 from tests.factories import CUSTOM_DEFINITION
 
@@ -161,6 +162,9 @@ def test_an_owner_builds_saves_and_publishes_then_versions(world):
         assert draft.status == InstrumentStatus.DRAFT
         assert draft.definition == two_scale_form()
         services.publish(draft, actor=world.a.owner)
+    with scopes_disabled():
+        saved = AuditEvent.objects.get(action="instrument.build")
+        assert (saved.actor, saved.target_id) == (world.a.owner, str(draft.uuid))
     # Changing a published form makes version 2, a draft; version 1 stays as it was.
     page = owner.get(f"/p/{world.a.practice.slug}/instruments/{draft.uuid}/build/")
     assert page.status_code == 200
@@ -253,3 +257,22 @@ def test_a_builtin_key_is_refused(world):
     response = owner.post(f"/p/{world.a.practice.slug}/instruments/build/", data)
     assert response.status_code == 400
     assert "built-in form" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_changing_an_items_kind_leaves_no_stale_field(world):
+    # An item turned from a choice scale into yes/no keeps its old answer set in the
+    # (now hidden) field; the definition takes only what the new kind uses.
+    changed = two_scale_form()
+    data = post_data(changed)
+    data["items-1-type"] = "yes_no"
+    data["items-3-type"] = "number"
+    data["items-3-minimum"] = "0"
+    data["items-3-maximum"] = "10"
+    definition, _ = build(data)
+    assert definition["items"][1] == {
+        "link_id": "q2",
+        "type": "yes_no",
+        "text": changed["items"][1]["text"],
+    }
+    assert definition["items"][3]["min"] == 0 and "answer_set" not in definition["items"][3]
