@@ -274,24 +274,41 @@ class Builder:
     def from_post(cls, data: Mapping[str, Any], add: str = "") -> Builder:
         """Bind the POSTed rows; ``add`` names a part that gets one more empty row."""
         data = data.copy()  # type: ignore[attr-defined]
+        initial: dict[str, list[dict[str, Any]]] = {}
         if add in FORMSETS:
             total = f"{add}-TOTAL_FORMS"
             try:
-                count = int(data.get(total, 0))
+                count = min(int(data.get(total, 0)), MAX_ROWS - 1)
             except ValueError:
                 count = 0
-            data[total] = str(min(count + 1, MAX_ROWS))
+            data[total] = str(count + 1)
+            fresh: dict[str, Any] = {}
             if add == "items":
                 # A new item is required and takes the latest answer set unless changed.
-                data[f"items-{count}-required"] = "on"
+                fresh["required"] = True
                 for index in range(count - 1, -1, -1):
                     if data.get(f"items-{index}-answer_set"):
-                        data[f"items-{count}-answer_set"] = data[f"items-{index}-answer_set"]
+                        fresh["answer_set"] = data[f"items-{index}-answer_set"]
                         break
-        return cls(
+            for name, value in fresh.items():
+                data[f"{add}-{count}-{name}"] = "on" if value is True else value
+            # The same values as the row's initial: an untouched new row is not judged
+            # (and shows no errors) until the owner types in it.
+            initial[add] = [{} for _ in range(count)] + [fresh]
+        builder = cls(
             about=AboutForm(data),
-            parts={prefix: formset(data, prefix=prefix) for prefix, formset in FORMSETS.items()},
+            parts={
+                prefix: formset(data, prefix=prefix, initial=initial.get(prefix))
+                for prefix, formset in FORMSETS.items()
+            },
         )
+        if add in FORMSETS:
+            # The page comes back with the new row's first field focused (and so in
+            # view), ready for typing; plain HTML, no script needed.
+            row = builder.parts[add].forms[-1]
+            first = next(f for f in row.fields.values() if not f.widget.is_hidden)
+            first.widget.attrs["autofocus"] = True
+        return builder
 
     @classmethod
     def from_definition(cls, definition: Mapping[str, Any]) -> Builder:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -231,6 +232,10 @@ def test_adding_a_row_keeps_what_was_typed(world):
     assert "Pregunta 6" in page
     # The new item takes the answer set of the one before it.
     assert 'name="items-6-answer_set" value="agree5"' in page
+    # Untouched, the new row is not judged yet: no error greets the owner.
+    assert "This field is required." not in page
+    # It comes back with the new row's first field focused, ready for typing.
+    assert re.search(r'<input[^>]*name="items-6-link_id"[^>]*autofocus', page)
 
 
 @pytest.mark.django_db

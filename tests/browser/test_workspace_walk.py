@@ -99,7 +99,9 @@ def build_the_form(page: Page, base: str, slug: str, axe: Axe) -> None:
 
     for n in range(1, 6):
         page.get_by_role("button", name="Add an item").click()
-        expect(page.get_by_role("group", name=f"Item {n + 1}")).to_be_visible()
+        # The page comes back at the new row, its first field ready for typing.
+        new_item = page.get_by_role("group", name=f"Item {n + 1}", exact=True)
+        expect(new_item.get_by_label("Item id")).to_be_focused()
     for n, texts in enumerate(QUESTIONS, start=1):
         item = page.get_by_role("group", name=f"Item {n}", exact=True)
         item.get_by_label("Item id").fill(f"q{n}")
