@@ -213,3 +213,25 @@ def test_repeat_labels_are_plural_aware():
     with translation.override("ru"):
         assert repeat_label(2, "weeks") == "каждые 2 недели"
         assert repeat_label(5, "weeks") == "каждые 5 недель"
+
+
+@pytest.mark.django_db
+def test_the_timeline_leaves_old_answered_forms_to_the_history(world):
+    from tests.factories import answer, assign
+
+    couple = make_couple(world.a.practice, world.a.clinician)
+    today = timezone.localdate()
+    with scope(practice=world.a.practice):
+        one, two = list(couple.partners.order_by("position"))
+    old = assign(couple, first_due=today)
+    waiting = assign(couple, "connection-signs", first_due=today)
+    with scope(practice=world.a.practice):
+        occurrence = old.occurrences.get()
+        answer(occurrence, one, {"pulse": 6})
+        answer(occurrence, two, {"pulse": 7})
+        later = today + timedelta(days=60)
+        titles = [e.title for e in services.timeline(couple, later)]
+        # Sixty days on: the answered pulse is history; the unanswered form still shows.
+        assert titles == ["Connection Signs Inventory"]
+        assert waiting.occurrences.get().due_date == today
+        assert [e.done for e in services.timeline(couple, today)] == [True, False]

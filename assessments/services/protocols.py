@@ -15,6 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -158,16 +159,25 @@ class TimelineEntry:
     protocol: str
 
 
-def timeline(couple: Couple, today: date, *, horizon_days: int = 120) -> list[TimelineEntry]:
-    """The couple's schedule: forms due so far (open or done) and those still to come.
+def timeline(
+    couple: Couple, today: date, *, horizon_days: int = 120, past_days: int = 28
+) -> list[TimelineEntry]:
+    """The couple's schedule: the last few weeks' forms, any still unanswered, and those
+    still to come.
 
     Coming dates are worked out from each active assignment's rule, up to the
-    horizon, so a protocol shows its whole shape before anything opens.
+    horizon, so a protocol shows its whole shape before anything opens. Older
+    answered forms are left to the results and history (a long course would
+    otherwise push the future off the screen).
     """
     entries: list[TimelineEntry] = []
     end = today + timedelta(days=horizon_days)
+    recent_or_waiting = Q(due_date__gte=today - timedelta(days=past_days)) | Q(
+        submitted__lt=F("expected")
+    )
     occurrences = (
         Occurrence.objects.filter(couple=couple, cancelled=False, due_date__lte=end)
+        .filter(recent_or_waiting)
         .select_related("instrument", "assignment__protocol_application__protocol")
         .order_by("due_date")
     )
