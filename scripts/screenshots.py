@@ -112,17 +112,17 @@ def prepare() -> tuple[object, object, object]:
     from django.core.management import call_command
     from django_scopes import scope
 
-    from assessments import demo as assessment_demo
     from assessments.models import Instrument
     from assessments.services import instruments as instrument_services
     from clients.models import Couple
-    from practice import demo
+    from demo import staff as demo
+    from demo import synthetic
     from practice.models import User
 
     call_command("migrate", verbosity=0, interactive=False)
     practice, created = demo.build_practice()
     if created:
-        assessment_demo.build(practice)
+        synthetic.build(practice)
     owner_login = demo.staff_logins()[0]
     owner = User.objects.get(email=owner_login.email)
     with scope(practice=practice):
