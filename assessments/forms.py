@@ -191,7 +191,11 @@ StepFormSet = forms.formset_factory(
 
 
 class ApplyProtocolForm(forms.Form):
-    protocol = forms.ModelChoiceField(queryset=None, label=_("Protocol"))  # type: ignore[arg-type]
+    protocol = forms.ModelChoiceField(
+        queryset=None,  # type: ignore[arg-type]
+        label=_("Protocol"),
+        empty_label=_("Choose a protocol"),
+    )
     start = forms.DateField(label=_("Starting on"), widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
