@@ -12,6 +12,7 @@ import pytest
 from django_scopes import scope, scopes_disabled
 
 from assessments import builder as bld
+from assessments import definition as defn
 from assessments.models import Instrument, InstrumentStatus
 from assessments.services import instruments as services
 from practice.models import AuditEvent
@@ -281,3 +282,26 @@ def test_changing_an_items_kind_leaves_no_stale_field(world):
         "text": changed["items"][1]["text"],
     }
     assert definition["items"][3]["min"] == 0 and "answer_set" not in definition["items"][3]
+
+
+def test_problems_outside_the_rows_are_placed_on_the_about_form_or_their_part():
+    places = {"items[0]": bld.Place("Item 1 (q1)", "items-0")}
+    located = bld.locate(
+        [
+            defn.Problem("title.es", "missing translation"),
+            defn.Problem("key", "does not match"),
+            defn.Problem("scales", "exactly one scale must be the total; found 0"),
+            defn.Problem("answer_sets.agree5", "should have at least 2 items"),
+            defn.Problem("items[0].text.ru", "missing translation"),
+            defn.Problem("items[0].min", "must be above max"),
+        ],
+        places,
+    )
+    assert [(p.where, p.field_id) for p in located] == [
+        ("About the form", "id_title_es"),
+        ("About the form", "id_key"),
+        ("Scales", ""),
+        ("Answer set agree5", ""),
+        ("Item 1 (q1)", "id_items-0-text_ru"),
+        ("Item 1 (q1)", "id_items-0-minimum"),
+    ]
