@@ -539,6 +539,17 @@ class CaseloadSummary(models.Model):
     last_activity = models.DateTimeField(null=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = ScopedManager(practice="practice")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["practice", "alert_rank", "couple"], name="summary_alerts"),
+            models.Index(fields=["practice", "next_due", "couple"], name="summary_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"summary of couple {self.couple_id}"
+
 
 class Protocol(models.Model):
     """A practice's named bundle of forms on a schedule, applied to couples in one action.
@@ -562,14 +573,6 @@ class Protocol(models.Model):
     objects = ScopedManager(practice="practice")
 
     class Meta:
-        indexes = [
-            models.Index(fields=["practice", "alert_rank", "couple"], name="summary_alerts"),
-            models.Index(fields=["practice", "next_due", "couple"], name="summary_due"),
-        ]
-
-    def __str__(self) -> str:
-        return f"summary of couple {self.couple_id}"
-
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["practice", "name"], name="protocol_name_unique")
