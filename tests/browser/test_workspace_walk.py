@@ -216,6 +216,8 @@ def test_build_publish_apply_answer_release_and_audit(new_context, live_server, 
     # The couple's page shows the schedule as a timeline.
     first = couples[0]
     clinician.goto(f"{base}/p/{slug}/couples/{first.uuid}/")
+    sections = clinician.get_by_role("navigation", name=f"Sections about {first.label}")
+    sections.get_by_role("link", name="Forms").click()
     timeline = clinician.locator("ol.timeline")
     expect(timeline.locator("li.timeline-day").first).to_contain_text("Our check-in")
     expect(timeline).to_contain_text("Connection Pulse")
@@ -247,20 +249,36 @@ def test_build_publish_apply_answer_release_and_audit(new_context, live_server, 
         expect(phone.get_by_role("heading", name="Thank you")).to_be_visible()
         phone.context.close()
 
-    # The clinician makes the couple report, releases it, and reads the audit log.
-    clinician.goto(f"{base}/p/{slug}/couples/{first.uuid}/")
+    # The clinician makes the couple report, previews it, and releases it after the
+    # confirmation that names who will read it.
+    clinician.goto(f"{base}/p/{slug}/couples/{first.uuid}/?tab=reports")
     reports = clinician.get_by_role("form", name="Generate a report")
     reports.get_by_label("Version").select_option("couple")
     reports.get_by_role("button", name="Generate report").click()
-    expect(clinician.get_by_role("button", name="Release to the couple's portal")).to_be_visible(
-        timeout=60_000
-    )
+    preview = clinician.get_by_role("link", name="Preview", exact=True)
+    expect(preview).to_be_visible(timeout=60_000)
+    preview.click()
+    expect(clinician.get_by_role("img", name=re.compile(r"^Page 1 of \d+$"))).to_be_visible()
+    axe.scan(clinician, "report preview")
+    clinician.go_back()
+    clinician.get_by_role("link", name="Release to the couple's portal…").click()
+    expect(clinician.get_by_role("heading", name="Release the report?")).to_be_visible()
+    for partner in partners:
+        expect(clinician.get_by_text(partner.display_name, exact=True)).to_be_visible()
+    axe.scan(clinician, "release confirmation")
     clinician.get_by_role("button", name="Release to the couple's portal").click()
     expect(clinician.get_by_text("Released: the partners can download it")).to_be_visible()
 
-    owner.goto(f"{base}/p/{slug}/audit/?action=report.release")
+    # The owner reads the audit log for that couple: the protocol applied and the release.
+    owner.goto(f"{base}/p/{slug}/audit/")
+    filters = owner.get_by_role("form", name="Filter the audit log")
+    filters.get_by_label("Couple").select_option(label=first.label)
+    filters.get_by_role("button", name="Filter").click()
     log = owner.get_by_role("table")
+    expect(log).to_contain_text("Applied a protocol to a couple")
     expect(log).to_contain_text("Released a report")
+    expect(log).not_to_contain_text(couples[1].label)
+    axe.scan(owner, "audit log filtered to the couple")
     with scopes_disabled():
         applied = AuditEvent.objects.filter(action="protocol.apply", target_id=str(first.uuid))
         assert applied.count() == 1
