@@ -36,6 +36,7 @@ from assessments.services import assignments as assignment_services
 from assessments.services import instruments as instrument_services
 from assessments.services import responses as response_services
 from clients.access import couples_for, get_couple
+from clients.models import Couple
 from practice import audit
 from practice.lookups import get_or_404
 from practice.redirects import back_to
@@ -79,7 +80,8 @@ def assign(request: HttpRequest, practice_slug: str, couple_id: str) -> HttpResp
                 )
                 % {"n": len(chosen)},
             )
-            return redirect("couple_detail", practice_slug=practice_slug, couple_id=couple.uuid)
+            # Back to the couple's Forms tab, where the new schedule shows.
+            return redirect(_forms_tab(practice_slug, couple))
     audit.record("couple.view", request=request, target=couple, page="assign")
     return render(
         request, "assessments/assign.html", {"form": form, "couple": couple, "nav": "caseload"}
@@ -408,3 +410,7 @@ def instrument_publish(
         )
     messages.success(request, _("Published. Clinicians can assign it now."))
     return redirect("instrument_detail", practice_slug=practice_slug, instrument_id=instrument.uuid)
+
+
+def _forms_tab(practice_slug: str, couple: Couple) -> str:
+    return reverse("couple_detail", args=[practice_slug, couple.uuid]) + "?tab=forms"

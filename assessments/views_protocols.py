@@ -7,6 +7,7 @@ import uuid
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
@@ -16,6 +17,7 @@ from assessments.forms import ApplyProtocolForm, ProtocolForm, StepFormSet
 from assessments.models import Instrument, Protocol
 from assessments.services import protocols as protocol_services
 from clients.access import couples_for, get_couple
+from clients.models import Couple
 from practice import audit
 from practice.lookups import get_or_404
 from practice.roles import Can, can, require
@@ -174,7 +176,8 @@ def protocol_apply(request: HttpRequest, practice_slug: str, couple_id: str) -> 
         )
         _report(request, protocol, outcome)
         if not outcome.refused:
-            return redirect("couple_detail", practice_slug=practice_slug, couple_id=couple.uuid)
+            # Back to the couple's Forms tab, where the new schedule shows.
+            return redirect(_forms_tab(practice_slug, couple))
     audit.record("couple.view", request=request, target=couple, page="protocol")
     return render(
         request,
@@ -227,3 +230,7 @@ def _uuids(values: list[str]) -> list[uuid.UUID]:
         except ValueError:
             raise Http404 from None
     return found
+
+
+def _forms_tab(practice_slug: str, couple: Couple) -> str:
+    return reverse("couple_detail", args=[practice_slug, couple.uuid]) + "?tab=forms"

@@ -165,7 +165,8 @@ def test_the_couple_page_shows_the_schedule_as_a_timeline(world, protocol):
     battery = [e.due for e in entries if e.title == "Connection Signs Inventory"]
     assert battery == [start + timedelta(weeks=6), start + timedelta(weeks=12)]
     assert entries[0].due == start and entries[0].protocol == "Standard course"
-    page = client.get(f"/p/{world.a.practice.slug}/couples/{couple.uuid}/").content.decode()
+    page = client.get(f"/p/{world.a.practice.slug}/couples/{couple.uuid}/?tab=forms")
+    page = page.content.decode()
     assert 'class="timeline"' in page
     assert page.count('class="timeline-day') == len({e.due for e in entries})
 
