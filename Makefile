@@ -10,7 +10,7 @@ PORT ?= 8000
 # Links in emails and the printed portal links point at the server `make run` starts.
 SITE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run test test-fast install lint format check schema messages demo clean-var worker beat web
+.PHONY: run test test-fast install lint format check schema messages demo clean-var worker beat web screenshots
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Attune needs Python 3.12 or newer; found " + sys.version.split()[0] + ". With pyenv, .python-version selects 3.12.")'
@@ -73,6 +73,11 @@ check: install
 
 schema: install
 	$(PY) manage.py spectacular --validate --fail-on-warn --file docs/openapi.yaml
+
+## Draw docs/screenshots/ again from the demo practice (use a scratch DATABASE_URL).
+screenshots: install
+	$(PY) manage.py compilemessages --ignore=.venv -v0
+	$(PY) scripts/screenshots.py
 
 messages: install
 	$(PY) manage.py makemessages --all --ignore=.venv --ignore=var --ignore=node_modules

@@ -293,14 +293,73 @@ def _texts(node: Any, path: list[str | int]) -> Iterator[tuple[list[str | int], 
             yield from _texts(value, [*path, index])
 
 
-def _semantic_problems(d: Mapping[str, Any]) -> Iterator[Problem]:
-    languages = list(d["languages"])
+def _guarded(section: Iterator[Problem]) -> Iterator[Problem]:
+    """Run one section of the semantic rules, stopping it (only it) at malformed input.
+
+    The semantic rules also run on definitions the schema rejected, so that an
+    author sees every problem at once; a part too broken to judge has already
+    been named by the schema, and its section just stops there.
+    """
+    try:
+        yield from section
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        return
+
+
+def _dicts(value: Any) -> list[tuple[int, dict[str, Any]]]:
+    """The entries of a list that are objects, with their places; nothing for a non-list."""
+    if not isinstance(value, list):
+        return []
+    return [(index, entry) for index, entry in enumerate(value) if isinstance(entry, dict)]
+
+
+def _semantic_problems(
+    d: Mapping[str, Any], doubtful: frozenset[int] = frozenset()
+) -> Iterator[Problem]:
+    """The rules a schema cannot say. ``doubtful`` holds the indexes of items the schema
+    rejected: they are not judged, and a reference that may mean one of them is not
+    called unknown (the schema's problem is the one to fix first)."""
+    languages = [x for x in d.get("languages", []) if isinstance(x, str)]
+    yield from _guarded(_language_problems(d, languages))
+    groups: set[str] = set()
+    items_by_id: dict[str, Mapping[str, Any]] = {}
+    yield from _guarded(_group_problems(d, groups))
+    unsure: set[str] = set()
+    for index, item in _dicts(d.get("items")):
+        if index in doubtful:
+            unsure.add(str(item.get("link_id")))
+            continue
+        yield from _guarded(_item_problems(d, index, item, groups, items_by_id))
+    # With an item rejected or no usable item list, any reference might mean it.
+    lenient = bool(doubtful) or not _dicts(d.get("items"))
+    answer_sets = d.get("answer_sets")
+    if isinstance(answer_sets, dict):
+        for name, options in answer_sets.items():
+            yield from _guarded(_option_problems(options, f"answer_sets.{name}"))
+    scale_keys: set[str] = set()
+    totals = 0
+    for s_index, scale in _dicts(d.get("scales")):
+        totals += bool(scale.get("total"))
+        yield from _guarded(
+            _scale_problems(d, s_index, scale, items_by_id, scale_keys, lenient=lenient)
+        )
+    if isinstance(d.get("scales"), list) and d["scales"] and totals != 1:
+        yield Problem("scales", f"exactly one scale must be the total; found {totals}")
+    alert_keys: set[str] = set()
+    for a_index, alert in _dicts(d.get("alerts")):
+        yield from _guarded(
+            _alert_problems(d, a_index, alert, items_by_id, alert_keys, lenient=lenient)
+        )
+    norms = d.get("norms")
+    if isinstance(norms, dict) and isinstance(d.get("scales"), list):
+        for key in norms:
+            if key not in scale_keys:
+                yield Problem(f"norms.{key}", f"unknown scale {key!r}")
+
+
+def _language_problems(d: Mapping[str, Any], languages: list[str]) -> Iterator[Problem]:
     yield from unique_problems(languages, "languages", "language")
-    for s_index, scale in enumerate(d["scales"]):
-        yield from unique_problems(scale["items"], f"scales[{s_index}].items", "item")
-    for a_index, alert in enumerate(d.get("alerts", [])):
-        yield from unique_problems(alert["items"], f"alerts[{a_index}].items", "item")
-    if d["default_language"] not in languages:
+    if "default_language" in d and d["default_language"] not in languages:
         yield Problem("default_language", "must be one of the declared languages")
     for path, text in _texts(d, []):
         for language in languages:
@@ -310,99 +369,115 @@ def _semantic_problems(d: Mapping[str, Any]) -> Iterator[Problem]:
             if language not in languages:
                 yield Problem(format_path([*path, language]), "language not declared in languages")
 
-    groups: set[str] = set()
-    for g_index, group in enumerate(d.get("groups", [])):
+
+def _group_problems(d: Mapping[str, Any], groups: set[str]) -> Iterator[Problem]:
+    for g_index, group in _dicts(d.get("groups")):
         if group["link_id"] in groups:
             yield Problem(f"groups[{g_index}].link_id", f"duplicate group {group['link_id']!r}")
         groups.add(group["link_id"])
-    items_by_id: dict[str, Mapping[str, Any]] = {}
-    for index, item in enumerate(d["items"]):
-        link_id = item["link_id"]
-        if link_id in items_by_id:
-            yield Problem(f"items[{index}].link_id", f"duplicate link id {link_id!r}")
-        elif link_id in groups:
-            yield Problem(f"items[{index}].link_id", f"{link_id!r} is also a group's link id")
-        if "group" in item and item["group"] not in groups:
-            yield Problem(f"items[{index}].group", f"unknown group {item['group']!r}")
-        if item["type"] == "number":
-            yield from _number_problems(item, f"items[{index}]")
-        if "enable_when" in item:
-            yield from _enable_when_problems(d, item, items_by_id, f"items[{index}].enable_when")
-        items_by_id.setdefault(link_id, item)
-        answer_set = item.get("answer_set")
-        if answer_set is not None and answer_set not in d.get("answer_sets", {}):
-            yield Problem(f"items[{index}].answer_set", f"unknown answer set {answer_set!r}")
-            continue
-        if "options" in item:
-            seen: set[float] = set()
-            for o_index, option in enumerate(item["options"]):
-                if option["value"] in seen:
-                    yield Problem(
-                        f"items[{index}].options[{o_index}].value",
-                        f"duplicate option value {option['value']!r}",
-                    )
-                seen.add(option["value"])
-        if d.get("private") and item.get("private") is False:
-            yield Problem(f"items[{index}].private", "a private instrument has only private items")
-    for name, options in d.get("answer_sets", {}).items():
-        seen_values: set[float] = set()
-        for o_index, option in enumerate(options):
-            if option["value"] in seen_values:
-                yield Problem(
-                    f"answer_sets.{name}[{o_index}].value",
-                    f"duplicate option value {option['value']!r}",
-                )
-            seen_values.add(option["value"])
 
-    scale_keys: set[str] = set()
-    totals = 0
-    for s_index, scale in enumerate(d["scales"]):
-        where = f"scales[{s_index}]"
-        if scale["key"] in scale_keys:
-            yield Problem(f"{where}.key", f"duplicate scale key {scale['key']!r}")
-        scale_keys.add(scale["key"])
-        totals += bool(scale.get("total"))
-        ranges = set()
-        items_ok = True
-        for i_index, link_id in enumerate(scale["items"]):
-            item = items_by_id.get(link_id)
-            if item is None:
-                items_ok = False
+
+def _item_problems(
+    d: Mapping[str, Any],
+    index: int,
+    item: Mapping[str, Any],
+    groups: set[str],
+    items_by_id: dict[str, Mapping[str, Any]],
+) -> Iterator[Problem]:
+    link_id = item["link_id"]
+    if link_id in items_by_id:
+        yield Problem(f"items[{index}].link_id", f"duplicate link id {link_id!r}")
+    elif link_id in groups:
+        yield Problem(f"items[{index}].link_id", f"{link_id!r} is also a group's link id")
+    if "group" in item and item["group"] not in groups:
+        yield Problem(f"items[{index}].group", f"unknown group {item['group']!r}")
+    if d.get("private") and item.get("private") is False:
+        yield Problem(f"items[{index}].private", "a private instrument has only private items")
+    # Known from here on, so later items and scales can refer to it whatever else is wrong.
+    items_by_id.setdefault(link_id, item)
+    if item["type"] == "number":
+        yield from _number_problems(item, f"items[{index}]")
+    if "enable_when" in item:
+        yield from _enable_when_problems(d, item, items_by_id, f"items[{index}].enable_when")
+    answer_set = item.get("answer_set")
+    if answer_set is not None and answer_set not in d.get("answer_sets", {}):
+        yield Problem(f"items[{index}].answer_set", f"unknown answer set {answer_set!r}")
+    if "options" in item:
+        yield from _option_problems(item["options"], f"items[{index}].options")
+
+
+def _option_problems(options: Any, where: str) -> Iterator[Problem]:
+    seen: set[float] = set()
+    for o_index, option in _dicts(options):
+        if option["value"] in seen:
+            yield Problem(
+                f"{where}[{o_index}].value", f"duplicate option value {option['value']!r}"
+            )
+        seen.add(option["value"])
+
+
+def _scale_problems(
+    d: Mapping[str, Any],
+    s_index: int,
+    scale: Mapping[str, Any],
+    items_by_id: Mapping[str, Mapping[str, Any]],
+    scale_keys: set[str],
+    *,
+    lenient: bool,
+) -> Iterator[Problem]:
+    where = f"scales[{s_index}]"
+    if scale["key"] in scale_keys:
+        yield Problem(f"{where}.key", f"duplicate scale key {scale['key']!r}")
+    scale_keys.add(scale["key"])
+    yield from unique_problems(scale["items"], f"{where}.items", "item")
+    ranges = set()
+    items_ok = True
+    for i_index, link_id in enumerate(scale["items"]):
+        item = items_by_id.get(link_id)
+        if item is None:
+            items_ok = False
+            if not lenient:
                 yield Problem(f"{where}.items[{i_index}]", f"unknown item {link_id!r}")
-            elif item["type"] not in SCORED_TYPES:
-                items_ok = False
-                yield Problem(f"{where}.items[{i_index}]", f"item {link_id!r} is free text")
-            elif has_range(d, item):
-                ranges.add(value_range(d, item))
-        if len(ranges) > 1:
-            yield Problem(f"{where}.items", "all items of a scale must share one answer range")
-        if scale["min_answered"] > len(scale["items"]):
-            yield Problem(f"{where}.min_answered", "is larger than the number of items")
-        if len(ranges) == 1 and items_ok:
-            # Bands are judged against the range only once the scale's items are sound.
-            yield from _band_problems(scale, where, scale_range(scale, ranges.pop()))
-    if totals != 1:
-        yield Problem("scales", f"exactly one scale must be the total; found {totals}")
+        elif item["type"] not in SCORED_TYPES:
+            items_ok = False
+            yield Problem(f"{where}.items[{i_index}]", f"item {link_id!r} is free text")
+        elif has_range(d, item):
+            ranges.add(value_range(d, item))
+    if len(ranges) > 1:
+        yield Problem(f"{where}.items", "all items of a scale must share one answer range")
+    if scale["min_answered"] > len(scale["items"]):
+        yield Problem(f"{where}.min_answered", "is larger than the number of items")
+    # Bands are checked against each other whatever the items; against the scale's
+    # range only once its items are sound (until then the range is not known).
+    bounds = scale_range(scale, ranges.pop()) if len(ranges) == 1 and items_ok else None
+    yield from _band_problems(scale, where, bounds)
 
-    alert_keys: set[str] = set()
-    for a_index, alert in enumerate(d.get("alerts", [])):
-        if alert["key"] in alert_keys:
-            yield Problem(f"alerts[{a_index}].key", f"duplicate alert key {alert['key']!r}")
-        alert_keys.add(alert["key"])
-        for i_index, link_id in enumerate(alert["items"]):
-            item = items_by_id.get(link_id)
-            if item is None:
+
+def _alert_problems(
+    d: Mapping[str, Any],
+    a_index: int,
+    alert: Mapping[str, Any],
+    items_by_id: Mapping[str, Mapping[str, Any]],
+    alert_keys: set[str],
+    *,
+    lenient: bool,
+) -> Iterator[Problem]:
+    if alert["key"] in alert_keys:
+        yield Problem(f"alerts[{a_index}].key", f"duplicate alert key {alert['key']!r}")
+    alert_keys.add(alert["key"])
+    yield from unique_problems(alert["items"], f"alerts[{a_index}].items", "item")
+    for i_index, link_id in enumerate(alert["items"]):
+        item = items_by_id.get(link_id)
+        if item is None:
+            if not lenient:
                 yield Problem(f"alerts[{a_index}].items[{i_index}]", f"unknown item {link_id!r}")
-            elif item["type"] not in SCORED_TYPES:
-                yield Problem(f"alerts[{a_index}].items[{i_index}]", "alerts need a scored item")
-            elif alert["kind"] == "safety" and not (d.get("private") or item.get("private")):
-                yield Problem(
-                    f"alerts[{a_index}].items[{i_index}]",
-                    f"safety alerts must watch private items; {link_id!r} is not private",
-                )
-    for key in d.get("norms", {}):
-        if key not in scale_keys:
-            yield Problem(f"norms.{key}", f"unknown scale {key!r}")
+        elif item["type"] not in SCORED_TYPES:
+            yield Problem(f"alerts[{a_index}].items[{i_index}]", "alerts need a scored item")
+        elif alert["kind"] == "safety" and not (d.get("private") or item.get("private")):
+            yield Problem(
+                f"alerts[{a_index}].items[{i_index}]",
+                f"safety alerts must watch private items; {link_id!r} is not private",
+            )
 
 
 def _number_problems(item: Mapping[str, Any], where: str) -> Iterator[Problem]:
@@ -448,10 +523,10 @@ def scale_range(scale: Mapping[str, Any], item_range: tuple[float, float]) -> tu
 
 
 def _band_problems(
-    scale: Mapping[str, Any], where: str, bounds: tuple[float, float]
+    scale: Mapping[str, Any], where: str, bounds: tuple[float, float] | None
 ) -> Iterator[Problem]:
+    """Bands against each other, and against the scale's range when ``bounds`` is known."""
     bands = scale.get("bands", [])
-    low, high = bounds
     keys: set[str] = set()
     for b_index, band in enumerate(bands):
         if band["key"] in keys:
@@ -459,23 +534,26 @@ def _band_problems(
         keys.add(band["key"])
         if band["min"] >= band["max"]:
             yield Problem(f"{where}.bands[{b_index}]", "min must be below max")
-        if band["min"] < low or band["max"] > high:
+        if bounds is not None and (band["min"] < bounds[0] or band["max"] > bounds[1]):
             yield Problem(
-                f"{where}.bands[{b_index}]", f"lies outside the scale's range {low:g} to {high:g}"
+                f"{where}.bands[{b_index}]",
+                f"lies outside the scale's range {bounds[0]:g} to {bounds[1]:g}",
             )
     ordered = sorted(enumerate(bands), key=lambda pair: pair[1]["min"])
     if not ordered:
         return
-    first_index, first = ordered[0]
-    if first["min"] > low:
-        yield Problem(
-            f"{where}.bands[{first_index}]", f"bands must start at the scale's low end {low:g}"
-        )
-    top_index, top = max(ordered, key=lambda pair: pair[1]["max"])
-    if top["max"] < high:
-        yield Problem(
-            f"{where}.bands[{top_index}]", f"bands must reach the scale's high end {high:g}"
-        )
+    if bounds is not None:
+        low, high = bounds
+        first_index, first = ordered[0]
+        if first["min"] > low:
+            yield Problem(
+                f"{where}.bands[{first_index}]", f"bands must start at the scale's low end {low:g}"
+            )
+        top_index, top = max(ordered, key=lambda pair: pair[1]["max"])
+        if top["max"] < high:
+            yield Problem(
+                f"{where}.bands[{top_index}]", f"bands must reach the scale's high end {high:g}"
+            )
     # Compare each band with the furthest any earlier band reaches, not just its neighbour.
     reach = ordered[0][1]
     for b_index, band in ordered[1:]:
@@ -496,9 +574,25 @@ def problems(definition: Any) -> list[Problem]:
     if limits:
         return limits
     found = list(_nul_problems(definition, [])) + list(_schema_problems(definition))
-    if found:
+    if not isinstance(definition, dict):
         return found
-    return list(_semantic_problems(definition))
+    # Every problem at once: the rules the schema cannot say run even when it found
+    # some, except inside a part it already rejected (judging that would only echo it).
+    rejected = [p.path for p in found]
+    doubtful = frozenset(
+        int(match.group(1)) for r in rejected if (match := re.match(r"items\[(\d+)\]", r))
+    )
+    for problem in _semantic_problems(definition, doubtful):
+        if problem not in found and not any(_within(problem.path, r) for r in rejected):
+            found.append(problem)
+    return found
+
+
+def _within(path: str, outer: str) -> bool:
+    """Whether ``path`` is ``outer`` or a place inside it (the top level holds nothing)."""
+    if not outer:
+        return False
+    return path == outer or path.startswith((outer + ".", outer + "["))
 
 
 def _nul_problems(node: Any, path: list[str | int]) -> Iterator[Problem]:

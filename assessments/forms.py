@@ -24,8 +24,19 @@ class InstrumentChoiceField(forms.ModelChoiceField):
         )
 
 
+class InstrumentsChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return InstrumentChoiceField.label_from_instance(self, obj)  # type: ignore[arg-type]
+
+
 class AssignForm(forms.Form):
-    instrument = InstrumentChoiceField(queryset=Instrument.objects.none(), label=_("Form"))
+    # Several at once: each becomes its own assignment on the same schedule.
+    instrument = InstrumentsChoiceField(
+        queryset=Instrument.objects.none(),
+        label=_("Forms"),
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Choose at least one form.")},
+    )
     who = forms.ChoiceField(label=_("Who answers"))
     first_due = forms.DateField(label=_("Due date"), widget=forms.DateInput(attrs={"type": "date"}))
     repeat = forms.BooleanField(label=_("Repeat"), required=False)
@@ -108,3 +119,88 @@ class UploadInstrumentForm(forms.Form):
             raise forms.ValidationError(
                 _("The file is not a usable definition: %(error)s") % {"error": exc}
             ) from None
+
+
+class ProtocolForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=120)
+    description = forms.CharField(
+        label=_("What it is for (optional)"), max_length=500, required=False
+    )
+
+
+class ProtocolStepForm(forms.Form):
+    """One form of a protocol and when it is asked."""
+
+    instrument = forms.ChoiceField(label=_("Form"))
+    start_after = forms.IntegerField(label=_("Starts after"), min_value=0, max_value=104, initial=0)
+    start_unit = forms.ChoiceField(
+        label=_("Unit"), choices=RepeatUnit.choices, initial=RepeatUnit.WEEKS
+    )
+    every = forms.IntegerField(
+        label=_("Repeats every (empty: once)"), min_value=1, max_value=52, required=False
+    )
+    unit = forms.ChoiceField(
+        label=_("Repeat unit"), choices=RepeatUnit.choices, initial=RepeatUnit.WEEKS
+    )
+    count = forms.IntegerField(label=_("Times in all"), min_value=2, max_value=104, required=False)
+
+    def __init__(self, *args: Any, instruments: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["instrument"].choices = instruments
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("every") and not data.get("count"):
+            self.add_error("count", _("Say how many times in all (at least 2)."))
+        if data.get("count") and not data.get("every"):
+            self.add_error("every", _("Say how often it repeats."))
+        return data
+
+    def step(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        step: dict[str, Any] = {
+            "instrument": data["instrument"],
+            "start_after": data["start_after"],
+            "start_unit": data["start_unit"],
+            "every": data.get("every"),
+            "unit": data["unit"],
+            "count": data.get("count") if data.get("every") else None,
+        }
+        return step
+
+
+class BaseStepFormSet(forms.BaseFormSet):
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors):
+            return
+        kept = [f for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+        if not kept:
+            raise forms.ValidationError(_("A protocol needs at least one form."))
+
+
+StepFormSet = forms.formset_factory(
+    ProtocolStepForm,
+    formset=BaseStepFormSet,
+    extra=0,
+    can_delete=True,
+    max_num=20,
+    absolute_max=20,
+    validate_max=True,
+)
+
+
+class ApplyProtocolForm(forms.Form):
+    protocol = forms.ModelChoiceField(
+        queryset=None,  # type: ignore[arg-type]
+        label=_("Protocol"),
+        empty_label=_("Choose a protocol"),
+    )
+    start = forms.DateField(label=_("Starting on"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from assessments.models import Protocol
+
+        super().__init__(*args, **kwargs)
+        self.fields["protocol"].queryset = Protocol.objects.filter(active=True)
+        self.fields["start"].initial = timezone.localdate()

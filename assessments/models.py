@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django_scopes import ScopedManager, get_scope
 
 from assessments import definition as defn
@@ -197,6 +198,14 @@ class Assignment(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # Set when the assignment came from applying a protocol.
+    protocol_application = models.ForeignKey(
+        "ProtocolApplication",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assignments",
+    )
 
     objects = ScopedManager(practice="practice")
 
@@ -210,6 +219,21 @@ class Assignment(models.Model):
     @property
     def is_recurring(self) -> bool:
         return bool(self.repeat_every and self.repeat_unit)
+
+    @property
+    def repeat_label(self) -> str:
+        """ "every week", "every 2 weeks", "every 3 days" (plural forms per language)."""
+        return repeat_label(self.repeat_every or 1, self.repeat_unit)
+
+
+def repeat_label(every: int, unit: str) -> str:
+    """How often a form repeats, in words; "every 1 weeks" never shows."""
+    days = unit == RepeatUnit.DAYS
+    if every == 1:
+        return str(_("every day") if days else _("every week"))
+    if days:
+        return ngettext("every %(n)d day", "every %(n)d days", every) % {"n": every}
+    return ngettext("every %(n)d week", "every %(n)d weeks", every) % {"n": every}
 
 
 class Occurrence(models.Model):
@@ -525,3 +549,62 @@ class CaseloadSummary(models.Model):
 
     def __str__(self) -> str:
         return f"summary of couple {self.couple_id}"
+
+
+class Protocol(models.Model):
+    """A practice's named bundle of forms on a schedule, applied to couples in one action.
+
+    ``steps`` is a list of ``{"instrument": key, "start_after": n, "start_unit": unit,
+    "every": n or null, "unit": unit, "count": n or null}``; an instrument is named by
+    key so that applying a protocol always uses the form's latest published version.
+    """
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(_("name"), max_length=120)
+    description = models.CharField(_("description"), max_length=500, blank=True)
+    steps = models.JSONField(default=list)
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(practice="practice")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["practice", "name"], name="protocol_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProtocolApplication(models.Model):
+    """One protocol applied to one couple from one start date: never twice the same."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    protocol = models.ForeignKey(Protocol, on_delete=models.PROTECT, related_name="applications")
+    couple = models.ForeignKey(Couple, on_delete=models.CASCADE, related_name="+")
+    start = models.DateField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(practice="practice")
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # A double submit (or two clinicians at once) applies it once.
+            models.UniqueConstraint(
+                fields=["protocol", "couple", "start"], name="protocol_applied_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"protocol application {self.uuid}"

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import F, Min, Prefetch
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import get_language
 
 from assessments.alert_text import explain
@@ -20,6 +21,7 @@ from assessments.models import (
     Response,
     ResponseState,
 )
+from assessments.services.protocols import timeline
 from clients.models import Couple, Partner
 from practice.models import Membership
 from practice.roles import Can, can
@@ -102,6 +104,9 @@ def couple_panels(
     context: dict[str, Any] = {"next_due": next_due(couple)}
     if tab == "forms":
         context["assignments"] = assignment_rows(couple, partners)
+        today = timezone.localdate()
+        context["timeline"] = timeline(couple, today)
+        context["today"] = today
     if not can(membership, Can.VIEW_CLINICAL):
         return context
     histories = []

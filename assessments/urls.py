@@ -2,7 +2,14 @@
 
 from django.urls import path
 
-from assessments import views, views_analytics, views_caseload, views_fhir
+from assessments import (
+    views,
+    views_analytics,
+    views_builder,
+    views_caseload,
+    views_fhir,
+    views_protocols,
+)
 
 urlpatterns = [
     path("", views_caseload.caseload, name="caseload"),
@@ -19,6 +26,18 @@ urlpatterns = [
     ),
     path("results/<uuid:occurrence_id>/", views.occurrence_results, name="occurrence_results"),
     path("responses/<uuid:response_id>/reopen/", views.response_reopen, name="response_reopen"),
+    path(
+        "couples/<uuid:couple_id>/protocol/", views_protocols.protocol_apply, name="protocol_apply"
+    ),
+    path("protocols/", views_protocols.protocol_list, name="protocols"),
+    path("protocols/new/", views_protocols.protocol_edit, name="protocol_new"),
+    path("protocols/apply/", views_protocols.protocol_apply_many, name="protocol_apply_many"),
+    path("protocols/<uuid:protocol_id>/", views_protocols.protocol_edit, name="protocol_edit"),
+    path(
+        "protocols/<uuid:protocol_id>/retire/",
+        views_protocols.protocol_retire,
+        name="protocol_retire",
+    ),
     path("alerts/", views.alert_list, name="alerts"),
     path("analytics/", views_analytics.analytics_page, name="analytics"),
     path("analytics/outcomes.csv", views_analytics.analytics_csv, name="analytics_csv"),
@@ -27,6 +46,17 @@ urlpatterns = [
     path("alerts/<uuid:alert_id>/resolve/", views.alert_resolve, name="alert_resolve"),
     path("instruments/", views.instrument_list, name="instruments"),
     path("instruments/upload/", views.instrument_upload, name="instrument_upload"),
+    path("instruments/build/", views_builder.instrument_builder, name="instrument_builder"),
+    path(
+        "instruments/build/check/",
+        views_builder.instrument_builder_check,
+        name="instrument_builder_check",
+    ),
+    path(
+        "instruments/<uuid:instrument_id>/build/",
+        views_builder.instrument_builder,
+        name="instrument_builder_edit",
+    ),
     path("instruments/import/", views_fhir.fhir_import, name="instrument_import"),
     path("instruments/fhir/", views_fhir.instruments_fhir, name="instruments_fhir"),
     path(

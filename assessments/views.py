@@ -6,10 +6,12 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -34,6 +36,7 @@ from assessments.services import assignments as assignment_services
 from assessments.services import instruments as instrument_services
 from assessments.services import responses as response_services
 from clients.access import couples_for, get_couple
+from clients.models import Couple
 from practice import audit
 from practice.lookups import get_or_404
 from practice.redirects import back_to
@@ -47,25 +50,38 @@ def assign(request: HttpRequest, practice_slug: str, couple_id: str) -> HttpResp
     couple = get_couple(membership, couple_id)
     form = AssignForm(request.POST or None, couple=couple)
     if request.method == "POST" and form.is_valid():
+        chosen = list(form.cleaned_data["instrument"])
         try:
-            assignment_services.assign(
-                couple=couple,
-                instrument=form.cleaned_data["instrument"],
-                actor=request.user,  # type: ignore[arg-type]
-                first_due=form.cleaned_data["first_due"],
-                partner=form.partner,
-                recurrence=form.recurrence,
-                reminders=form.cleaned_data["reminders"],
-                request=request,
-            )
+            # All of them or none: a refusal on the third leaves no half-done set.
+            with transaction.atomic():
+                for instrument in chosen:
+                    assignment_services.assign(
+                        couple=couple,
+                        instrument=instrument,
+                        actor=request.user,  # type: ignore[arg-type]
+                        first_due=form.cleaned_data["first_due"],
+                        partner=form.partner,
+                        recurrence=form.recurrence,
+                        reminders=form.cleaned_data["reminders"],
+                        request=request,
+                    )
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
                 target = field if field in form.fields else None
                 for error in errors:
                     form.add_error(target, error)
         else:
-            messages.success(request, _("Form assigned. It is waiting in each partner's portal."))
-            return redirect("couple_detail", practice_slug=practice_slug, couple_id=couple.uuid)
+            messages.success(
+                request,
+                ngettext(
+                    "Form assigned. It is waiting in each partner's portal.",
+                    "%(n)d forms assigned. They are waiting in each partner's portal.",
+                    len(chosen),
+                )
+                % {"n": len(chosen)},
+            )
+            # Back to the couple's Forms tab, where the new schedule shows.
+            return redirect(_forms_tab(practice_slug, couple))
     audit.record("couple.view", request=request, target=couple, page="assign")
     return render(
         request, "assessments/assign.html", {"form": form, "couple": couple, "nav": "caseload"}
@@ -394,3 +410,7 @@ def instrument_publish(
         )
     messages.success(request, _("Published. Clinicians can assign it now."))
     return redirect("instrument_detail", practice_slug=practice_slug, instrument_id=instrument.uuid)
+
+
+def _forms_tab(practice_slug: str, couple: Couple) -> str:
+    return reverse("couple_detail", args=[practice_slug, couple.uuid]) + "?tab=forms"

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from assessments import caseload as caseload_query
+from assessments.forms import ApplyProtocolForm
 from assessments.models import Alert, AlertKind, AlertStatus
 from clients.access import couples_for
 from clients.forms import clinician_choices
@@ -90,8 +91,17 @@ def caseload(request: HttpRequest, practice_slug: str) -> HttpResponse:
             "has_any_couple": total > 0 or _practice_has_couples(membership),
             "worker_stale": worker_stale,
             "unacknowledged_safety": unacknowledged_safety,
+            "protocol_form": _protocol_form(membership),
         },
     )
+
+
+def _protocol_form(membership: object) -> ApplyProtocolForm | None:
+    """The caseload's bulk action (apply a protocol to the ticked couples), when it applies."""
+    if not can(membership, Can.ASSIGN):  # type: ignore[arg-type]
+        return None
+    form = ApplyProtocolForm(auto_id="bulk_%s")
+    return form if form.fields["protocol"].queryset.exists() else None  # type: ignore[attr-defined]
 
 
 def _practice_has_couples(membership: object) -> bool:

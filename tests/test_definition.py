@@ -442,12 +442,36 @@ def test_non_objects_are_rejected(value):
     assert only_problem(value).path == ""
 
 
-def test_semantic_rules_wait_for_a_schema_valid_definition():
-    # Both a schema problem and a semantic problem: only the schema one is reported.
+def test_schema_and_semantic_problems_come_together():
+    # A schema problem does not hide the rules the schema cannot say.
     definition = load("connection-signs")
     definition["colour"] = "teal"
     definition["scales"][0]["total"] = True
-    assert paths(definition) == [""]
+    assert paths(definition) == ["", "scales"]
+
+
+def test_every_problem_at_once_with_its_place():
+    # The report that prompted this: a band gap came only after the duplicate value and
+    # the unknown item were fixed. Now the three come in one answer.
+    definition = load("connection-signs")
+    definition["answer_sets"]["agree5"][1]["value"] = definition["answer_sets"]["agree5"][0][
+        "value"
+    ]
+    definition["scales"][1]["items"][2] = "cs99"
+    bands = definition["scales"][0]["bands"]
+    bands[1]["min"] = bands[0]["max"] + 1
+    found = paths(definition)
+    assert "answer_sets.agree5[1].value" in found
+    assert "scales[1].items[2]" in found
+    assert "scales[0].bands[1]" in found
+
+
+def test_a_rejected_item_does_not_make_references_to_it_unknown():
+    # The schema names the broken link id; the scales naming it are not blamed too.
+    definition = load("connection-signs")
+    definition["items"][0]["link_id"] = "-cs01"
+    definition["items"][1]["text"]["es"] = ""
+    assert paths(definition) == ["items[0].link_id", "items[1].text.es"]
 
 
 # --- helpers -----------------------------------------------------------------------------

@@ -99,7 +99,20 @@ def url_values(world, cases, practice_of_slug):
         "token_id": getattr(case, "token", None) and case.token.uuid,
         "export_id": case.export.uuid,
         "invitation_id": case.invitation.uuid,
+        "protocol_id": _protocol(world.a.practice).uuid,
     }
+
+
+def _protocol(practice):
+    """Practice A's protocol (made on first use; it holds no client data)."""
+    from assessments.models import Protocol
+
+    steps = [{"instrument": "connection-pulse", "start_after": 0, "start_unit": "weeks",
+              "every": None, "unit": "weeks", "count": None}]  # fmt: skip
+    with scopes_disabled():
+        return Protocol.objects.get_or_create(
+            practice=practice, name="Matrix protocol", defaults={"steps": steps}
+        )[0]
 
 
 def methods_for(client, url):
@@ -246,6 +259,7 @@ NOT_CLIENT_DATA = {
     "token",
     "settings",
     "couples/new/",  # an empty form
+    "protocols/",  # the practice's protocols: names and schedules
 }
 # Whole-practice export jobs: the list and progress show dates and percentages only (the
 # download itself is audited and checked like any other route).

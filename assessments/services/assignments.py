@@ -120,7 +120,7 @@ def assign(
     return assignment
 
 
-def _following_due(assignment: Assignment, due: date, sequence: int) -> date | None:
+def following_due(assignment: Assignment, due: date, sequence: int) -> date | None:
     """The due date after ``due`` (occurrence ``sequence``), or None when the series ends."""
     if not assignment.is_recurring:
         return None
@@ -148,7 +148,7 @@ def _open_occurrence(assignment: Assignment, *, sequence: int, due: date) -> Occ
         due_date=due,
         expected=1 if assignment.partner_id else 2,
     )
-    assignment.next_due = _following_due(assignment, due, sequence)
+    assignment.next_due = following_due(assignment, due, sequence)
     if assignment.next_due is None:
         assignment.status = AssignmentStatus.FINISHED
     assignment.save(update_fields=["next_due", "status"])
@@ -194,7 +194,7 @@ def _advance(assignment_pk: int, today: date) -> int:
     due = assignment.next_due
     # Skip dates that passed while nothing ran.
     while due + OPEN_BEFORE_DUE < today:
-        following = _following_due(assignment, due, sequence)
+        following = following_due(assignment, due, sequence)
         if following is None or following > today + OPEN_BEFORE_DUE:
             break
         due = following

@@ -85,9 +85,17 @@ def latest_published(key: str) -> Instrument | None:
 
 @transaction.atomic
 def upload(
-    *, practice: Practice, actor: User, definition: Any, request: HttpRequest | None = None
+    *,
+    practice: Practice,
+    actor: User,
+    definition: Any,
+    request: HttpRequest | None = None,
+    action: str = "instrument.upload",
 ) -> Instrument:
-    """Store a practice's own definition as a draft (validated; raises DefinitionError)."""
+    """Store a practice's own definition as a draft (validated; raises DefinitionError).
+
+    ``action`` names the audit event: an upload, or a save from the form builder.
+    """
     definition = defn.validate(definition)
     # A practice may never reuse a built-in key: scores, norms and the caseload go by key.
     builtin_clash = Instrument.objects.filter(key=definition["key"], practice__isnull=True).exists()
@@ -117,9 +125,7 @@ def upload(
         instrument = Instrument.objects.create(
             practice=practice, key=definition["key"], version=definition["version"], **fields
         )
-    audit.record(
-        "instrument.upload", request=request, actor=actor, practice=practice, target=instrument
-    )
+    audit.record(action, request=request, actor=actor, practice=practice, target=instrument)
     return instrument
 
 

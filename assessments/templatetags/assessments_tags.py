@@ -135,3 +135,21 @@ def percent(value: float | None) -> str:
     if value is None:
         return "–"
     return _("%(number)s%%") % {"number": floatformat(value * 100, 0)}
+
+
+@register.filter
+def lang_fields(form: object, name: str) -> list[object]:
+    """The per-language fields of a builder form (``text_en``, ``text_es`` …), in order."""
+    fields = getattr(form, "fields", {})
+    return [form[key] for key in fields if key.rsplit("_", 1)[0] == name]  # type: ignore[index]
+
+
+@register.inclusion_tag("assessments/includes/schedule_timeline.html")
+def schedule_timeline(couple: object) -> dict[str, object]:
+    """A couple's schedule: forms due so far and those the active assignments will open."""
+    from django.utils import timezone
+
+    from assessments.services.protocols import timeline
+
+    today = timezone.localdate()
+    return {"timeline": timeline(couple, today), "today": today}  # type: ignore[arg-type]
