@@ -140,7 +140,7 @@ class Describer:
     def _split(self, d: Mapping[str, Any]) -> str:
         partners = {p.get("position"): p for p in d.get("partners", [])}
         improved = partners.get(d.get("improved"), {})
-        worse = next((p for pos, p in partners.items() if pos != d.get("improved")), {})
+        worse = next((p for pos, p in partners.items() if pos != d.get("improved")), {})  # type: ignore[var-annotated]
         values = {
             "measure": self.measure(d),
             "better": self.names.get(improved.get("partner", ""), _("one partner")),

@@ -82,7 +82,7 @@ class InstrumentListView(StaffAPIView):
         try:
             instrument = instrument_services.upload(
                 practice=self.practice,
-                actor=request.user,  # type: ignore[arg-type]
+                actor=self.user,
                 definition=data.validated_data["definition"],
                 request=request._request,
             )
@@ -124,7 +124,7 @@ class InstrumentPublishView(StaffAPIView):
         try:
             instrument = instrument_services.publish(
                 instrument,
-                actor=request.user,  # type: ignore[arg-type]
+                actor=self.user,
                 request=request._request,
             )
         except DjangoValidationError as exc:
@@ -182,7 +182,7 @@ class CoupleAssignmentsView(StaffAPIView):
             assignment = assignment_services.assign(
                 couple=couple,
                 instrument=instrument,
-                actor=request.user,  # type: ignore[arg-type]
+                actor=self.user,
                 first_due=values["first_due"],
                 partner=partner,
                 recurrence=assignment_services.Recurrence(**repeat) if repeat else None,
@@ -225,9 +225,9 @@ class AssignmentStatusView(StaffAPIView):
             assignment_services.set_status(
                 assignment,
                 data.validated_data["status"],
-                actor=request.user,
+                actor=self.user,
                 request=request._request,
-            )  # type: ignore[arg-type]
+            )
         except DjangoValidationError as exc:
             raise Conflict(exc.messages[0]) from None
         return Response(
@@ -272,11 +272,15 @@ class CoupleResponsesView(StaffAPIView):
             .prefetch_related("scores")
         )
         paginator = ByStart()
-        page = paginator.paginate_queryset(answer_sets, request, view=self)
+        page = paginator.paginate_queryset(answer_sets, request, view=self)  # type: ignore[var-annotated]
         audit.record(
-            "response.view", request=request._request, target=couple, count=len(page), via="api"
+            "response.view",
+            request=request._request,
+            target=couple,
+            count=len(page),  # type: ignore[arg-type]
+            via="api",
         )
-        return paginator.get_paginated_response([_response_payload(r) for r in page])
+        return paginator.get_paginated_response([_response_payload(r) for r in page])  # type: ignore[union-attr]
 
 
 class ResultsView(StaffAPIView):
@@ -305,8 +309,11 @@ class ResultsView(StaffAPIView):
         unscorable = any(r is not None and r.scoring_error for r in submitted)
         if all(a is not None for a in answers) and not unscorable:
             comparison = results.couple_result(
-                instrument.definition, instrument.plan, answers[0], answers[1]
-            )  # type: ignore[arg-type]
+                instrument.definition,
+                instrument.plan,
+                answers[0],  # type: ignore[arg-type]
+                answers[1],  # type: ignore[arg-type]
+            )
             if comparison is not None:
                 texts = {
                     i["link_id"]: defn.localized(
@@ -486,7 +493,7 @@ class AlertListView(StaffAPIView):
             except Http404:
                 raise ValidationError({"couple": [_("No such couple.")]}) from None
         paginator = UrgentFirst()
-        page = explain(paginator.paginate_queryset(alerts, request, view=self), get_language())
+        page = explain(paginator.paginate_queryset(alerts, request, view=self), get_language())  # type: ignore[arg-type]
         audit.record("alert.view", request=request._request, count=len(page), via="api")
         return paginator.get_paginated_response(AlertSerializer(page, many=True).data)
 
@@ -511,7 +518,7 @@ class AlertAcknowledgeView(AlertActionView):
     def post(self, request: Request, practice_slug: str, alert_id: Any) -> Response:
         alert = alert_services.acknowledge(
             self.alert(alert_id),
-            actor=request.user,  # type: ignore[arg-type]
+            actor=self.user,
             request=request._request,
         )
         return Response(AlertSerializer(alert).data)
@@ -530,8 +537,8 @@ class AlertResolveView(AlertActionView):
         data.is_valid(raise_exception=True)
         alert = alert_services.resolve(
             alert,
-            actor=request.user,
-            note=data.validated_data["note"],  # type: ignore[arg-type]
+            actor=self.user,
+            note=data.validated_data["note"],
             request=request._request,
         )
         return Response(AlertSerializer(alert).data)
@@ -567,7 +574,7 @@ class ResponseReopenView(StaffAPIView):
             raise Conflict(_("This form is not submitted, so there is nothing to reopen."))
         reopened = response_services.reopen(
             answer_set,
-            actor=request.user,  # type: ignore[arg-type]
+            actor=self.user,
             request=request._request,
         )
         return Response(ReopenResult(reopened).data)

@@ -26,12 +26,13 @@ from clients.serializers import CoupleCreate, CoupleUpdate
 from practice import audit, keyset
 from practice.api_base import Cursor, StaffAPIView, capability, paged
 from practice.api_errors import drf_error, one_of
+from practice.requests import practice_request
 from practice.roles import Can, can
 
 
 def couple_payload(request: Request, couple: Couple) -> dict[str, Any]:
     """One couple as a caseload row (even if a change just took it off this member's list)."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = practice_request(request._request).membership
     one = caseload.caseload(
         membership,
         caseload.Filters(status="all"),
@@ -153,7 +154,7 @@ class CoupleListView(StaffAPIView):
         try:
             couple = services.create_couple(
                 practice=self.practice,
-                actor=request.user,  # type: ignore[arg-type]
+                actor=self.user,
                 label=values["label"],
                 start_date=values.get("start_date"),
                 clinicians=clinicians_from(self.practice, values["clinicians"]),
@@ -187,8 +188,8 @@ class CoupleDetailView(StaffAPIView):
         clinicians = values.pop("clinicians", None)
         services.update_couple(
             couple,
-            actor=request.user,
-            request=request._request,  # type: ignore[arg-type]
+            actor=self.user,
+            request=request._request,
             clinicians=clinicians_from(self.practice, clinicians)
             if clinicians is not None
             else None,

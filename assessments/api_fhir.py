@@ -101,7 +101,7 @@ class InstrumentsFhirView(StaffAPIView):
         try:
             instrument = fhir_services.import_questionnaire(
                 practice=self.practice,
-                actor=request.user,  # type: ignore[arg-type]
+                actor=self.user,
                 resource=data.validated_data["questionnaire"],
                 spec=data.validated_data.get("scales"),
                 request=request._request,
@@ -164,7 +164,7 @@ class InstrumentScalesView(StaffAPIView):
             instrument = fhir_services.set_scales(
                 instrument,
                 dict(data.validated_data),
-                actor=request.user,  # type: ignore[arg-type]
+                actor=self.user,
                 request=request._request,
             )
         except defn.DefinitionError as exc:
@@ -197,7 +197,7 @@ class CoupleFhirView(StaffAPIView):
         couple = get_couple(self.membership, couple_id)
         export = fhir_services.export_couple(
             couple,
-            actor=request.user,  # type: ignore[arg-type]
+            actor=self.user,
             include_private=_flag(request, "include_private"),
             include_names=_flag(request, "include_names"),
             request=request._request,
@@ -210,7 +210,7 @@ class CoupleImport(StrictSerializer):
         help_text="A FHIR R4 Bundle with one Group (the couple), its two Patients and their "
         "completed QuestionnaireResponses, as this API exports them."
     )
-    label = serializers.CharField(required=False, allow_blank=True, max_length=120)
+    label = serializers.CharField(required=False, allow_blank=True, max_length=120)  # type: ignore[assignment]
     clinicians = serializers.ListField(child=serializers.UUIDField(), required=False)
 
 
@@ -233,7 +233,7 @@ class CouplesFhirImportView(StaffAPIView):
         try:
             couple = fhir_services.import_couple(
                 practice=self.practice,
-                actor=request.user,  # type: ignore[arg-type]
+                actor=self.user,
                 bundle=data.validated_data["bundle"],
                 label=data.validated_data.get("label", ""),
                 clinicians=clinicians,

@@ -13,7 +13,7 @@ from practice.models import Membership
 
 
 def _date(value: object) -> str:
-    return str(formats.date_format(value, "SHORT_DATE_FORMAT"))
+    return str(formats.date_format(value, "SHORT_DATE_FORMAT"))  # type: ignore[arg-type]
 
 
 def _responses(membership: Membership, ids: list[str]) -> dict[str, str]:

@@ -59,27 +59,27 @@ class AssignForm(forms.Form):
     def __init__(self, *args: Any, couple: Couple, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.couple = couple
-        self.fields["instrument"].queryset = Instrument.objects.published().order_by("title")
+        self.fields["instrument"].queryset = Instrument.objects.published().order_by("title")  # type: ignore[attr-defined]
         partners = list(couple.partners.order_by("position"))
         self.partners = {str(p.uuid): p for p in partners}
-        self.fields["who"].choices = [("both", _("Both partners"))] + [
+        self.fields["who"].choices = [("both", _("Both partners"))] + [  # type: ignore[attr-defined]
             (str(p.uuid), p.display_name) for p in partners
         ]
         self.fields["first_due"].initial = timezone.localdate()
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        if data.get("repeat"):
-            if not data.get("repeat_every"):
+        if data.get("repeat"):  # type: ignore[union-attr]
+            if not data.get("repeat_every"):  # type: ignore[union-attr]
                 self.add_error("repeat_every", _("How often should it repeat?"))
-            if not data.get("repeat_until") and not data.get("repeat_count"):
+            if not data.get("repeat_until") and not data.get("repeat_count"):  # type: ignore[union-attr]
                 self.add_error("repeat_until", _("Say when the repeats end: a date or a number."))
-        return data
+        return data  # type: ignore[return-value]
 
     @property
     def partner(self) -> Any:
         who = self.cleaned_data.get("who")
-        return None if who == "both" else self.partners.get(who)
+        return None if who == "both" else self.partners.get(who)  # type: ignore[arg-type]
 
     @property
     def recurrence(self) -> Recurrence | None:

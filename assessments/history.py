@@ -133,7 +133,7 @@ def couple_pairs(
     for occurrence_id, version_id, at, answers in rows.order_by(
         "occurrence_id", "partner__position"
     ).values_list("occurrence_id", "instrument_id", "submitted_at", "answers"):
-        by_occurrence.setdefault(occurrence_id, []).append((version_id, at, answers))
+        by_occurrence.setdefault(occurrence_id, []).append((version_id, at, answers))  # type: ignore[arg-type]
     complete = [pair for pair in by_occurrence.values() if len(pair) == 2]
     versions = Instrument.objects.in_bulk({pair[0][0] for pair in complete})
     pairs = []
@@ -209,7 +209,7 @@ def couple_history(
     for partner_id, at, value, uuid in rows.order_by("submitted_at").values_list(
         "partner_id", "submitted_at", "value", "response__uuid"
     ):
-        by_partner[partner_id].append(Point(at, value, str(uuid)))
+        by_partner[partner_id].append(Point(at, value, str(uuid)))  # type: ignore[arg-type]
     info = norms_for(instrument, scale, couple.practice)
     open_alerts = _open_deterioration(couple, instrument, scale, until)
     changes = [

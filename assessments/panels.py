@@ -81,8 +81,8 @@ def next_due(couple: Couple) -> date | None:
         .first()
     )
     if open_due is not None:
-        return open_due  # type: ignore[no-any-return]
-    return Assignment.objects.filter(  # type: ignore[no-any-return]
+        return open_due
+    return Assignment.objects.filter(
         couple=couple, status=AssignmentStatus.ACTIVE, next_due__isnull=False
     ).aggregate(first=Min("next_due"))["first"]
 

@@ -98,8 +98,8 @@ def instrument_language(partner: Partner, definition: dict[str, object]) -> str:
     """The partner's language when the instrument has it, else the instrument's default."""
     languages = definition["languages"]
     return (
-        partner.language if partner.language in languages else str(definition["default_language"])
-    )  # type: ignore[operator]
+        partner.language if partner.language in languages else str(definition["default_language"])  # type: ignore[operator]
+    )
 
 
 def portal_home_panel(*, request: HttpRequest, partner: Partner) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from assessments.portal import instrument_language, occurrence_for, portal_title
 from assessments.presentation import answer_label, error_message, form_items
 from assessments.services import responses as response_services
 from clients.models import Partner
+from clients.portal import PortalRequest, portal_view
 from practice import audit
 
 FIELD_PREFIX = "a-"
@@ -64,14 +65,15 @@ def _closed(
     return None
 
 
+@portal_view
 def _render_form(
-    request: HttpRequest,
+    request: PortalRequest,
     occurrence: Occurrence,
     answers: dict[str, Any],
     errors: dict[str, str],
     status: int = 200,
 ) -> HttpResponse:
-    partner: Partner = request.partner  # type: ignore[attr-defined]
+    partner = request.partner
     instrument = occurrence.instrument
     language = instrument_language(partner, instrument.definition)
     items = form_items(instrument, answers, language, errors)
@@ -95,9 +97,10 @@ def _render_form(
     )
 
 
-def form(request: HttpRequest, occurrence_id: str) -> HttpResponse:
+@portal_view
+def form(request: PortalRequest, occurrence_id: str) -> HttpResponse:
     """The questions, with saved answers filled in. POST saves (no-JS path) and may go to review."""
-    partner: Partner = request.partner  # type: ignore[attr-defined]
+    partner = request.partner
     occurrence = occurrence_for(partner, occurrence_id)
     response = _response(partner, occurrence)
     closed = _closed(request, occurrence, response)
@@ -126,9 +129,10 @@ def form(request: HttpRequest, occurrence_id: str) -> HttpResponse:
     return _render_form(request, occurrence, response.answers if response else {}, {})
 
 
-def review(request: HttpRequest, occurrence_id: str) -> HttpResponse:
+@portal_view
+def review(request: PortalRequest, occurrence_id: str) -> HttpResponse:
     """All answers on one page before submitting; POST submits."""
-    partner: Partner = request.partner  # type: ignore[attr-defined]
+    partner = request.partner
     occurrence = occurrence_for(partner, occurrence_id)
     response = _response(partner, occurrence)
     closed = _closed(request, occurrence, response)
@@ -183,9 +187,10 @@ def review(request: HttpRequest, occurrence_id: str) -> HttpResponse:
     )
 
 
-def done(request: HttpRequest, occurrence_id: str) -> HttpResponse:
+@portal_view
+def done(request: PortalRequest, occurrence_id: str) -> HttpResponse:
     """Thank you. After the private safety check-in, a discreet word about support."""
-    partner: Partner = request.partner  # type: ignore[attr-defined]
+    partner = request.partner
     occurrence = occurrence_for(partner, occurrence_id)
     response = _response(partner, occurrence)
     if response is None or not response.is_submitted:

@@ -98,7 +98,7 @@ class AssignmentSerializer(serializers.Serializer):
 
     @extend_schema_field(OccurrenceSerializer(many=True))
     def get_occurrences(self, assignment: Any) -> list[dict[str, Any]]:
-        return OccurrenceSerializer(list(assignment.occurrences.all())[:20], many=True).data
+        return OccurrenceSerializer(list(assignment.occurrences.all())[:20], many=True).data  # type: ignore[return-value]
 
 
 class AssignmentCreate(StrictSerializer):
@@ -151,7 +151,7 @@ class ResponseSerializer(serializers.Serializer):
 
 class ScaleComparison(serializers.Serializer):
     key = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
     one = serializers.FloatField(allow_null=True)
     two = serializers.FloatField(allow_null=True)
     mean = serializers.FloatField(allow_null=True)
@@ -255,7 +255,7 @@ class CoupleHistory(serializers.Serializer):
 
 
 class NormsSerializer(serializers.Serializer):
-    source = serializers.ChoiceField(choices=["published", "estimated", ""])
+    source = serializers.ChoiceField(choices=["published", "estimated", ""])  # type: ignore[assignment]
     n = serializers.IntegerField()
     sd = serializers.FloatField(allow_null=True)
     reliability = serializers.FloatField(allow_null=True)

@@ -43,7 +43,7 @@ class CoupleSerializer(serializers.Serializer):
     """A caseload row. Clinical fields are left out for assistants."""
 
     uuid = serializers.UUIDField(read_only=True)
-    label = serializers.CharField(read_only=True)
+    label = serializers.CharField(read_only=True)  # type: ignore[assignment]
     status = serializers.ChoiceField(choices=CoupleStatus.choices, read_only=True)
     start_date = serializers.DateField(read_only=True)
     monthly_report = serializers.BooleanField(read_only=True)

@@ -193,29 +193,30 @@ def compute(couple_ids: Iterable[int]) -> list[CaseloadSummary]:
     forms = _partner_forms(ids)
     rows = []
     for couple in _couples(ids):
-        one, two = couple.one_latest, couple.two_latest
+        one, two = couple.one_latest, couple.two_latest  # type: ignore[attr-defined]
         rows.append(
             CaseloadSummary(
                 practice_id=couple.practice_id,
                 couple_id=couple.pk,
                 one_latest=one,
-                one_previous=couple.one_previous,
+                one_previous=couple.one_previous,  # type: ignore[attr-defined]
                 two_latest=two,
-                two_previous=couple.two_previous,
+                two_previous=couple.two_previous,  # type: ignore[attr-defined]
                 connection_mean=(one + two) / 2.0 if one is not None and two is not None else None,
-                alert_count=couple.alert_count,
-                top_severity=couple.top_severity,
-                alert_rank=NO_ALERT_RANK if couple.top_severity is None else couple.top_severity,
-                done_forms=couple.done_forms,
-                open_first_due=couple.open_first_due,
-                open_last_due=couple.open_last_due,
-                untouched_first_due=couple.untouched_first_due,
-                next_scheduled=couple.next_scheduled,
+                alert_count=couple.alert_count,  # type: ignore[attr-defined]
+                top_severity=couple.top_severity,  # type: ignore[attr-defined]
+                alert_rank=NO_ALERT_RANK if couple.top_severity is None else couple.top_severity,  # type: ignore[attr-defined]
+                done_forms=couple.done_forms,  # type: ignore[attr-defined]
+                open_first_due=couple.open_first_due,  # type: ignore[attr-defined]
+                open_last_due=couple.open_last_due,  # type: ignore[attr-defined]
+                untouched_first_due=couple.untouched_first_due,  # type: ignore[attr-defined]
+                next_scheduled=couple.next_scheduled,  # type: ignore[attr-defined]
                 next_due=min(
-                    (d for d in (couple.open_first_due, couple.next_scheduled) if d), default=None
+                    (d for d in (couple.open_first_due, couple.next_scheduled) if d),  # type: ignore[attr-defined]
+                    default=None,
                 ),
                 partner_forms=forms.get(couple.pk, []),
-                last_activity=couple.last_activity,
+                last_activity=couple.last_activity,  # type: ignore[attr-defined]
             )
         )
     return rows

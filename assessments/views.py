@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -40,13 +40,14 @@ from clients.models import Couple
 from practice import audit
 from practice.lookups import get_or_404
 from practice.redirects import back_to
+from practice.requests import PracticeRequest, staff_view
 from practice.roles import Can, require
 
 
 @never_cache
-def assign(request: HttpRequest, practice_slug: str, couple_id: str) -> HttpResponse:
-    membership = request.membership  # type: ignore[attr-defined]
-    require(membership, Can.ASSIGN)
+@staff_view(Can.ASSIGN)
+def assign(request: PracticeRequest, practice_slug: str, couple_id: str) -> HttpResponse:
+    membership = request.membership
     couple = get_couple(membership, couple_id)
     form = AssignForm(request.POST or None, couple=couple)
     if request.method == "POST" and form.is_valid():
@@ -58,7 +59,7 @@ def assign(request: HttpRequest, practice_slug: str, couple_id: str) -> HttpResp
                     assignment_services.assign(
                         couple=couple,
                         instrument=instrument,
-                        actor=request.user,  # type: ignore[arg-type]
+                        actor=request.user,
                         first_due=form.cleaned_data["first_due"],
                         partner=form.partner,
                         recurrence=form.recurrence,
@@ -89,10 +90,12 @@ def assign(request: HttpRequest, practice_slug: str, couple_id: str) -> HttpResp
 
 
 @require_POST
-def assignment_status(request: HttpRequest, practice_slug: str, assignment_id: str) -> HttpResponse:
+@staff_view(Can.ASSIGN)
+def assignment_status(
+    request: PracticeRequest, practice_slug: str, assignment_id: str
+) -> HttpResponse:
     """Pause, resume or cancel (the POSTed ``status``)."""
-    membership = request.membership  # type: ignore[attr-defined]
-    require(membership, Can.ASSIGN)
+    membership = request.membership
     assignment = get_or_404(
         Assignment.objects.filter(couple__in=couples_for(membership)), uuid=assignment_id
     )
@@ -105,7 +108,7 @@ def assignment_status(request: HttpRequest, practice_slug: str, assignment_id: s
                 assignment,
                 status,
                 actor=request.user,
-                request=request,  # type: ignore[arg-type]
+                request=request,
             )
             messages.success(request, _("Assignment updated."))
         except ValidationError as exc:
@@ -114,12 +117,12 @@ def assignment_status(request: HttpRequest, practice_slug: str, assignment_id: s
 
 
 @never_cache
+@staff_view(Can.VIEW_CLINICAL)
 def occurrence_results(
-    request: HttpRequest, practice_slug: str, occurrence_id: str
+    request: PracticeRequest, practice_slug: str, occurrence_id: str
 ) -> HttpResponse:
     """Both partners' answers to one occurrence, side by side, with agreement."""
-    membership = request.membership  # type: ignore[attr-defined]
-    require(membership, Can.VIEW_CLINICAL)
+    membership = request.membership
     occurrence = get_or_404(
         Occurrence.objects.filter(couple__in=couples_for(membership)).select_related(
             "instrument", "couple", "assignment"
@@ -141,7 +144,7 @@ def occurrence_results(
         comparison = results.couple_result(
             instrument.definition, instrument.plan, answers[0], answers[1]
         )
-    language = request.LANGUAGE_CODE  # type: ignore[attr-defined]
+    language = request.LANGUAGE_CODE
     audit.record("results.view", request=request, target=occurrence)
     return render(
         request,
@@ -192,12 +195,12 @@ def _score_tables(
 
 
 @never_cache
+@staff_view(Can.VIEW_CLINICAL)
 def history(
-    request: HttpRequest, practice_slug: str, couple_id: str, instrument_key: str
+    request: PracticeRequest, practice_slug: str, couple_id: str, instrument_key: str
 ) -> HttpResponse:
     """One instrument's history for a couple: chart, RCI and classification per partner."""
-    membership = request.membership  # type: ignore[attr-defined]
-    require(membership, Can.VIEW_CLINICAL)
+    membership = request.membership
     couple = get_couple(membership, couple_id)
     instrument = (
         Instrument.objects.filter(key=instrument_key)
@@ -213,7 +216,7 @@ def history(
         scale = instrument.total_key
     data = couple_history(couple, partners, instrument, scale)
     audit.record("history.view", request=request, target=couple, instrument=instrument.key)
-    language = request.LANGUAGE_CODE  # type: ignore[attr-defined]
+    language = request.LANGUAGE_CODE
     return render(
         request,
         "assessments/history.html",
@@ -234,9 +237,9 @@ def history(
 
 
 @require_POST
-def response_reopen(request: HttpRequest, practice_slug: str, response_id: str) -> HttpResponse:
-    membership = request.membership  # type: ignore[attr-defined]
-    require(membership, Can.VIEW_CLINICAL)
+@staff_view(Can.VIEW_CLINICAL)
+def response_reopen(request: PracticeRequest, practice_slug: str, response_id: str) -> HttpResponse:
+    membership = request.membership
     response = get_or_404(
         Response.objects.filter(couple__in=couples_for(membership)).select_related("occurrence"),
         uuid=response_id,
@@ -244,7 +247,7 @@ def response_reopen(request: HttpRequest, practice_slug: str, response_id: str) 
     if response.occurrence.cancelled:
         messages.error(request, _("This form was cancelled and cannot be reopened."))
     else:
-        response_services.reopen(response, actor=request.user, request=request)  # type: ignore[arg-type]
+        response_services.reopen(response, actor=request.user, request=request)
         messages.success(request, _("Reopened. The partner can change and submit it again."))
     return redirect(
         "occurrence_results", practice_slug=practice_slug, occurrence_id=response.occurrence.uuid
@@ -252,19 +255,19 @@ def response_reopen(request: HttpRequest, practice_slug: str, response_id: str) 
 
 
 @never_cache
-def alert_list(request: HttpRequest, practice_slug: str) -> HttpResponse:
+@staff_view(Can.VIEW_CLINICAL)
+def alert_list(request: PracticeRequest, practice_slug: str) -> HttpResponse:
     """The alerts inbox: safety first, then by urgency and age."""
-    membership = request.membership  # type: ignore[attr-defined]
-    require(membership, Can.VIEW_CLINICAL)
+    membership = request.membership
     show = request.GET.get("show", "open")
     alerts = Alert.objects.filter(couple__in=couples_for(membership)).select_related(
         "couple", "partner", "acknowledged_by", "resolved_by", "response__occurrence", "occurrence"
     )
     if show != "all":
         alerts = alerts.exclude(status=AlertStatus.RESOLVED)
-    alerts = explain(
+    alerts = explain(  # type: ignore[assignment]
         alerts.order_by("severity", "-created_at")[:200],
-        request.LANGUAGE_CODE,  # type: ignore[attr-defined]
+        request.LANGUAGE_CODE,
     )
     audit.record("alert.view", request=request, count=len(alerts))
     return render(
@@ -274,22 +277,24 @@ def alert_list(request: HttpRequest, practice_slug: str) -> HttpResponse:
     )
 
 
-def _alert(request: HttpRequest, alert_id: str) -> Alert:
-    membership = request.membership  # type: ignore[attr-defined]
+def _alert(request: PracticeRequest, alert_id: str) -> Alert:
+    membership = request.membership
     require(membership, Can.VIEW_CLINICAL)
     return get_or_404(Alert.objects.filter(couple__in=couples_for(membership)), uuid=alert_id)
 
 
 @require_POST
-def alert_acknowledge(request: HttpRequest, practice_slug: str, alert_id: str) -> HttpResponse:
+@staff_view()
+def alert_acknowledge(request: PracticeRequest, practice_slug: str, alert_id: str) -> HttpResponse:
     alert = _alert(request, alert_id)
-    alert_services.acknowledge(alert, actor=request.user, request=request)  # type: ignore[arg-type]
+    alert_services.acknowledge(alert, actor=request.user, request=request)
     messages.success(request, _("Alert acknowledged."))
     return redirect(back_to(request, reverse("alerts", args=[practice_slug])))
 
 
 @require_POST
-def alert_resolve(request: HttpRequest, practice_slug: str, alert_id: str) -> HttpResponse:
+@staff_view()
+def alert_resolve(request: PracticeRequest, practice_slug: str, alert_id: str) -> HttpResponse:
     alert = _alert(request, alert_id)
     form = ResolveAlertForm(request.POST)
     if form.is_valid():
@@ -297,7 +302,7 @@ def alert_resolve(request: HttpRequest, practice_slug: str, alert_id: str) -> Ht
             alert,
             actor=request.user,
             note=form.cleaned_data["note"],
-            request=request,  # type: ignore[arg-type]
+            request=request,
         )
         messages.success(request, _("Alert resolved."))
     else:
@@ -305,10 +310,9 @@ def alert_resolve(request: HttpRequest, practice_slug: str, alert_id: str) -> Ht
     return redirect(back_to(request, reverse("alerts", args=[practice_slug])))
 
 
-def instrument_list(request: HttpRequest, practice_slug: str) -> HttpResponse:
+@staff_view(Can.ASSIGN)
+def instrument_list(request: PracticeRequest, practice_slug: str) -> HttpResponse:
     """The instruments this practice can assign, and its own drafts."""
-    membership = request.membership  # type: ignore[attr-defined]
-    require(membership, Can.ASSIGN)
     instruments = Instrument.objects.exclude(status=InstrumentStatus.RETIRED).order_by(
         "practice_id", "title", "-version"
     )
@@ -319,10 +323,11 @@ def instrument_list(request: HttpRequest, practice_slug: str) -> HttpResponse:
     )
 
 
-def instrument_detail(request: HttpRequest, practice_slug: str, instrument_id: str) -> HttpResponse:
+@staff_view(Can.ASSIGN)
+def instrument_detail(
+    request: PracticeRequest, practice_slug: str, instrument_id: str
+) -> HttpResponse:
     """An instrument as a client would see it, with its scoring rules."""
-    membership = request.membership  # type: ignore[attr-defined]
-    require(membership, Can.ASSIGN)
     instrument = get_or_404(Instrument.objects.all(), uuid=instrument_id)
     language = request.GET.get("lang") or instrument.definition["default_language"]
     if language not in instrument.definition["languages"]:
@@ -358,16 +363,15 @@ def instrument_detail(request: HttpRequest, practice_slug: str, instrument_id: s
     )
 
 
-def instrument_upload(request: HttpRequest, practice_slug: str) -> HttpResponse:
-    membership = request.membership  # type: ignore[attr-defined]
-    require(membership, Can.MANAGE_INSTRUMENTS)
+@staff_view(Can.MANAGE_INSTRUMENTS)
+def instrument_upload(request: PracticeRequest, practice_slug: str) -> HttpResponse:
     form = UploadInstrumentForm(request.POST or None, request.FILES or None)
     problems: list[defn.Problem] = []
     if request.method == "POST" and form.is_valid():
         try:
             instrument = instrument_services.upload(
-                practice=request.practice,  # type: ignore[attr-defined]
-                actor=request.user,  # type: ignore[arg-type]
+                practice=request.practice,
+                actor=request.user,
                 definition=form.cleaned_data["definition"],
                 request=request,
             )
@@ -388,21 +392,20 @@ def instrument_upload(request: HttpRequest, practice_slug: str) -> HttpResponse:
 
 
 @require_POST
+@staff_view(Can.MANAGE_INSTRUMENTS)
 def instrument_publish(
-    request: HttpRequest, practice_slug: str, instrument_id: str
+    request: PracticeRequest, practice_slug: str, instrument_id: str
 ) -> HttpResponse:
-    membership = request.membership  # type: ignore[attr-defined]
-    require(membership, Can.MANAGE_INSTRUMENTS)
     instrument = get_or_404(
         Instrument.objects.filter(practice=request.practice),
-        uuid=instrument_id,  # type: ignore[attr-defined]
+        uuid=instrument_id,
     )
     if request.POST.get("action") == "discard":
-        instrument_services.discard_draft(instrument, actor=request.user, request=request)  # type: ignore[arg-type]
+        instrument_services.discard_draft(instrument, actor=request.user, request=request)
         messages.success(request, _("Draft discarded."))
         return redirect("instruments", practice_slug=practice_slug)
     try:
-        instrument_services.publish(instrument, actor=request.user, request=request)  # type: ignore[arg-type]
+        instrument_services.publish(instrument, actor=request.user, request=request)
     except ValidationError as exc:
         messages.error(request, exc.messages[0])
         return redirect(

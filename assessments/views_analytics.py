@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.text import capfirst
@@ -24,7 +24,8 @@ from assessments.templatetags.assessments_tags import CHANGE_LABELS
 from clients.access import couples_for
 from practice import audit
 from practice.models import Membership
-from practice.roles import Can, can, require
+from practice.requests import PracticeRequest, staff_view
+from practice.roles import Can, can
 
 CHART_CACHE_SECONDS = 24 * 60 * 60
 
@@ -130,11 +131,11 @@ def _rows(classes: Mapping[str, int], total: int | None) -> list[dict[str, Any]]
 
 
 @never_cache
-def analytics_page(request: HttpRequest, practice_slug: str) -> HttpResponse:
+@staff_view(Can.VIEW_CLINICAL)
+def analytics_page(request: PracticeRequest, practice_slug: str) -> HttpResponse:
     """Outcomes per instrument for the practice or one caseload, over a period (audited)."""
-    membership = request.membership  # type: ignore[attr-defined]
-    require(membership, Can.VIEW_CLINICAL)
-    language = request.LANGUAGE_CODE  # type: ignore[attr-defined]
+    membership = request.membership
+    language = request.LANGUAGE_CODE
     errors: dict[str, list[str]] = {}
     try:
         filters = filters_from(membership, request.GET)
@@ -229,9 +230,9 @@ def _filters_or_400(membership: Membership, request: HttpRequest) -> service.Fil
 
 
 @never_cache
-def analytics_csv(request: HttpRequest, practice_slug: str) -> HttpResponse:
-    membership = request.membership  # type: ignore[attr-defined]
-    require(membership, Can.VIEW_CLINICAL)
+@staff_view(Can.VIEW_CLINICAL)
+def analytics_csv(request: PracticeRequest, practice_slug: str) -> HttpResponseBase:
+    membership = request.membership
     filters = _filters_or_400(membership, request)
     if isinstance(filters, HttpResponse):
         return filters
@@ -239,9 +240,9 @@ def analytics_csv(request: HttpRequest, practice_slug: str) -> HttpResponse:
 
 
 @never_cache
-def analytics_scores_csv(request: HttpRequest, practice_slug: str) -> HttpResponse:
-    membership = request.membership  # type: ignore[attr-defined]
-    require(membership, Can.VIEW_CLINICAL)
+@staff_view(Can.VIEW_CLINICAL)
+def analytics_scores_csv(request: PracticeRequest, practice_slug: str) -> HttpResponseBase:
+    membership = request.membership
     filters = _filters_or_400(membership, request)
     if isinstance(filters, HttpResponse):
         return filters

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -17,15 +17,17 @@ from clients.forms import clinician_choices
 from clients.models import CoupleStatus
 from practice import audit, keyset
 from practice.models import Heartbeat
+from practice.requests import PracticeRequest, staff_view
 from practice.roles import Can, can
 
 PAGE_SIZE = 25
 
 
 @never_cache
-def caseload(request: HttpRequest, practice_slug: str) -> HttpResponse:
+@staff_view()
+def caseload(request: PracticeRequest, practice_slug: str) -> HttpResponse:
     """The clinician's home page: one row per couple."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = request.membership
     # Clinical staff see the couples with the most urgent open alert (safety first)
     # at the top unless they sort otherwise.
     default_sort = "alerts" if can(membership, Can.VIEW_CLINICAL) else "label"
@@ -44,14 +46,14 @@ def caseload(request: HttpRequest, practice_slug: str) -> HttpResponse:
         row = {"couple": couple, "partners": partners, "clinicians": list(couple.clinicians.all())}
         if can(membership, Can.VIEW_CLINICAL):
             latest = [
-                (couple.one_latest, couple.one_previous),
-                (couple.two_latest, couple.two_previous),
+                (couple.one_latest, couple.one_previous),  # type: ignore[attr-defined]
+                (couple.two_latest, couple.two_previous),  # type: ignore[attr-defined]
             ]
             row["scores"] = [
                 (partner, value, caseload_query.trend(value, previous))
                 for partner, (value, previous) in zip(partners, latest, strict=False)
             ]
-        row["progress_label"] = caseload_query.PROGRESS_LABELS[couple.progress]
+        row["progress_label"] = caseload_query.PROGRESS_LABELS[couple.progress]  # type: ignore[attr-defined]
         row["forms"] = list(zip(partners, caseload_query.partner_forms(couple), strict=False))
         rows.append(row)
     audit.record("caseload.view", request=request, rows=len(rows), deep=bool(page.previous))
@@ -87,7 +89,7 @@ def caseload(request: HttpRequest, practice_slug: str) -> HttpResponse:
             "query": query.urlencode(),
             "sort_query": sort_query.urlencode(),
             "statuses": CoupleStatus.choices,
-            "clinicians": clinician_choices(request.practice),  # type: ignore[attr-defined]
+            "clinicians": clinician_choices(request.practice),
             "has_any_couple": total > 0 or _practice_has_couples(membership),
             "worker_stale": worker_stale,
             "unacknowledged_safety": unacknowledged_safety,

@@ -9,7 +9,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -24,6 +24,7 @@ from assessments.models import Instrument, InstrumentStatus
 from assessments.services import fhir as fhir_services
 from clients.access import get_couple
 from practice.lookups import get_or_404
+from practice.requests import PracticeRequest, staff_view
 from practice.roles import Can, require
 
 BAND_LINE = re.compile(r"^\s*(-?\d+(?:[.,]\d+)?)\s+(-?\d+(?:[.,]\d+)?)\s+(.+?)\s*$")
@@ -58,10 +59,10 @@ class FhirUploadForm(forms.Form):
 
 
 @never_cache
-def fhir_import(request: HttpRequest, practice_slug: str) -> HttpResponse:
+@staff_view(Can.MANAGE_INSTRUMENTS)
+def fhir_import(request: PracticeRequest, practice_slug: str) -> HttpResponse:
     """Upload a Questionnaire (a draft, then the scales step) or a couple's Bundle (owners)."""
-    membership = request.membership  # type: ignore[attr-defined]
-    require(membership, Can.MANAGE_INSTRUMENTS)
+    membership = request.membership
     form = FhirUploadForm(request.POST or None, request.FILES or None)
     refusals: list[Any] = []
     if request.method == "POST" and form.is_valid():
@@ -70,17 +71,17 @@ def fhir_import(request: HttpRequest, practice_slug: str) -> HttpResponse:
             if resource["resourceType"] == "Bundle":
                 require(membership, Can.MANAGE_DATA)
                 couple = fhir_services.import_couple(
-                    practice=request.practice,  # type: ignore[attr-defined]
-                    actor=request.user,  # type: ignore[arg-type]
+                    practice=request.practice,
+                    actor=request.user,
                     bundle=resource,
-                    clinicians=[request.user],  # type: ignore[list-item]
+                    clinicians=[request.user],
                     request=request,
                 )
                 messages.success(request, _("Imported as a new couple, with their answers."))
                 return redirect("couple_detail", practice_slug=practice_slug, couple_id=couple.uuid)
             instrument = fhir_services.import_questionnaire(
-                practice=request.practice,  # type: ignore[attr-defined]
-                actor=request.user,  # type: ignore[arg-type]
+                practice=request.practice,
+                actor=request.user,
                 resource=resource,
                 request=request,
             )
@@ -129,7 +130,7 @@ class ScalesForm(forms.Form):
 
     def __init__(self, *args: Any, items: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["reverse"].choices = items
+        self.fields["reverse"].choices = items  # type: ignore[attr-defined]
 
 
 class ScaleRowForm(forms.Form):
@@ -158,7 +159,7 @@ class ScaleRowForm(forms.Form):
 
     def __init__(self, *args: Any, items: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["items"].choices = items
+        self.fields["items"].choices = items  # type: ignore[attr-defined]
 
     @property
     def used(self) -> bool:
@@ -263,18 +264,19 @@ def _preview(definition: dict[str, Any], language: str) -> list[dict[str, Any]]:
 
 
 @never_cache
-def instrument_scales(request: HttpRequest, practice_slug: str, instrument_id: str) -> HttpResponse:
+@staff_view(Can.MANAGE_INSTRUMENTS)
+def instrument_scales(
+    request: PracticeRequest, practice_slug: str, instrument_id: str
+) -> HttpResponse:
     """The scales step of a draft: choose, preview, save."""
-    membership = request.membership  # type: ignore[attr-defined]
-    require(membership, Can.MANAGE_INSTRUMENTS)
     instrument = get_or_404(
         Instrument.objects.filter(
-            practice=request.practice,  # type: ignore[attr-defined]
+            practice=request.practice,
             status=InstrumentStatus.DRAFT,
         ),
         uuid=instrument_id,
     )
-    language = request.LANGUAGE_CODE  # type: ignore[attr-defined]
+    language = request.LANGUAGE_CODE
     items = _scorable(instrument, language)
     initial_rows = _initial_rows(instrument, language)
     definition = instrument.definition
@@ -321,7 +323,7 @@ def instrument_scales(request: HttpRequest, practice_slug: str, instrument_id: s
                         fhir_services.set_scales(
                             instrument,
                             spec,
-                            actor=request.user,  # type: ignore[arg-type]
+                            actor=request.user,
                             request=request,
                         )
                         messages.success(
@@ -353,9 +355,10 @@ def instrument_scales(request: HttpRequest, practice_slug: str, instrument_id: s
     )
 
 
-def instruments_fhir(request: HttpRequest, practice_slug: str) -> HttpResponse:
+@staff_view()
+def instruments_fhir(request: PracticeRequest, practice_slug: str) -> HttpResponse:
     """Every instrument this practice can use, as one FHIR Bundle file."""
-    require(request.membership, Can.ASSIGN)  # type: ignore[attr-defined]
+    require(request.membership, Can.ASSIGN)
     instruments = (
         Instrument.objects.exclude(status=InstrumentStatus.RETIRED)
         .select_related("practice")
@@ -368,9 +371,12 @@ def instruments_fhir(request: HttpRequest, practice_slug: str) -> HttpResponse:
     return response
 
 
-def instrument_fhir(request: HttpRequest, practice_slug: str, instrument_id: str) -> HttpResponse:
+@staff_view()
+def instrument_fhir(
+    request: PracticeRequest, practice_slug: str, instrument_id: str
+) -> HttpResponse:
     """One instrument as a FHIR Questionnaire file."""
-    require(request.membership, Can.ASSIGN)  # type: ignore[attr-defined]
+    require(request.membership, Can.ASSIGN)
     instrument = get_or_404(Instrument.objects.select_related("practice"), uuid=instrument_id)
     response = JsonResponse(
         fhir_services.questionnaire_of(instrument), json_dumps_params={"ensure_ascii": False}
@@ -386,14 +392,14 @@ def _flag(request: HttpRequest, name: str) -> bool:
 
 
 @never_cache
-def couple_fhir(request: HttpRequest, practice_slug: str, couple_id: str) -> HttpResponse:
+@staff_view(Can.VIEW_CLINICAL)
+def couple_fhir(request: PracticeRequest, practice_slug: str, couple_id: str) -> HttpResponse:
     """A couple's answers as a FHIR Bundle file (audited; private answers, names when asked)."""
-    membership = request.membership  # type: ignore[attr-defined]
-    require(membership, Can.VIEW_CLINICAL)
+    membership = request.membership
     couple = get_couple(membership, couple_id)
     export = fhir_services.export_couple(
         couple,
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request.user,
         include_private=_flag(request, "private"),
         include_names=_flag(request, "names"),
         request=request,
@@ -405,10 +411,12 @@ def couple_fhir(request: HttpRequest, practice_slug: str, couple_id: str) -> Htt
 
 
 @never_cache
-def couple_scores_csv(request: HttpRequest, practice_slug: str, couple_id: str) -> HttpResponse:
+@staff_view(Can.VIEW_CLINICAL)
+def couple_scores_csv(
+    request: PracticeRequest, practice_slug: str, couple_id: str
+) -> HttpResponseBase:
     """A couple's scores as CSV (audited)."""
-    membership = request.membership  # type: ignore[attr-defined]
-    require(membership, Can.VIEW_CLINICAL)
+    membership = request.membership
     couple = get_couple(membership, couple_id)
     return scores_csv_response(
         request,

@@ -65,8 +65,8 @@ class PartnerView(StaffAPIView):
         try:
             services.update_partner(
                 partner,
-                actor=request.user,
-                request=request._request,  # type: ignore[arg-type]
+                actor=self.user,
+                request=request._request,
                 **data.validated_data,
             )
         except DjangoValidationError as exc:
@@ -91,7 +91,7 @@ class InviteView(StaffAPIView):
         couple = get_couple(self.membership, couple_id)
         partner = get_partner(self.membership, couple, partner_id)
         try:
-            link = services.invite_partner(partner, actor=request.user, request=request._request)  # type: ignore[arg-type]
+            link = services.invite_partner(partner, actor=self.user, request=request._request)
         except DjangoValidationError as exc:
             raise Conflict(exc.messages[0]) from None
         except services.InvitationNotSent:
@@ -120,9 +120,7 @@ class RevokeView(StaffAPIView):
     ) -> Response:
         couple = get_couple(self.membership, couple_id)
         partner = get_partner(self.membership, couple, partner_id)
-        partner = services.revoke_portal_access(
-            partner, actor=request.user, request=request._request
-        )  # type: ignore[arg-type]
+        partner = services.revoke_portal_access(partner, actor=self.user, request=request._request)
         return Response(
             {"partner": partner.uuid, "portal_state": partner.portal_state, "expires_at": None}
         )
@@ -163,7 +161,7 @@ class CoupleNotesView(StaffAPIView):
         data.is_valid(raise_exception=True)
         note = services.add_note(
             couple,
-            actor=request.user,  # type: ignore[arg-type]
+            actor=self.user,
             body=data.validated_data["body"],
             request=request._request,
         )

@@ -47,7 +47,7 @@ class CoupleEraseView(StaffAPIView):
         try:
             counts = erase_couple(
                 couple,
-                actor=request.user,  # type: ignore[arg-type]
+                actor=self.user,
                 confirmation=data.validated_data["confirmation"],
                 request=request._request,
             )

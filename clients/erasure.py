@@ -57,7 +57,12 @@ def erase_couple(
     counts = erase_rows(couple)
     # The instance keeps its uuid after deletion: the event names the couple by id only.
     audit.record(
-        "couple.erase", request=request, actor=actor, practice=practice, target=couple, **counts
+        "couple.erase",
+        request=request,
+        actor=actor,
+        practice=practice,
+        target=couple,
+        **counts,  # type: ignore[arg-type]
     )
     return counts
 

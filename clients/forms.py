@@ -51,7 +51,7 @@ class CoupleForm(forms.Form):
 
     def __init__(self, *args: Any, practice: Practice, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["clinicians"].queryset = clinician_choices(practice)
+        self.fields["clinicians"].queryset = clinician_choices(practice)  # type: ignore[attr-defined]
 
 
 class PartnerForm(forms.ModelForm):

@@ -9,12 +9,13 @@ practice, and views cut further to the partner's own couple.
 
 from __future__ import annotations
 
+import functools
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Concatenate, cast
 
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.urls import Resolver404, resolve, reverse
 from django.utils import translation
 from django.utils.cache import add_never_cache_headers, patch_cache_control
@@ -49,6 +50,26 @@ def sign_in(request: HttpRequest, partner: Partner) -> None:
 def sign_out(request: HttpRequest) -> None:
     """End this browser's portal session."""
     request.session.flush()
+
+
+class PortalRequest(HttpRequest):
+    """A signed-in partner's request in the portal (their practice's scope is open)."""
+
+    partner: Partner
+
+
+def portal_view[**P, R: HttpResponseBase](
+    view: Callable[Concatenate[PortalRequest, P], R],
+) -> Callable[Concatenate[HttpRequest, P], R]:
+    """A portal view that receives a PortalRequest: 404 unless a partner is signed in."""
+
+    @functools.wraps(view)
+    def checked(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> R:
+        if not isinstance(getattr(request, "partner", None), Partner):
+            raise Http404
+        return view(cast(PortalRequest, request), *args, **kwargs)
+
+    return checked
 
 
 def clear_portal_keys(request: HttpRequest) -> None:
@@ -123,7 +144,7 @@ class PortalMiddleware:
             SESSION_DRAFTS, secrets.token_urlsafe(12)
         )
         translation.activate(partner.language)
-        request.LANGUAGE_CODE = partner.language  # type: ignore[attr-defined]
+        request.LANGUAGE_CODE = partner.language
         try:
             with scope(practice=partner.practice):
                 response = self.get_response(request)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import JavaScriptCatalog
 
 from clients import portal, services
-from clients.models import Partner
+from clients.portal import PortalRequest, portal_view
 from practice import audit, panels
 
 # Where "Quick exit" goes: an everyday site that reveals nothing.
@@ -66,9 +66,10 @@ def sign_in_sent(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def sign_out(request: HttpRequest) -> HttpResponse:
+@portal_view
+def sign_out(request: PortalRequest) -> HttpResponse:
     """End this device's session ("Not you? Sign out")."""
-    partner: Partner = request.partner  # type: ignore[attr-defined]
+    partner = request.partner
     everywhere = request.POST.get("everywhere") == "1"
     if everywhere:
         services.sign_out_everywhere(partner, request)
@@ -95,38 +96,42 @@ def quick_exit(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def home(request: HttpRequest) -> HttpResponse:
+@portal_view
+def home(request: PortalRequest) -> HttpResponse:
     """Forms to do, completed forms and released reports of the signed-in partner."""
-    partner: Partner = request.partner  # type: ignore[attr-defined]
+    partner = request.partner
     context = {"partner": partner, **panels.PORTAL_HOME.context(request=request, partner=partner)}
     return render(request, "clients/portal/home.html", context)
 
 
-def support(request: HttpRequest) -> HttpResponse:
+@portal_view
+def support(request: PortalRequest) -> HttpResponse:
     """The practice's support resources, shown discreetly."""
-    partner: Partner = request.partner  # type: ignore[attr-defined]
+    partner = request.partner
     resources = [
         line.strip() for line in partner.practice.support_resources.splitlines() if line.strip()
     ]
     return render(request, "clients/portal/support.html", {"resources": resources})
 
 
-def logo(request: HttpRequest) -> HttpResponse:
+@portal_view
+def logo(request: PortalRequest) -> HttpResponseBase:
     """The practice's logo for portal pages."""
     from django.http import FileResponse, Http404
 
-    practice = request.partner.practice  # type: ignore[attr-defined]
+    practice = request.partner.practice
     if not practice.logo:
         raise Http404
     return FileResponse(practice.logo.open("rb"))
 
 
-def account(request: HttpRequest) -> HttpResponse:
+@portal_view
+def account(request: PortalRequest) -> HttpResponse:
     """Sign-out options, including every device at once."""
-    return render(request, "clients/portal/account.html", {"partner": request.partner})  # type: ignore[attr-defined]
+    return render(request, "clients/portal/account.html", {"partner": request.partner})
 
 
-def js_catalog(request: HttpRequest, language: str) -> HttpResponse:
+def js_catalog(request: HttpRequest, language: str) -> HttpResponseBase:
     """The portal script's translations, for the language named in the URL."""
     if language not in dict(settings.LANGUAGES):
         raise Http404

@@ -42,7 +42,7 @@ class PartnerUpdate(StrictSerializer):
 
 
 class CoupleCreate(StrictSerializer):
-    label = serializers.CharField(max_length=120)
+    label = serializers.CharField(max_length=120)  # type: ignore[assignment]
     start_date = serializers.DateField(required=False)
     clinicians = serializers.ListField(
         child=serializers.UUIDField(),
@@ -60,7 +60,7 @@ class CoupleCreate(StrictSerializer):
 
 
 class CoupleUpdate(StrictSerializer):
-    label = serializers.CharField(max_length=120, required=False)
+    label = serializers.CharField(max_length=120, required=False)  # type: ignore[assignment]
     status = serializers.ChoiceField(choices=CoupleStatus.choices, required=False)
     start_date = serializers.DateField(required=False)
     monthly_report = serializers.BooleanField(required=False)

@@ -404,7 +404,7 @@ def request_sign_in_link(email: str, request: HttpRequest | None = None) -> None
             Partner.objects.filter(pk=partner.pk).update(sign_in_link_requested_at=timezone.now())
         from clients.tasks import send_sign_in_link
 
-        send_sign_in_link.delay_on_commit(practice_id=partner.practice_id, partner_id=partner.pk)
+        send_sign_in_link.delay_on_commit(practice_id=partner.practice_id, partner_id=partner.pk)  # type: ignore[attr-defined]
 
 
 # Wait this long before the sweeper sends a link its task has not sent yet.

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,7 +23,8 @@ from clients.models import CoupleStatus, Partner
 from practice import audit, panels
 from practice.audit_names import couple_filter, names_for
 from practice.models import AuditEvent, Role
-from practice.roles import Can, can, require
+from practice.requests import PracticeRequest, staff_view
+from practice.roles import Can, can
 
 
 def _form_errors_from(exc: ValidationError, form: PartnerForm) -> None:
@@ -34,11 +35,11 @@ def _form_errors_from(exc: ValidationError, form: PartnerForm) -> None:
             form.add_error(field if field in form.fields else None, message)
 
 
-def couple_create(request: HttpRequest, practice_slug: str) -> HttpResponse:
+@staff_view(Can.MANAGE_COUPLES)
+def couple_create(request: PracticeRequest, practice_slug: str) -> HttpResponse:
     """Create a couple and its two partners in one step."""
-    membership = request.membership  # type: ignore[attr-defined]
-    require(membership, Can.MANAGE_COUPLES)
-    practice = request.practice  # type: ignore[attr-defined]
+    membership = request.membership
+    practice = request.practice
     initial = {"start_date": timezone.localdate(), "status": CoupleStatus.ACTIVE}
     if membership.role in {Role.CLINICIAN, Role.OWNER}:
         initial["clinicians"] = [request.user]
@@ -49,14 +50,11 @@ def couple_create(request: HttpRequest, practice_slug: str) -> HttpResponse:
         try:
             couple = services.create_couple(
                 practice=practice,
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 label=form.cleaned_data["label"],
                 start_date=form.cleaned_data["start_date"],
                 clinicians=list(form.cleaned_data["clinicians"]),
-                partners=[
-                    services.PartnerDetails(**p.cleaned_data)  # type: ignore[arg-type]
-                    for p in (one, two)
-                ],
+                partners=[services.PartnerDetails(**p.cleaned_data) for p in (one, two)],
                 request=request,
             )
         except ValidationError as exc:
@@ -95,9 +93,9 @@ def _attach_partner_errors(exc: ValidationError, one: PartnerForm, two: PartnerF
 
 
 @never_cache
-def couple_edit(request: HttpRequest, practice_slug: str, couple_id: str) -> HttpResponse:
-    membership = request.membership  # type: ignore[attr-defined]
-    require(membership, Can.MANAGE_COUPLES)
+@staff_view(Can.MANAGE_COUPLES)
+def couple_edit(request: PracticeRequest, practice_slug: str, couple_id: str) -> HttpResponse:
+    membership = request.membership
     couple = get_couple(membership, couple_id)
     initial = {
         "label": couple.label,
@@ -106,12 +104,12 @@ def couple_edit(request: HttpRequest, practice_slug: str, couple_id: str) -> Htt
         "clinicians": list(couple.clinicians.all()),
         "monthly_report": couple.monthly_report,
     }
-    form = CoupleForm(request.POST or None, practice=request.practice, initial=initial)  # type: ignore[attr-defined]
+    form = CoupleForm(request.POST or None, practice=request.practice, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         services.update_couple(
             couple,
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
             request=request,
             clinicians=list(data["clinicians"]),
             label=data["label"],
@@ -167,8 +165,8 @@ def couple_activity(membership: object, couple: object) -> list[object]:
     )
     names_for(membership, events)  # type: ignore[arg-type]
     for event in events:
-        event.label = audit.ACTIONS.get(event.action, event.action)
-    return events
+        event.label = audit.ACTIONS.get(event.action, event.action)  # type: ignore[attr-defined]
+    return events  # type: ignore[return-value]
 
 
 def couple_tab_url(practice_slug: str, couple: object, tab: str) -> str:
@@ -178,9 +176,10 @@ def couple_tab_url(practice_slug: str, couple: object, tab: str) -> str:
 
 
 @never_cache
-def couple_detail(request: HttpRequest, practice_slug: str, couple_id: str) -> HttpResponse:
+@staff_view()
+def couple_detail(request: PracticeRequest, practice_slug: str, couple_id: str) -> HttpResponse:
     """One couple: a summary on top, then one tab (its own URL) of what this member may see."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = request.membership
     couple = get_couple(membership, couple_id)
     tabs = _couple_tabs(membership)
     tab = request.GET.get("tab", "")
@@ -210,11 +209,11 @@ def couple_detail(request: HttpRequest, practice_slug: str, couple_id: str) -> H
 
 
 @never_cache
+@staff_view(Can.MANAGE_COUPLES)
 def partner_edit(
-    request: HttpRequest, practice_slug: str, couple_id: str, partner_id: str
+    request: PracticeRequest, practice_slug: str, couple_id: str, partner_id: str
 ) -> HttpResponse:
-    membership = request.membership  # type: ignore[attr-defined]
-    require(membership, Can.MANAGE_COUPLES)
+    membership = request.membership
     couple = get_couple(membership, couple_id)
     partner = get_partner(membership, couple, partner_id)
     form = PartnerForm(request.POST or None, instance=partner)
@@ -222,7 +221,7 @@ def partner_edit(
         try:
             services.update_partner(
                 partner,
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 request=request,
                 **{f: form.cleaned_data[f] for f in PartnerForm.Meta.fields},
             )
@@ -243,16 +242,16 @@ def partner_edit(
 
 
 @require_POST
+@staff_view(Can.INVITE)
 def partner_invite(
-    request: HttpRequest, practice_slug: str, couple_id: str, partner_id: str
+    request: PracticeRequest, practice_slug: str, couple_id: str, partner_id: str
 ) -> HttpResponse:
     """Send or resend the portal invitation."""
-    membership = request.membership  # type: ignore[attr-defined]
-    require(membership, Can.INVITE)
+    membership = request.membership
     couple = get_couple(membership, couple_id)
     partner = get_partner(membership, couple, partner_id)
     try:
-        services.invite_partner(partner, actor=request.user, request=request)  # type: ignore[arg-type]
+        services.invite_partner(partner, actor=request.user, request=request)
     except ValidationError as exc:
         messages.error(request, exc.messages[0])
     except services.InvitationNotSent:
@@ -275,15 +274,15 @@ def partner_invite(
 
 
 @require_POST
+@staff_view(Can.INVITE)
 def partner_revoke(
-    request: HttpRequest, practice_slug: str, couple_id: str, partner_id: str
+    request: PracticeRequest, practice_slug: str, couple_id: str, partner_id: str
 ) -> HttpResponse:
     """End a partner's portal access now."""
-    membership = request.membership  # type: ignore[attr-defined]
-    require(membership, Can.INVITE)
+    membership = request.membership
     couple = get_couple(membership, couple_id)
     partner = get_partner(membership, couple, partner_id)
-    services.revoke_portal_access(partner, actor=request.user, request=request)  # type: ignore[arg-type]
+    services.revoke_portal_access(partner, actor=request.user, request=request)
     messages.success(
         request,
         _("%(name)s's portal access has ended. Invite them again to restore it.")
@@ -293,15 +292,15 @@ def partner_revoke(
 
 
 @require_POST
-def note_create(request: HttpRequest, practice_slug: str, couple_id: str) -> HttpResponse:
-    membership = request.membership  # type: ignore[attr-defined]
-    require(membership, Can.VIEW_CLINICAL)
+@staff_view(Can.VIEW_CLINICAL)
+def note_create(request: PracticeRequest, practice_slug: str, couple_id: str) -> HttpResponse:
+    membership = request.membership
     couple = get_couple(membership, couple_id)
     form = NoteForm(request.POST)
     if form.is_valid():
         services.add_note(
             couple, actor=request.user, body=form.cleaned_data["body"], request=request
-        )  # type: ignore[arg-type]
+        )
         messages.success(request, _("Note added."))
     else:
         messages.error(request, _("The note was empty or too long, so it was not saved."))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -14,7 +14,8 @@ from django.views.decorators.cache import never_cache
 from clients.access import get_couple
 from clients.erasure import erase_couple
 from practice import audit
-from practice.roles import Can, require
+from practice.requests import PracticeRequest, staff_view
+from practice.roles import Can
 
 
 class ConfirmForm(forms.Form):
@@ -24,17 +25,17 @@ class ConfirmForm(forms.Form):
 
 
 @never_cache
-def couple_erase(request: HttpRequest, practice_slug: str, couple_id: str) -> HttpResponse:
+@staff_view(Can.MANAGE_DATA)
+def couple_erase(request: PracticeRequest, practice_slug: str, couple_id: str) -> HttpResponse:
     """Everything about one couple, gone for good; the audit trail keeps the fact and ids."""
-    membership = request.membership  # type: ignore[attr-defined]
-    require(membership, Can.MANAGE_DATA)
+    membership = request.membership
     couple = get_couple(membership, couple_id)
     form = ConfirmForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             erase_couple(
                 couple,
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 confirmation=form.cleaned_data["confirmation"],
                 request=request,
             )

@@ -247,7 +247,7 @@ class Builder:
         self, couple: Couple, key: str, first: date, every: int | None, count: int | None
     ) -> Assignment:
         instrument = self.instruments[key]
-        return Assignment.objects.create(
+        return Assignment.objects.create(  # type: ignore[misc]
             practice=self.practice,
             couple=couple,
             instrument=instrument,

@@ -36,7 +36,7 @@ class SuperuserAdminSite(admin.AdminSite):
             request.GET.get("next") or reverse("admin:index", current_app=self.name)
         )
 
-    def admin_view(self, view: Callable[..., HttpResponse], cacheable: bool = False) -> Any:
+    def admin_view(self, view: Callable[..., HttpResponse], cacheable: bool = False) -> Any:  # type: ignore[override]
         """Run admin views unscoped: the admin manages practices and staff across tenants."""
 
         @functools.wraps(view)
@@ -44,7 +44,7 @@ class SuperuserAdminSite(admin.AdminSite):
             # Superusers only (has_permission), and no client model is registered here.
             with scopes_disabled():
                 response = view(request, *args, **kwargs)
-                if hasattr(response, "render") and not response.is_rendered:
+                if hasattr(response, "render") and not response.is_rendered:  # type: ignore[attr-defined]
                     response.render()
                 return response
 

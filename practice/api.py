@@ -122,7 +122,7 @@ class MembersView(StaffAPIView):
         try:
             invitation = members.invite_member(
                 practice=self.practice,
-                actor=request.user,  # type: ignore[arg-type]
+                actor=self.user,
                 request=request._request,
                 **values,
             )
@@ -137,9 +137,7 @@ class MemberView(StaffAPIView):
     permission_classes = [*StaffAPIView.permission_classes, capability(Can.MANAGE_PRACTICE)]
 
     def membership_row(self, membership_id: Any) -> Membership:
-        return get_or_404(  # type: ignore[no-any-return]
-            Membership.objects.select_related("user"), uuid=membership_id
-        )
+        return get_or_404(Membership.objects.select_related("user"), uuid=membership_id)
 
     @extend_schema(
         request=MemberRole,
@@ -156,7 +154,7 @@ class MemberView(StaffAPIView):
             members.change_role(
                 row,
                 data.validated_data["role"],
-                actor=request.user,  # type: ignore[arg-type]
+                actor=self.user,
                 request=request._request,
             )
         except DjangoValidationError as exc:
@@ -170,7 +168,7 @@ class MemberView(StaffAPIView):
         row = self.membership_row(membership_id)  # a foreign id is 404 before anything else
         require_recent_second_factor(request)
         try:
-            members.remove_member(row, actor=request.user, request=request._request)  # type: ignore[arg-type]
+            members.remove_member(row, actor=self.user, request=request._request)
         except DjangoValidationError as exc:
             raise Conflict(exc.messages[0]) from None
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -225,7 +223,7 @@ class AuditView(StaffAPIView):
         if errors:
             raise ValidationError(errors)
         paginator = AuditCursor()
-        page = paginator.paginate_queryset(events, request, view=self)
+        page = paginator.paginate_queryset(events, request, view=self)  # type: ignore[var-annotated]
         audit.record("audit.view", request=request._request, via="api")
         return paginator.get_paginated_response(AuditEventSerializer(page, many=True).data)
 
@@ -325,7 +323,7 @@ class PracticeEraseView(StaffAPIView):
         try:
             counts = erase_practice(
                 self.practice,
-                actor=request.user,  # type: ignore[arg-type]
+                actor=self.user,
                 confirmation=data.validated_data["confirmation"],
                 request=request._request,
             )

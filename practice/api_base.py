@@ -7,10 +7,12 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework import pagination, permissions, serializers
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotAuthenticated, NotFound
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from practice.models import Membership, Practice, User
+from practice.requests import practice_request
 from practice.roles import Can, can
 
 
@@ -66,23 +68,23 @@ class Cursor(pagination.CursorPagination):
 
 
 class NewestFirst(Cursor):
-    ordering = ("-created_at", "-id")
+    ordering = ("-created_at", "-id")  # type: ignore[assignment]
 
 
 class ByStart(Cursor):
-    ordering = ("-started_at", "-id")
+    ordering = ("-started_at", "-id")  # type: ignore[assignment]
 
 
 class ByLabel(Cursor):
-    ordering = ("label", "id")
+    ordering = ("label", "id")  # type: ignore[assignment]
 
 
 class UrgentFirst(Cursor):
-    ordering = ("severity", "-created_at", "-id")
+    ordering = ("severity", "-created_at", "-id")  # type: ignore[assignment]
 
 
 class AuditCursor(Cursor):
-    ordering = ("-at", "-id")
+    ordering = ("-at", "-id")  # type: ignore[assignment]
 
 
 class StaffAPIView(APIView):
@@ -91,12 +93,21 @@ class StaffAPIView(APIView):
     permission_classes = [IsMember]
 
     @property
-    def membership(self) -> Any:
-        return self.request.membership  # type: ignore[attr-defined]
+    def membership(self) -> Membership:
+        """The caller's membership, resolved by PracticeScopeMiddleware (IsMember checked)."""
+        return practice_request(self.request._request).membership
 
     @property
-    def practice(self) -> Any:
-        return self.request.practice  # type: ignore[attr-defined]
+    def practice(self) -> Practice:
+        return practice_request(self.request._request).practice
+
+    @property
+    def user(self) -> User:
+        """The signed-in staff member (session or token); IsMember refused anyone else."""
+        user = self.request.user
+        if not isinstance(user, User):
+            raise NotAuthenticated
+        return user
 
 
 def paged(item: type[serializers.Serializer], name: str) -> serializers.Serializer:

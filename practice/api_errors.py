@@ -133,7 +133,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         }
     else:
         detail = getattr(exc, "detail", None)
-        code = detail.code if hasattr(detail, "code") else "error"
+        code = detail.code if hasattr(detail, "code") else "error"  # type: ignore[union-attr]
         body = {"error": {"code": code, "message": str(detail or exc), "fields": {}}}
     response.data = body
     if response.status_code == status.HTTP_401_UNAUTHORIZED and "WWW-Authenticate" not in response:

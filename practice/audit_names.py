@@ -86,16 +86,16 @@ def names_for(membership: Membership, events: list[AuditEvent]) -> None:
         for key, name in namer(membership, sorted(ids)).items():
             found[(target_type, key)] = name
     for event in events:
-        event.target_name = found.get((event.target_type, event.target_id), "")
+        event.target_name = found.get((event.target_type, event.target_id), "")  # type: ignore[attr-defined]
         if event.actor is not None:
-            event.actor_name = event.actor.full_name
+            event.actor_name = event.actor.full_name  # type: ignore[attr-defined]
         elif event.actor_label.startswith(PARTNER_PREFIX):
             partner = found.get(
                 ("clients.partner", event.actor_label.removeprefix(PARTNER_PREFIX)), ""
             )
-            event.actor_name = _("%(partner)s (partner)") % {"partner": partner} if partner else ""
+            event.actor_name = _("%(partner)s (partner)") % {"partner": partner} if partner else ""  # type: ignore[attr-defined]
         else:
-            event.actor_name = ""
+            event.actor_name = ""  # type: ignore[attr-defined]
 
 
 def named(rows: Iterable[Model], name: Callable[[Any], str]) -> dict[str, str]:

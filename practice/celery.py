@@ -85,7 +85,7 @@ class ScopedTask(DjangoTask):
     has committed.
     """
 
-    def delay_on_commit(self, *args: Any, **kwargs: Any) -> None:
+    def delay_on_commit(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         """Queue the task after commit; a broker that is down loses nothing.
 
         The work is already a committed row, so when the broker cannot be

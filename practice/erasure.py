@@ -65,7 +65,7 @@ def erase_practice(
     counts["staff_invitations"] = StaffInvitation.objects.filter(practice=practice).count()
     StaffInvitation.objects.filter(practice=practice).delete()
     if practice.logo:
-        delete_file_after_commit(practice.logo.name)
+        delete_file_after_commit(practice.logo.name)  # type: ignore[arg-type]
         counts["files"] += 1
     LogEntry.objects.filter(
         content_type=ContentType.objects.get_for_model(Practice), object_id=str(practice.pk)
@@ -81,6 +81,11 @@ def erase_practice(
         erased_at=timezone.now(),
     )
     audit.record(
-        "practice.erase", request=request, actor=actor, practice=practice, target=practice, **counts
+        "practice.erase",
+        request=request,
+        actor=actor,
+        practice=practice,
+        target=practice,
+        **counts,  # type: ignore[arg-type]
     )
     return dict(counts)

@@ -6,7 +6,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -14,6 +14,7 @@ from django.views.decorators.cache import never_cache
 
 from practice import two_factor
 from practice.erasure import erase_practice
+from practice.requests import PracticeRequest, staff_view
 from practice.roles import Can, require
 
 
@@ -24,10 +25,11 @@ class ConfirmForm(forms.Form):
 
 
 @never_cache
-def practice_erase(request: HttpRequest, practice_slug: str) -> HttpResponse:
+@staff_view()
+def practice_erase(request: PracticeRequest, practice_slug: str) -> HttpResponse:
     """Erase everything the practice holds. Owners only; the audit trail keeps ids."""
-    require(request.membership, Can.MANAGE_DATA)  # type: ignore[attr-defined]
-    practice = request.practice  # type: ignore[attr-defined]
+    require(request.membership, Can.MANAGE_DATA)
+    practice = request.practice
     # Erasing is the most final settings change there is: it needs a fresh code too.
     step_up = two_factor.step_up(request)
     form = ConfirmForm(request.POST or None)
@@ -35,7 +37,7 @@ def practice_erase(request: HttpRequest, practice_slug: str) -> HttpResponse:
         try:
             erase_practice(
                 practice,
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 confirmation=form.cleaned_data["confirmation"],
                 request=request,
             )

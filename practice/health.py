@@ -45,7 +45,7 @@ def broker() -> str:
     try:
         with app.connection_for_write() as conn:
             # One attempt, no back-off sleep: a health check must answer quickly.
-            conn.ensure_connection(max_retries=0, timeout=BROKER_TIMEOUT_SECONDS)
+            conn.ensure_connection(max_retries=0, timeout=BROKER_TIMEOUT_SECONDS)  # type: ignore[arg-type]
     except (OperationalError, OSError):
         return "down"
     return "ok"

@@ -71,7 +71,7 @@ def invitation_accept(request: HttpRequest) -> HttpResponse:
     if invitation is None:
         return render(request, "practice/invitation_invalid.html", status=404)
     if request.user.is_authenticated:
-        return _signed_in(request, invitation, request.user)  # type: ignore[arg-type]
+        return _signed_in(request, invitation, request.user)
     # Only the holder of the emailed link gets here, so telling them whether their
     # own address has an account (sign in, or create one) reveals nothing new.
     has_account = User.objects.filter(email__iexact=invitation.email).exists()

@@ -73,7 +73,7 @@ _DECODERS = {
 def _decode(pair: Any) -> Any:
     try:
         kind, raw = pair
-        return _DECODERS[kind](raw)
+        return _DECODERS[kind](raw)  # type: ignore[operator]
     except (KeyError, TypeError, ValueError):
         raise BadCursor from None
 

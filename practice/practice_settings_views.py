@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -16,6 +16,7 @@ from practice import members as member_services
 from practice.forms import MemberInviteForm, MemberRoleForm, PracticeSettingsForm
 from practice.lookups import get_or_404
 from practice.models import Membership, StaffInvitation
+from practice.requests import PracticeRequest, staff_view
 from practice.roles import Can, require
 
 
@@ -28,10 +29,11 @@ def _step_up(request: HttpRequest, then: str | None = None) -> HttpResponse:
     return redirect(url)
 
 
-def general(request: HttpRequest, practice_slug: str) -> HttpResponse:
+@staff_view()
+def general(request: PracticeRequest, practice_slug: str) -> HttpResponse:
     """Branding, session timeout, report and norms preferences, support resources."""
-    require(request.membership, Can.MANAGE_PRACTICE)  # type: ignore[attr-defined]
-    practice = request.practice  # type: ignore[attr-defined]
+    require(request.membership, Can.MANAGE_PRACTICE)
+    practice = request.practice
     step_up = two_factor.step_up(request)
     form = PracticeSettingsForm(request.POST or None, request.FILES or None, instance=practice)
     if request.method == "POST":
@@ -51,16 +53,17 @@ def general(request: HttpRequest, practice_slug: str) -> HttpResponse:
     )
 
 
-def members(request: HttpRequest, practice_slug: str) -> HttpResponse:
+@staff_view()
+def members(request: PracticeRequest, practice_slug: str) -> HttpResponse:
     """Members and their roles; invite a colleague, who joins by accepting."""
-    require(request.membership, Can.MANAGE_PRACTICE)  # type: ignore[attr-defined]
+    require(request.membership, Can.MANAGE_PRACTICE)
     step_up = two_factor.step_up(request)
     form = MemberInviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid() and not step_up.needed:
         try:
             member_services.invite_member(
-                practice=request.practice,  # type: ignore[attr-defined]
-                actor=request.user,  # type: ignore[arg-type]
+                practice=request.practice,
+                actor=request.user,
                 request=request,
                 **form.cleaned_data,
             )
@@ -105,19 +108,23 @@ def members(request: HttpRequest, practice_slug: str) -> HttpResponse:
 
 
 @require_POST
-def invitation_revoke(request: HttpRequest, practice_slug: str, invitation_id: str) -> HttpResponse:
+@staff_view()
+def invitation_revoke(
+    request: PracticeRequest, practice_slug: str, invitation_id: str
+) -> HttpResponse:
     """Withdraw an open invitation."""
-    require(request.membership, Can.MANAGE_PRACTICE)  # type: ignore[attr-defined]
+    require(request.membership, Can.MANAGE_PRACTICE)
     invitation = get_or_404(StaffInvitation.objects.all(), uuid=invitation_id)
-    member_services.revoke_invitation(invitation, actor=request.user, request=request)  # type: ignore[arg-type]
+    member_services.revoke_invitation(invitation, actor=request.user, request=request)
     messages.success(request, _("Invitation withdrawn."))
     return redirect("members", practice_slug=practice_slug)
 
 
 @require_POST
-def member_change(request: HttpRequest, practice_slug: str, membership_id: str) -> HttpResponse:
+@staff_view()
+def member_change(request: PracticeRequest, practice_slug: str, membership_id: str) -> HttpResponse:
     """Change a member's role, or remove them (POST ``action=remove``)."""
-    require(request.membership, Can.MANAGE_PRACTICE)  # type: ignore[attr-defined]
+    require(request.membership, Can.MANAGE_PRACTICE)
     membership = Membership.objects.filter(uuid=membership_id).select_related("user").first()
     if membership is None:
         raise Http404
@@ -125,7 +132,7 @@ def member_change(request: HttpRequest, practice_slug: str, membership_id: str) 
         return _step_up(request, then=reverse("members", args=[practice_slug]))
     try:
         if request.POST.get("action") == "remove":
-            member_services.remove_member(membership, actor=request.user, request=request)  # type: ignore[arg-type]
+            member_services.remove_member(membership, actor=request.user, request=request)
             messages.success(request, _("Removed %(name)s.") % {"name": membership.user.full_name})
         else:
             form = MemberRoleForm(request.POST)
@@ -135,7 +142,7 @@ def member_change(request: HttpRequest, practice_slug: str, membership_id: str) 
                 membership,
                 form.cleaned_data["role"],
                 actor=request.user,
-                request=request,  # type: ignore[arg-type]
+                request=request,
             )
             messages.success(request, _("Role changed."))
     except ValidationError as exc:
@@ -143,9 +150,10 @@ def member_change(request: HttpRequest, practice_slug: str, membership_id: str) 
     return redirect("members", practice_slug=practice_slug)
 
 
-def logo(request: HttpRequest, practice_slug: str) -> HttpResponse:
+@staff_view()
+def logo(request: PracticeRequest, practice_slug: str) -> HttpResponseBase:
     """The practice logo, for members (never from a public URL)."""
-    practice = request.practice  # type: ignore[attr-defined]
+    practice = request.practice
     if not practice.logo:
         raise Http404
     response = FileResponse(practice.logo.open("rb"))
@@ -153,7 +161,8 @@ def logo(request: HttpRequest, practice_slug: str) -> HttpResponse:
     return response
 
 
-def tokens_page(request: HttpRequest, practice_slug: str) -> HttpResponse:
+@staff_view()
+def tokens_page(request: PracticeRequest, practice_slug: str) -> HttpResponse:
     """Your personal API tokens for this practice: create (shown once) and revoke."""
     from practice import tokens
     from practice.models import ApiToken
@@ -169,8 +178,8 @@ def tokens_page(request: HttpRequest, practice_slug: str) -> HttpResponse:
             messages.error(request, _("Give the token a name, e.g. the script that will use it."))
         else:
             _token, secret = tokens.create(
-                practice=request.practice,  # type: ignore[attr-defined]
-                user=request.user,  # type: ignore[arg-type]
+                practice=request.practice,
+                user=request.user,
                 name=name,
                 request=request,
             )
@@ -191,7 +200,7 @@ def token_revoke(request: HttpRequest, practice_slug: str, token_id: str) -> Htt
     from practice import tokens
     from practice.models import ApiToken
 
-    token = ApiToken.objects.filter(user=request.user, uuid=token_id).first()
+    token = ApiToken.objects.filter(user=request.user, uuid=token_id).first()  # type: ignore[misc]
     if token is None:
         raise Http404
     tokens.revoke(token, actor=request.user, request=request)  # type: ignore[arg-type]

@@ -148,13 +148,13 @@ def tenant_tables() -> dict[str, str]:
         tables[model._meta.db_table] = expression
         for field in model._meta.local_many_to_many:
             through = field.remote_field.through
-            if not through._meta.auto_created:
+            if not through._meta.auto_created:  # type: ignore[union-attr]
                 continue
             # A join table has no practice of its own: a row is visible when its
             # parent row is (the parent's policy applies inside the sub-query).
             column = field.m2m_column_name()
             # Table and column names come from the models, never from input.
-            tables[through._meta.db_table] = (
+            tables[through._meta.db_table] = (  # type: ignore[union-attr]
                 f"EXISTS (SELECT 1 FROM {model._meta.db_table} parent WHERE parent.id = {column})"  # noqa: S608
             )
     return tables

@@ -56,9 +56,9 @@ def record_refusal(request: HttpRequest, *, practice: Practice, reason: str) -> 
         "method": request.method,
     }
     if partner is not None:
-        audit.record_for_partner(REFUSED, partner, request=request, **details)
+        audit.record_for_partner(REFUSED, partner, request=request, **details)  # type: ignore[arg-type]
     else:
-        audit.record(REFUSED, request=request, practice=practice, **details)
+        audit.record(REFUSED, request=request, practice=practice, **details)  # type: ignore[arg-type]
     return True
 
 

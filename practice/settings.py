@@ -146,7 +146,7 @@ MIGRATION_DATABASE = (
 )
 DATABASE_APP_ROLE = env_str(
     "DATABASE_APP_ROLE",
-    DATABASES["default"].get("USER") if MIGRATION_DATABASE_URL else "attune_app",
+    DATABASES["default"].get("USER") if MIGRATION_DATABASE_URL else "attune_app",  # type: ignore[arg-type]
 )
 DATABASE_APP_PASSWORD = (
     DATABASES["default"].get("PASSWORD", "")

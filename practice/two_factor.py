@@ -64,7 +64,7 @@ def pending_user(request: HttpRequest) -> tuple[User | None, str]:
     if time.time() - pending.get("at", 0) > settings.SECOND_FACTOR_PENDING_SECONDS:
         request.session.pop(PENDING_KEY, None)
         return None, ""
-    user = User.objects.filter(pk=pending.get("user"), is_active=True).first()
+    user = User.objects.filter(pk=pending.get("user"), is_active=True).first()  # type: ignore[misc]
     return user, str(pending.get("next") or "")
 
 
@@ -106,8 +106,8 @@ def mark_verified(request: HttpRequest, device: Any) -> None:
     audit_each_practice(
         "auth.second_factor",
         request,
-        request.user,
-        method=_kind(device),  # type: ignore[arg-type]
+        request.user,  # type: ignore[arg-type]
+        method=_kind(device),
     )
 
 

@@ -50,7 +50,7 @@ def verify(request: HttpRequest) -> HttpResponse:
     pending, pending_next = two_factor.pending_user(request)
     user: User | None = pending
     if user is None and request.user.is_authenticated:
-        user = request.user  # type: ignore[assignment]
+        user = request.user
     if user is None:
         return redirect("login")
     next_url = _safe_next(

@@ -59,7 +59,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("practices/", views.practice_list, name="practice_list"),
     path("accounts/", include(account_patterns)),
-    path("p/<slug:practice_slug>/", include(practice_patterns)),
+    path("p/<slug:practice_slug>/", include(practice_patterns)),  # type: ignore[arg-type]
     path("portal/", include("clients.portal_urls")),
     path("api/v1/", include("practice.api_urls")),
     path("admin/", admin_site.urls),

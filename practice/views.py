@@ -44,7 +44,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     subject_template_name = "registration/password_reset_subject.txt"
     success_url = reverse_lazy("password_reset_done")
 
-    def form_valid(self, form: auth_views.PasswordResetForm) -> HttpResponse:
+    def form_valid(self, form: auth_views.PasswordResetForm) -> HttpResponse:  # type: ignore[name-defined]
         """Queue the email; the same answer, after the same work, for any address.
 
         The request never looks the address up: the worker does, and sends.
@@ -61,7 +61,7 @@ class PasswordResetView(auth_views.PasswordResetView):
             return self.render_to_response(self.get_context_data(form=form), status=429)
         audit.record("auth.password_reset_requested", request=self.request)
         if allowed:
-            tasks.send_password_reset.delay_on_commit(email)
+            tasks.send_password_reset.delay_on_commit(email)  # type: ignore[attr-defined]
         return HttpResponseRedirect(self.get_success_url())
 
 
@@ -69,7 +69,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "registration/password_reset_confirm.html"
     success_url = reverse_lazy("password_reset_complete")
 
-    def form_valid(self, form: auth_views.SetPasswordForm) -> HttpResponse:
+    def form_valid(self, form: auth_views.SetPasswordForm) -> HttpResponse:  # type: ignore[name-defined]
         response = super().form_valid(form)
         audit.record("auth.password_reset_done", request=self.request, actor=form.user)
         return response

@@ -53,7 +53,7 @@ class ExportsView(StaffAPIView):
     def post(self, request: Request, practice_slug: str) -> Response:
         export = exports.request_export(
             self.practice,
-            actor=request.user,  # type: ignore[arg-type]
+            actor=self.user,
             request=request._request,
         )
         return Response(ExportSerializer(export).data, status=status.HTTP_202_ACCEPTED)
@@ -84,7 +84,7 @@ class ExportDownloadView(StaffAPIView):
         export = get_or_404(PracticeExport.objects.all(), uuid=export_id)
         response = exports.download(
             export,
-            actor=request.user,  # type: ignore[arg-type]
+            actor=self.user,
             request=request._request,
         )
         if response is None:

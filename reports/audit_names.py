@@ -13,7 +13,7 @@ from reports.models import PracticeExport, Report, ReportBatch
 
 
 def _date(value: object) -> str:
-    return str(formats.date_format(value, "SHORT_DATE_FORMAT"))
+    return str(formats.date_format(value, "SHORT_DATE_FORMAT"))  # type: ignore[arg-type]
 
 
 def _reports(membership: Membership, ids: list[str]) -> dict[str, str]:

@@ -47,7 +47,7 @@ def build(snapshot: dict[str, Any]) -> dict[str, dict[str, str]]:
         drawn[instrument["key"]]["trend"] = charts.history_svg(
             title=instrument["title"],
             series=series,
-            y_range=tuple(instrument["range"]),  # type: ignore[arg-type]
+            y_range=tuple(instrument["range"]),
             y_label=instrument["scale_label"],
             x_label=_("Date answered"),
             bands=bands,
@@ -86,7 +86,7 @@ def build(snapshot: dict[str, Any]) -> dict[str, dict[str, str]]:
                 scales=[s["label"] for s in subscales],
                 values=values,
                 names=legend,
-                x_range=tuple(instrument["profile_range"]),  # type: ignore[arg-type]
+                x_range=tuple(instrument["profile_range"]),
                 x_label=_("Score"),
                 width=6.6,
             )

@@ -70,7 +70,7 @@ LEFT_OUT = {
 def _queue(export: PracticeExport) -> None:
     from reports.tasks import build_export
 
-    build_export.delay_on_commit(practice_id=export.practice_id, export_id=export.pk)
+    build_export.delay_on_commit(practice_id=export.practice_id, export_id=export.pk)  # type: ignore[attr-defined]
 
 
 @transaction.atomic
@@ -238,7 +238,7 @@ def _members(practice: Practice) -> list[_Member]:
     ):
         members.append(_file_member(f"reports/{report.couple.uuid}/{report.uuid}.pdf", report.file))
     if practice.logo:
-        members.append(_file_member(f"logo/{practice.logo.name.rsplit('/', 1)[-1]}", practice.logo))
+        members.append(_file_member(f"logo/{practice.logo.name.rsplit('/', 1)[-1]}", practice.logo))  # type: ignore[union-attr]
     return members
 
 
@@ -264,7 +264,7 @@ def _zip_chunks(export: PracticeExport, members: list[_Member]) -> Iterator[byte
     sink = _Sink()
     reported = -1
     names = [m.name for m in members]
-    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:  # type: ignore[call-overload]
         for index, member in enumerate(members):
             with archive.open(member.name, "w", force_zip64=True) as out:
                 for piece in member.chunks():
@@ -305,7 +305,7 @@ def build(export_id: int) -> PracticeExport | None:
     name = f"exports/{export.practice.uuid}/{export.uuid}.zip"
     reader = _Reader(_zip_chunks(export, _members(export.practice)))
     try:
-        stored = default_storage.save(name, File(reader, name=name))
+        stored = default_storage.save(name, File(reader, name=name))  # type: ignore[arg-type]
     except Exception as exc:
         log.exception("export %s failed", export.uuid)
         default_storage.delete(name)
@@ -359,12 +359,12 @@ def download(
 
     def stream() -> Iterator[bytes]:
         try:
-            with default_storage.open(name, "rb") as source:
+            with default_storage.open(name, "rb") as source:  # type: ignore[arg-type]
                 yield from iter(lambda: source.read(CHUNK), b"")
         finally:
             # The response is sent after the view (and its scope) ended: open it again.
             with scope(practice=practice):
-                _remove_file(export.pk, name)
+                _remove_file(export.pk, name)  # type: ignore[arg-type]
 
     response = StreamingHttpResponse(stream(), content_type="application/zip")
     stamp = timezone.localtime(export.created_at).strftime("%Y-%m-%d")
@@ -402,7 +402,7 @@ def sweep(now: Any = None) -> int:
         )
     for export in rows:
         with scope(practice=export.practice):
-            _remove_file(export.pk, export.file.name)
+            _remove_file(export.pk, export.file.name)  # type: ignore[arg-type]
             count += 1
     for export in stale:
         with scope(practice=export.practice):

@@ -35,7 +35,7 @@ class ReportForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        start, end = data.get("period_start"), data.get("period_end")
+        start, end = data.get("period_start"), data.get("period_end")  # type: ignore[union-attr]
         if start and end and end < start:
             self.add_error("period_end", _("The end of the period is before its start."))
-        return data
+        return data  # type: ignore[return-value]

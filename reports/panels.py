@@ -28,5 +28,5 @@ def couple_panels(
         return {}
     return {
         "couple_reports": list(couple.reports.filter(translation_of__isnull=True)[:RECENT_REPORTS]),
-        "report_form": ReportForm(initial={"language": request.LANGUAGE_CODE}),  # type: ignore[attr-defined]
+        "report_form": ReportForm(initial={"language": request.LANGUAGE_CODE}),
     }

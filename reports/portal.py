@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 
 from clients.models import Partner
+from clients.portal import PortalRequest, portal_view
 from practice import audit
 from practice.lookups import get_or_404
 from reports import services
@@ -29,9 +30,10 @@ def released_for(partner: Partner) -> QuerySet[Report]:
     ).order_by("-released_at")
 
 
-def download(request: HttpRequest, report_id: str) -> HttpResponse:
+@portal_view
+def download(request: PortalRequest, report_id: str) -> HttpResponseBase:
     """A released report in the partner's own language (when drawn in it); audited, never cached."""
-    partner: Partner = request.partner  # type: ignore[attr-defined]
+    partner = request.partner
     report = get_or_404(released_for(partner).select_related("couple"), uuid=report_id)
     report = services.for_reader(report, partner.language)
     audit.record_for_partner(

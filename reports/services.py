@@ -56,7 +56,7 @@ def _validate_period(start: date, end: date) -> None:
 def _queue(report: Report) -> None:
     from reports.tasks import render_report
 
-    render_report.delay_on_commit(practice_id=report.practice_id, report_id=report.pk)
+    render_report.delay_on_commit(practice_id=report.practice_id, report_id=report.pk)  # type: ignore[attr-defined]
 
 
 @transaction.atomic
@@ -349,7 +349,7 @@ def generate(report_id: int) -> Report | None:
     if report is None:
         return None
     claim = report.started_at
-    with _Lease(report.pk, claim):
+    with _Lease(report.pk, claim):  # type: ignore[arg-type]
         try:
             with translation.override(report.language):
                 frozen = snapshot.build(report)
@@ -444,7 +444,7 @@ def release(report: Report, *, actor: User, request: HttpRequest | None = None) 
         audit.record("report.release", request=request, actor=actor, target=report)
         from reports.tasks import notify_release
 
-        notify_release.delay_on_commit(practice_id=report.practice_id, report_id=report.pk)
+        notify_release.delay_on_commit(practice_id=report.practice_id, report_id=report.pk)  # type: ignore[attr-defined]
     report.refresh_from_db()
     return report
 

@@ -65,7 +65,7 @@ def _logo(report: Report) -> str:
         return ""
     if len(data) > MAX_LOGO_BYTES:
         return ""
-    mime = mimetypes.guess_type(logo.name)[0] or "image/png"
+    mime = mimetypes.guess_type(logo.name)[0] or "image/png"  # type: ignore[arg-type]
     if mime not in {"image/png", "image/jpeg"}:
         return ""
     return f"data:{mime};base64,{base64.b64encode(data).decode()}"
@@ -219,7 +219,7 @@ def _agreement(
                 {
                     "text": texts[i][1],
                     "answers": answered[i],
-                    "reason": str(reasons[i].value) if reasons[i] else "",
+                    "reason": str(reasons[i].value) if reasons[i] else "",  # type: ignore[union-attr]
                 }
                 for i in comparison.growth_areas
             ]
@@ -429,7 +429,7 @@ def _alerts(
             "instrument": titles.get(alert.details.get("instrument"), ""),
             "created": _iso(alert.created_at),
             "status": alert.status,
-            "partner": names.get(alert.partner_id, ""),
+            "partner": names.get(alert.partner_id, ""),  # type: ignore[arg-type]
             "text": alert.explanation,  # type: ignore[attr-defined]
             "note": alert.resolution_note,
         }
@@ -466,7 +466,7 @@ def _safety(
         rows.append(
             {
                 "partner": names.get(response.partner_id, ""),
-                "date": _iso(response.submitted_at),
+                "date": _iso(response.submitted_at),  # type: ignore[arg-type]
                 "title": instrument.text("title", language),
                 "positive": positive,
             }

@@ -5,7 +5,14 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    JsonResponse,
+)
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -19,20 +26,21 @@ from clients.access import couples_for, get_couple
 from clients.models import CoupleStatus
 from practice import audit
 from practice.lookups import get_or_404
+from practice.requests import PracticeRequest, staff_view
 from practice.roles import Can, require
 from reports import preview, services
 from reports.forms import ReportForm
 from reports.models import Report, ReportBatch, ReportStatus
 
 
-def visible_reports(request: HttpRequest) -> object:
-    membership = request.membership  # type: ignore[attr-defined]
+def visible_reports(request: PracticeRequest) -> object:
+    membership = request.membership
     require(membership, Can.VIEW_CLINICAL)
     return Report.objects.filter(couple__in=couples_for(membership)).select_related("couple")
 
 
-def _report(request: HttpRequest, report_id: str) -> Report:
-    return get_or_404(visible_reports(request), uuid=report_id)  # type: ignore[no-any-return]
+def _report(request: PracticeRequest, report_id: str) -> Report:
+    return get_or_404(visible_reports(request), uuid=report_id)  # type: ignore[arg-type]
 
 
 def _add_errors(form: ReportForm, exc: ValidationError) -> None:
@@ -43,12 +51,13 @@ def _add_errors(form: ReportForm, exc: ValidationError) -> None:
 
 
 @never_cache
-def report_list(request: HttpRequest, practice_slug: str) -> HttpResponse:
+@staff_view()
+def report_list(request: PracticeRequest, practice_slug: str) -> HttpResponse:
     """Recent reports and batches; ask for reports for all active couples."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = request.membership
     # Each report once: its other languages are shown on it, not as rows of their own.
     reports = visible_reports(request).filter(translation_of__isnull=True)[:100]  # type: ignore[attr-defined]
-    form = ReportForm(request.POST or None, initial={"language": request.LANGUAGE_CODE})  # type: ignore[attr-defined]
+    form = ReportForm(request.POST or None, initial={"language": request.LANGUAGE_CODE})
     if request.method == "POST":
         require(membership, Can.MANAGE_REPORTS)
         if form.is_valid():
@@ -57,7 +66,7 @@ def report_list(request: HttpRequest, practice_slug: str) -> HttpResponse:
                 batch = services.request_batch(
                     couples=couples,
                     practice=request.practice,
-                    actor=request.user,  # type: ignore[attr-defined,arg-type]
+                    actor=request.user,
                     request=request,
                     **form.cleaned_data,
                 )
@@ -80,9 +89,9 @@ def report_list(request: HttpRequest, practice_slug: str) -> HttpResponse:
 
 
 @require_POST
-def report_create(request: HttpRequest, practice_slug: str, couple_id: str) -> HttpResponse:
-    membership = request.membership  # type: ignore[attr-defined]
-    require(membership, Can.MANAGE_REPORTS)
+@staff_view(Can.MANAGE_REPORTS)
+def report_create(request: PracticeRequest, practice_slug: str, couple_id: str) -> HttpResponse:
+    membership = request.membership
     couple = get_couple(membership, couple_id)
     form = ReportForm(request.POST)
     if form.is_valid():
@@ -91,7 +100,7 @@ def report_create(request: HttpRequest, practice_slug: str, couple_id: str) -> H
                 couple=couple,
                 actor=request.user,
                 request=request,
-                **form.cleaned_data,  # type: ignore[arg-type]
+                **form.cleaned_data,
             )
         except ValidationError as exc:
             _add_errors(form, exc)
@@ -99,7 +108,7 @@ def report_create(request: HttpRequest, practice_slug: str, couple_id: str) -> H
             return redirect("report_detail", practice_slug=practice_slug, report_id=report.uuid)
     for errors in form.errors.values():
         for error in errors:
-            messages.error(request, error)
+            messages.error(request, error)  # type: ignore[arg-type]
     couple_page = reverse("couple_detail", args=[practice_slug, couple.uuid])
     return redirect(f"{couple_page}?tab=reports#couple-tabs")
 
@@ -123,7 +132,7 @@ def _report_progress(report: Report, others: list[Report]) -> dict[str, object]:
 @never_cache
 def report_detail(request: HttpRequest, practice_slug: str, report_id: str) -> HttpResponse:
     """Status of one report; its script follows the rendering in the background."""
-    report = _report(request, report_id)
+    report = _report(request, report_id)  # type: ignore[arg-type]
     audit.record("report.view", request=request, target=report)
     others = services.family(report)
     others.remove(report)
@@ -142,14 +151,14 @@ def report_detail(request: HttpRequest, practice_slug: str, report_id: str) -> H
 @never_cache
 def report_status(request: HttpRequest, practice_slug: str, report_id: str) -> JsonResponse:
     """Progress for the report page's script to poll: a status, never the report's content."""
-    report = _report(request, report_id)
+    report = _report(request, report_id)  # type: ignore[arg-type]
     others = services.family(report)
     others.remove(report)
     return JsonResponse(_report_progress(report, others))
 
 
-def _batch_reports(request: HttpRequest, batch_id: str) -> tuple[ReportBatch, list[Report]]:
-    require(request.membership, Can.VIEW_CLINICAL)  # type: ignore[attr-defined]
+def _batch_reports(request: PracticeRequest, batch_id: str) -> tuple[ReportBatch, list[Report]]:
+    require(request.membership, Can.VIEW_CLINICAL)
     batch = get_or_404(ReportBatch.objects.all(), uuid=batch_id)
     reports = list(visible_reports(request).filter(batch=batch))  # type: ignore[attr-defined]
     if not reports:
@@ -173,14 +182,18 @@ def _batch_progress(reports: list[Report]) -> dict[str, object]:
 
 
 @never_cache
-def report_batch_status(request: HttpRequest, practice_slug: str, batch_id: str) -> JsonResponse:
+@staff_view()
+def report_batch_status(
+    request: PracticeRequest, practice_slug: str, batch_id: str
+) -> JsonResponse:
     """Progress for the batch page's script to poll (counts only)."""
     _, reports = _batch_reports(request, batch_id)
     return JsonResponse(_batch_progress(reports))
 
 
 @never_cache
-def report_batch(request: HttpRequest, practice_slug: str, batch_id: str) -> HttpResponse:
+@staff_view()
+def report_batch(request: PracticeRequest, practice_slug: str, batch_id: str) -> HttpResponse:
     batch, reports = _batch_reports(request, batch_id)
     audit.record("report.view", request=request, target=batch, count=len(reports))
     progress = services.batch_progress(reports)
@@ -200,9 +213,9 @@ def report_batch(request: HttpRequest, practice_slug: str, batch_id: str) -> Htt
     )
 
 
-def download(request: HttpRequest, practice_slug: str, report_id: str) -> HttpResponse:
+def download(request: HttpRequest, practice_slug: str, report_id: str) -> HttpResponseBase:
     """The PDF, for the couple's clinicians and owners; audited and never cached."""
-    report = _report(request, report_id)
+    report = _report(request, report_id)  # type: ignore[arg-type]
     if not report.is_ready or not report.file:
         raise Http404
     audit.record("report.download", request=request, target=report, kind=report.kind)
@@ -236,7 +249,7 @@ def pdf_response(report: Report) -> FileResponse:
 @never_cache
 def report_preview(request: HttpRequest, practice_slug: str, report_id: str) -> HttpResponse:
     """The finished PDF's pages as pictures in the page, to read before releasing it."""
-    report = _report(request, report_id)
+    report = _report(request, report_id)  # type: ignore[arg-type]
     if not report.is_ready or not report.file:
         raise Http404
     with report.file.open("rb") as stored:
@@ -259,9 +272,10 @@ def report_preview(request: HttpRequest, practice_slug: str, report_id: str) -> 
 
 
 @never_cache
-def report_release(request: HttpRequest, practice_slug: str, report_id: str) -> HttpResponse:
+@staff_view()
+def report_release(request: PracticeRequest, practice_slug: str, report_id: str) -> HttpResponse:
     """Ask before releasing: who will be able to read it, and a link to the preview."""
-    require(request.membership, Can.MANAGE_REPORTS)  # type: ignore[attr-defined]
+    require(request.membership, Can.MANAGE_REPORTS)
     report = _report(request, report_id)
     audit.record("report.view", request=request, target=report)
     return render(
@@ -277,20 +291,21 @@ def report_release(request: HttpRequest, practice_slug: str, report_id: str) -> 
 
 
 @require_POST
-def report_action(request: HttpRequest, practice_slug: str, report_id: str) -> HttpResponse:
+@staff_view()
+def report_action(request: PracticeRequest, practice_slug: str, report_id: str) -> HttpResponse:
     """Retry, release or withdraw (the POSTed ``action``)."""
-    require(request.membership, Can.MANAGE_REPORTS)  # type: ignore[attr-defined]
+    require(request.membership, Can.MANAGE_REPORTS)
     report = _report(request, report_id)
     action = request.POST.get("action")
     try:
         if action == "retry":
-            services.retry(report, actor=request.user, request=request)  # type: ignore[arg-type]
+            services.retry(report, actor=request.user, request=request)
             messages.success(request, _("Queued again."))
         elif action == "release":
-            services.release(report, actor=request.user, request=request)  # type: ignore[arg-type]
+            services.release(report, actor=request.user, request=request)
             messages.success(request, _("Released: the partners can download it in their portal."))
         elif action == "withdraw":
-            services.withdraw(report, actor=request.user, request=request)  # type: ignore[arg-type]
+            services.withdraw(report, actor=request.user, request=request)
             messages.success(request, _("Withdrawn from the portal."))
         else:
             messages.error(request, _("Unknown action."))

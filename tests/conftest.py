@@ -30,16 +30,24 @@ from tests.factories import (
 )
 
 # Tests that start processes of their own (Chromium, a Celery worker, Redis servers) or
-# hammer the live server share queues, ports and the machine's two cores: under
-# pytest-xdist (`make test` runs `-n 2 --dist loadgroup`) they all go to one worker, one
-# after another, while the other worker takes everything else.
+# hammer the live server share queues, ports and the machine's two cores, so they run one
+# after another. `make test` runs the suite in two phases: ATTUNE_TEST_PHASE=parallel
+# (everything else, under pytest-xdist) and ATTUNE_TEST_PHASE=serial (these, in one
+# process). Unset, a run takes every test it selects.
 SERIAL_MARKERS = {"browser", "worker", "faults", "fuzz"}
+TEST_PHASE = os.environ.get("ATTUNE_TEST_PHASE", "")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if TEST_PHASE not in {"parallel", "serial"}:
+        return
+    keep, drop = [], []
     for item in items:
-        if SERIAL_MARKERS & {mark.name for mark in item.iter_markers()}:
-            item.add_marker(pytest.mark.xdist_group("serial"))
+        serial = bool(SERIAL_MARKERS & {mark.name for mark in item.iter_markers()})
+        (keep if serial == (TEST_PHASE == "serial") else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.fixture(scope="session")

@@ -61,7 +61,7 @@ def _raise(
                 couple_id=couple_id,
                 partner_id=partner_id,
                 kind=kind,
-                severity=ALERT_SEVERITY[kind],
+                severity=ALERT_SEVERITY[kind],  # type: ignore[index]
                 response=response,
                 occurrence=occurrence,
                 dedupe_key=dedupe_key,
@@ -74,7 +74,7 @@ def _raise(
         # Sent by a worker: a slow mail server must not hold up the partner's submission.
         from assessments.tasks import notify_alert
 
-        notify_alert.delay_on_commit(practice_id=practice.pk, alert_id=alert.pk)
+        notify_alert.delay_on_commit(practice_id=practice.pk, alert_id=alert.pk)  # type: ignore[attr-defined]
     return alert
 
 

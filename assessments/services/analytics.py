@@ -87,7 +87,7 @@ def _rows(
     for key, couple, partner, at, value in Score.objects.filter(
         practice=practice, instrument_key__in=keys, is_total=True, value__isnull=False
     ).values_list("instrument_key", "couple_id", "partner_id", "submitted_at", "value"):
-        scores[key].append(analytics.PartnerScore(couple, partner, at, value))
+        scores[key].append(analytics.PartnerScore(couple, partner, at, value))  # type: ignore[arg-type]
 
     # Submissions, for the composite (shared items only), forms on time and baselines.
     submitted = Response.objects.filter(
@@ -105,7 +105,7 @@ def _rows(
     key_of: dict[int, tuple[str, int]] = {}
     submitted_on: dict[int, list[date]] = defaultdict(list)
     first: dict[tuple[str, int], tuple[datetime, int]] = {}
-    for key, occurrence, couple, position, version, at, answers in submitted:
+    for key, occurrence, couple, position, version, at, answers in submitted:  # type: ignore[assignment]
         by_occurrence[occurrence].append((position, version, at, answers))
         key_of[occurrence] = (key, couple)
         submitted_on[occurrence].append(at.astimezone(tz).date())
@@ -115,12 +115,12 @@ def _rows(
     complete = {o: sorted(rows) for o, rows in by_occurrence.items() if len(rows) == 2}
     versions = Instrument.objects.in_bulk({rows[0][1] for rows in complete.values()})
     for occurrence, ((_p1, version_id, one_at, one), (_p2, _v, two_at, two)) in complete.items():
-        version = versions[version_id]
-        if version.is_private:
+        version = versions[version_id]  # type: ignore[assignment]
+        if version.is_private:  # type: ignore[attr-defined]
             continue
         # The same shared-items numbers as results.couple_result, without item agreement.
-        scales = results.couple_scales(version.definition, version.plan, one, two)
-        total = next((s for s in scales or () if s.key == version.total_key), None)
+        scales = results.couple_scales(version.definition, version.plan, one, two)  # type: ignore[attr-defined]
+        total = next((s for s in scales or () if s.key == version.total_key), None)  # type: ignore[attr-defined]
         if total is None or total.one is None or total.two is None:
             continue
         key, couple = key_of[occurrence]

@@ -219,7 +219,7 @@ def set_status(
         AssignmentStatus.ACTIVE: {AssignmentStatus.PAUSED},
         AssignmentStatus.CANCELLED: {AssignmentStatus.ACTIVE, AssignmentStatus.PAUSED},
     }
-    if assignment.status not in allowed.get(status, set()):
+    if assignment.status not in allowed.get(status, set()):  # type: ignore[call-overload]
         raise ValidationError(_("This assignment cannot change that way now."))
     if status == AssignmentStatus.ACTIVE and assignment.couple.is_closed:
         raise ValidationError(_("This couple's case is closed. Reopen it before resuming forms."))

@@ -152,7 +152,7 @@ def norms_for(instrument: Instrument, scale: str, practice: Practice | None = No
 def series(partner: Partner, instrument: Instrument, scale: str) -> list[Point]:
     """A partner's scores on one scale, every version of the instrument, oldest first."""
     return [
-        Point(at, value, str(uuid))
+        Point(at, value, str(uuid))  # type: ignore[arg-type]
         for at, value, uuid in Score.objects.filter(
             partner=partner, instrument_key=instrument.key, scale=scale, value__isnull=False
         )
@@ -234,7 +234,7 @@ def _estimate(instrument: Instrument, pool_practice: int | None, practice_ids: l
     plan = instrument.plan
     scores: dict[str, list[float]] = defaultdict(list)
     for row in Score.objects.filter(response_id__in=first_ids, value__isnull=False):
-        scores[row.scale].append(row.value)
+        scores[row.scale].append(row.value)  # type: ignore[arg-type]
     for scale in plan.scales:
         values = scores.get(scale.key, [])
         matrix = [
@@ -245,7 +245,7 @@ def _estimate(instrument: Instrument, pool_practice: int | None, practice_ids: l
         # n is what the trusted-estimate threshold looks at: the complete cases
         # alpha rests on (or the scores, for a single item).
         n = min(len(values), len(matrix)) if len(scale.items) >= 2 else len(values)
-        NormEstimate.objects.update_or_create(
+        NormEstimate.objects.update_or_create(  # type: ignore[misc]
             instrument=instrument,
             scale=scale.key,
             practice_id=pool_practice,
@@ -266,7 +266,7 @@ def _first_administrations(instrument: Instrument, practice_ids: list[int]) -> l
     "First" looks across every version of the instrument's key, so a partner
     who started on version 1 never counts as a baseline for version 2.
     """
-    submitted = Response.objects.filter(
+    submitted = Response.objects.filter(  # type: ignore[misc]
         instrument__key=instrument.key,
         instrument__practice_id=instrument.practice_id,
         state=ResponseState.SUBMITTED,

@@ -118,7 +118,10 @@ def import_questionnaire(
             raise FhirError([Refusal("", "no question in it can be scored")])
     complete = scales.complete(definition, chosen)
     instrument = instrument_services.upload(
-        practice=practice, actor=actor, definition=complete, request=request
+        practice=practice,
+        actor=actor,  # type: ignore[arg-type]
+        definition=complete,
+        request=request,
     )
     instrument.scales_pending = pending
     instrument.import_notes = draft.notes
@@ -173,12 +176,12 @@ def set_scales(
 
 
 def _practice_uuid(instrument: Instrument) -> str | None:
-    return str(instrument.practice.uuid) if instrument.practice_id else None
+    return str(instrument.practice.uuid) if instrument.practice_id else None  # type: ignore[union-attr]
 
 
 def questionnaire_of(instrument: Instrument) -> dict[str, Any]:
     """One instrument version as a FHIR Questionnaire (instruments hold no client data)."""
-    publisher = instrument.practice.public_name if instrument.practice_id else "Attune"
+    publisher = instrument.practice.public_name if instrument.practice_id else "Attune"  # type: ignore[union-attr]
     return exporter.questionnaire(
         instrument.definition,
         status=instrument.status,

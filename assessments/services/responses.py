@@ -123,7 +123,7 @@ def submit(response: Response, answers: dict[str, Any] | None = None) -> tuple[R
             locked.partner,
             target=locked,
         )
-        score_response.delay_on_commit(practice_id=locked.practice_id, response_id=locked.pk)
+        score_response.delay_on_commit(practice_id=locked.practice_id, response_id=locked.pk)  # type: ignore[attr-defined]
     return locked, True
 
 

@@ -35,7 +35,7 @@ _UPDATE_FIELDS = [
 def score_rows(response: Response, result: Result) -> list[Score]:
     """Unsaved Score rows for one scored response."""
     return [
-        Score(
+        Score(  # type: ignore[misc]
             practice_id=response.practice_id,
             response=response,
             partner_id=response.partner_id,
