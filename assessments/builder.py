@@ -20,6 +20,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.forms import formset_factory
+from django.http import QueryDict
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
@@ -271,9 +272,9 @@ class Builder:
     parts: dict[str, Any]
 
     @classmethod
-    def from_post(cls, data: Mapping[str, Any], add: str = "") -> Builder:
+    def from_post(cls, posted: QueryDict, add: str = "") -> Builder:
         """Bind the POSTed rows; ``add`` names a part that gets one more empty row."""
-        data = data.copy()  # type: ignore[attr-defined]
+        data = posted.copy()
         initial: dict[str, list[dict[str, Any]]] = {}
         if add in FORMSETS:
             total = f"{add}-TOTAL_FORMS"
@@ -453,7 +454,7 @@ def build_definition(builder: Builder, *, version: int) -> tuple[dict[str, Any],
     if answer_sets:
         definition["answer_sets"] = answer_sets
 
-    groups = []
+    groups: list[dict[str, Any]] = []
     for index, row in _rows(builder.parts["sections"]):
         places[f"groups[{len(groups)}]"] = Place(
             _("Section %(n)d (%(id)s)") % {"n": index + 1, "id": row["link_id"]},
@@ -463,7 +464,7 @@ def build_definition(builder: Builder, *, version: int) -> tuple[dict[str, Any],
     if groups:
         definition["groups"] = groups
 
-    items = []
+    items: list[dict[str, Any]] = []
     for index, row in _rows(builder.parts["items"]):
         places[f"items[{len(items)}]"] = Place(
             _("Item %(n)d (%(id)s)") % {"n": index + 1, "id": row["link_id"]}, f"items-{index}"
@@ -497,7 +498,7 @@ def build_definition(builder: Builder, *, version: int) -> tuple[dict[str, Any],
         items.append(item)
     definition["items"] = items
 
-    scales = []
+    scales: list[dict[str, Any]] = []
     scale_index: dict[str, int] = {}
     for index, row in _rows(builder.parts["scales"]):
         places[f"scales[{len(scales)}]"] = Place(

@@ -146,10 +146,10 @@ class ProtocolStepForm(forms.Form):
 
     def __init__(self, *args: Any, instruments: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["instrument"].choices = instruments
+        self.fields["instrument"].choices = instruments  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("every") and not data.get("count"):
             self.add_error("count", _("Say how many times in all (at least 2)."))
         if data.get("count") and not data.get("every"):
@@ -191,8 +191,8 @@ StepFormSet = forms.formset_factory(
 
 
 class ApplyProtocolForm(forms.Form):
-    protocol = forms.ModelChoiceField(
-        queryset=None,  # type: ignore[arg-type]
+    protocol: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        queryset=None,
         label=_("Protocol"),
         empty_label=_("Choose a protocol"),
     )
@@ -202,5 +202,5 @@ class ApplyProtocolForm(forms.Form):
         from assessments.models import Protocol
 
         super().__init__(*args, **kwargs)
-        self.fields["protocol"].queryset = Protocol.objects.filter(active=True)
+        self.fields["protocol"].queryset = Protocol.objects.filter(active=True)  # type: ignore[attr-defined]
         self.fields["start"].initial = timezone.localdate()

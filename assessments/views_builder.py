@@ -25,6 +25,7 @@ from assessments.models import Instrument, InstrumentStatus
 from assessments.presentation import form_items
 from assessments.services import instruments as instrument_services
 from practice.lookups import get_or_404
+from practice.requests import PracticeRequest, staff_view
 from practice.roles import Can, require
 
 
@@ -93,17 +94,18 @@ def _fragments(request: HttpRequest, checked: dict[str, Any], language: str) -> 
 
 
 @never_cache
+@staff_view()
 def instrument_builder(
-    request: HttpRequest, practice_slug: str, instrument_id: str | None = None
+    request: PracticeRequest, practice_slug: str, instrument_id: str | None = None
 ) -> HttpResponse:
     """Build a form, or change one: a draft is edited in place, anything else gets a new version."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = request.membership
     require(membership, Can.MANAGE_INSTRUMENTS)
-    practice = request.practice  # type: ignore[attr-defined]
+    practice = request.practice
     source = None
     if instrument_id is not None:
         source = get_or_404(Instrument.objects.filter(practice=practice), uuid=instrument_id)
-    language = request.POST.get("preview_language") or request.LANGUAGE_CODE  # type: ignore[attr-defined]
+    language = request.POST.get("preview_language") or request.LANGUAGE_CODE
     checked: dict[str, Any] | None = None
     status = 200
     if request.method == "POST":
@@ -117,7 +119,7 @@ def instrument_builder(
                 try:
                     instrument = instrument_services.upload(
                         practice=practice,
-                        actor=request.user,  # type: ignore[arg-type]
+                        actor=request.user,
                         definition=checked["definition"],
                         request=request,
                         action="instrument.build",
@@ -158,13 +160,14 @@ def instrument_builder(
 
 
 @require_POST
-def instrument_builder_check(request: HttpRequest, practice_slug: str) -> JsonResponse:
+@staff_view()
+def instrument_builder_check(request: PracticeRequest, practice_slug: str) -> JsonResponse:
     """The live check: the same fields as the page, answered with its two fragments."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = request.membership
     require(membership, Can.MANAGE_INSTRUMENTS)
     builder = bld.Builder.from_post(request.POST)
-    checked = _check(builder, request.practice)  # type: ignore[attr-defined]
-    language = request.POST.get("preview_language") or request.LANGUAGE_CODE  # type: ignore[attr-defined]
+    checked = _check(builder, request.practice)
+    language = request.POST.get("preview_language") or request.LANGUAGE_CODE
     return JsonResponse(
         {"count": len(checked["located"]), **_fragments(request, checked, language)}
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -20,6 +20,7 @@ from clients.access import couples_for, get_couple
 from clients.models import Couple
 from practice import audit
 from practice.lookups import get_or_404
+from practice.requests import PracticeRequest, staff_view
 from practice.roles import Can, can, require
 
 
@@ -40,8 +41,9 @@ def _described(protocol: Protocol) -> list[str]:
 
 
 @never_cache
-def protocol_list(request: HttpRequest, practice_slug: str) -> HttpResponse:
-    membership = request.membership  # type: ignore[attr-defined]
+@staff_view()
+def protocol_list(request: PracticeRequest, practice_slug: str) -> HttpResponse:
+    membership = request.membership
     require(membership, Can.ASSIGN)
     protocols = list(Protocol.objects.all())
     return render(
@@ -56,15 +58,16 @@ def protocol_list(request: HttpRequest, practice_slug: str) -> HttpResponse:
 
 
 @never_cache
+@staff_view()
 def protocol_edit(
-    request: HttpRequest, practice_slug: str, protocol_id: str | None = None
+    request: PracticeRequest, practice_slug: str, protocol_id: str | None = None
 ) -> HttpResponse:
     """Define a protocol, or change one (couples it was applied to keep their schedule)."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = request.membership
     require(membership, Can.MANAGE_INSTRUMENTS)
     protocol = get_or_404(Protocol.objects.all(), uuid=protocol_id) if protocol_id else None
     instruments = _instrument_choices()
-    data = request.POST if request.method == "POST" else None
+    data: QueryDict | None = request.POST if request.method == "POST" else None
     if data is not None and data.get("action") == "add-step":
         data = data.copy()
         count = min(int(data.get("steps-TOTAL_FORMS") or 0), 19)
@@ -98,7 +101,7 @@ def protocol_edit(
             form.add_error("name", _("Another protocol has this name."))
         else:
             if protocol is None:
-                protocol = Protocol(practice=request.practice, created_by=request.user)  # type: ignore[attr-defined]
+                protocol = Protocol(practice=request.practice, created_by=request.user)
             protocol.name = name
             protocol.description = form.cleaned_data["description"]
             protocol.steps = kept
@@ -115,9 +118,10 @@ def protocol_edit(
 
 
 @require_POST
-def protocol_retire(request: HttpRequest, practice_slug: str, protocol_id: str) -> HttpResponse:
+@staff_view()
+def protocol_retire(request: PracticeRequest, practice_slug: str, protocol_id: str) -> HttpResponse:
     """Take a protocol off the lists (or back); couples it was applied to keep their forms."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = request.membership
     require(membership, Can.MANAGE_INSTRUMENTS)
     protocol = get_or_404(Protocol.objects.all(), uuid=protocol_id)
     protocol.active = not protocol.active
@@ -159,9 +163,10 @@ def _report(request: HttpRequest, protocol: Protocol, outcome: protocol_services
 
 
 @never_cache
-def protocol_apply(request: HttpRequest, practice_slug: str, couple_id: str) -> HttpResponse:
+@staff_view()
+def protocol_apply(request: PracticeRequest, practice_slug: str, couple_id: str) -> HttpResponse:
     """Apply a protocol to one couple, and see the couple's schedule."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = request.membership
     require(membership, Can.ASSIGN)
     couple = get_couple(membership, couple_id)
     form = ApplyProtocolForm(request.POST or None)
@@ -171,7 +176,7 @@ def protocol_apply(request: HttpRequest, practice_slug: str, couple_id: str) -> 
             protocol,
             [couple],
             start=form.cleaned_data["start"],
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
             request=request,
         )
         _report(request, protocol, outcome)
@@ -192,9 +197,10 @@ def protocol_apply(request: HttpRequest, practice_slug: str, couple_id: str) -> 
 
 
 @require_POST
-def protocol_apply_many(request: HttpRequest, practice_slug: str) -> HttpResponse:
+@staff_view()
+def protocol_apply_many(request: PracticeRequest, practice_slug: str) -> HttpResponse:
     """The caseload's bulk action: one protocol, many selected couples, one submit."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = request.membership
     require(membership, Can.ASSIGN)
     form = ApplyProtocolForm(request.POST)
     chosen = request.POST.getlist("couple")
@@ -204,7 +210,7 @@ def protocol_apply_many(request: HttpRequest, practice_slug: str) -> HttpRespons
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, str(error))
         return redirect("caseload", practice_slug=practice_slug)
     couples = list(couples_for(membership).filter(uuid__in=_uuids(chosen)).order_by("label"))
     if len(couples) != len(set(chosen)):
@@ -215,7 +221,7 @@ def protocol_apply_many(request: HttpRequest, practice_slug: str) -> HttpRespons
         protocol,
         couples,
         start=form.cleaned_data["start"],
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request.user,
         request=request,
     )
     _report(request, protocol, outcome)

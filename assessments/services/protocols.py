@@ -35,7 +35,7 @@ from clients.models import Couple
 from practice import audit
 from practice.models import User
 
-UNITS = {RepeatUnit.DAYS: 1, RepeatUnit.WEEKS: 7}
+UNITS: dict[str, int] = {RepeatUnit.DAYS: 1, RepeatUnit.WEEKS: 7}
 
 
 def _days(n: int, unit: str) -> timedelta:
