@@ -31,7 +31,12 @@ def base(world):
 @pytest.mark.parametrize("limit", ["abc", "0", "-3", "201", "5000", "1.5", ""])
 def test_a_bad_limit_is_a_400_naming_it(world, cases, base, limit):
     client = api(token_for(world.a.clinician, world.a.practice))
-    for path in ("/couples/", "/alerts/", "/reports/", f"/couples/{cases.a.couple.uuid}/responses/"):
+    for path in (
+        "/couples/",
+        "/alerts/",
+        "/reports/",
+        f"/couples/{cases.a.couple.uuid}/responses/",
+    ):
         assert_error(client.get(base + path, {"limit": limit}), 400, "invalid", {"limit"})
 
 
@@ -250,7 +255,9 @@ def test_a_partner_signs_in_with_the_emailed_link_once(world, cases, base):
     path = f"/api/v1/portal/forms/{occurrence.uuid}/answers/"
     body = json.dumps({"answers": {"pulse": 6}})
     assert_error(browser.patch(path, body, content_type="application/json"), 403)
-    saved = browser.patch(path, body, content_type="application/json", headers={"X-CSRFToken": csrf})
+    saved = browser.patch(
+        path, body, content_type="application/json", headers={"X-CSRFToken": csrf}
+    )
     assert saved.status_code == 200, saved.content
     again = Client().post("/api/v1/portal/session/", {"token": token}, "application/json")
     assert_error(again, 410, "used")
@@ -309,11 +316,7 @@ def test_every_paged_list_declares_cursor_and_limit():
 
 
 def test_errors_are_listed_per_operation_only_where_they_can_happen():
-    by_id = {
-        op["operationId"]: op
-        for item in _schema()["paths"].values()
-        for op in item.values()
-    }
+    by_id = {op["operationId"]: op for item in _schema()["paths"].values() for op in item.values()}
     assert "409" not in by_id["couples_list"]["responses"]
     assert "409" in by_id["assignments_set_status"]["responses"]
     assert "410" in by_id["reports_download"]["responses"]
