@@ -169,6 +169,14 @@ def _assignments(membership: Any) -> Any:
     )
 
 
+REPEAT_FIELDS = {
+    "repeat_every": "repeat.every",
+    "repeat_unit": "repeat.unit",
+    "repeat_until": "repeat.until",
+    "repeat_count": "repeat.count",
+}
+
+
 class CoupleAssignmentsView(StaffAPIView):
     permission_classes = [*StaffAPIView.permission_classes, capability(Can.ASSIGN)]
 
@@ -229,7 +237,16 @@ class CoupleAssignmentsView(StaffAPIView):
                 request=request._request,
             )
         except DjangoValidationError as exc:
-            raise drf_error(exc) from None
+            error = drf_error(exc)
+            # The service names the model's columns; the API's body nests them in `repeat`.
+            if isinstance(error.detail, dict):
+                error = ValidationError(
+                    {
+                        REPEAT_FIELDS.get(str(name), str(name)): messages
+                        for name, messages in error.detail.items()
+                    }
+                )
+            raise error from None
         assignment = _assignments(self.membership).get(pk=assignment.pk)
         return Response(AssignmentSerializer(assignment).data, status=status.HTTP_201_CREATED)
 

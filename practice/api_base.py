@@ -20,7 +20,8 @@ from practice.roles import Can, can
 
 
 class StrictSerializer(serializers.Serializer):
-    """Refuses fields it does not know instead of silently ignoring them."""
+    # Refuses fields it does not know instead of silently ignoring them. (A comment, not a
+    # docstring: drf-spectacular would print a docstring on every request schema.)
 
     def to_internal_value(self, data: Any) -> Any:
         unknown: dict[str, list[str]] = {}

@@ -240,6 +240,10 @@ def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]
 
     components = result.setdefault("components", {}).setdefault("schemas", {})
     components["Error"] = ERROR_SCHEMA
+    for name, component in components.items():
+        # Request bodies are StrictSerializers: a field they do not name is refused.
+        if name.endswith("Request") and component.get("type") == "object":
+            component["additionalProperties"] = False
     info = result.setdefault("info", {})
     info["description"] = (
         info.get("description", "")

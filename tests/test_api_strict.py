@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import timedelta
 
 import pytest
 import yaml
 from django.core import mail
 from django.test import Client
+from django.utils import timezone
 from django_scopes import scope
 
 from clients.models import AccessLinkPurpose, Couple, PortalState
@@ -343,3 +345,31 @@ def test_the_live_schema_has_one_version(world):
     text = browser.get("/api/v1/schema/").content.decode()
     assert "version: 1.0.0\n" in text
     assert "1.0.0 (1.0.0)" not in text
+
+
+@pytest.mark.django_db
+def test_schedule_refusals_are_named_inside_repeat(world, cases, base):
+    client = api(token_for(world.a.clinician, world.a.practice))
+    pulse = next(
+        i for i in client.get(base + "/instruments/").json() if i["key"] == "connection-pulse"
+    )
+    path = base + f"/couples/{cases.a.couple.uuid}/assignments/"
+    today = timezone.localdate()
+    backwards = {
+        "instrument": pulse["uuid"],
+        "first_due": str(today + timedelta(days=10)),
+        "repeat": {"every": 1, "unit": "weeks", "until": str(today + timedelta(days=2))},
+    }
+    assert_error(
+        client.post(path, backwards, content_type="application/json"),
+        400,
+        "invalid",
+        {"repeat.until"},
+    )
+    endless = {**backwards, "repeat": {"every": 1, "unit": "weeks", "colour": "red"}}
+    assert_error(
+        client.post(path, endless, content_type="application/json"),
+        400,
+        "invalid",
+        {"repeat.colour"},
+    )
