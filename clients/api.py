@@ -109,7 +109,10 @@ class InviteView(StaffAPIView):
         responses={202: InvitationResult},
         tags=["couples"],
         operation_id="partners_invite",
-        description="Send or resend the portal invitation; earlier links stop working.",
+        summary="Invite a partner to the portal",
+        description="Email the partner a single-use link to the portal (valid 7 days); "
+        "sending again replaces the earlier link. The answer says when the link expires. "
+        "A closed case is a 409, and so is a failed email (nothing changed then).",
     )
     @no_body
     def post(
