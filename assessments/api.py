@@ -48,7 +48,15 @@ from assessments.services import instruments as instrument_services
 from assessments.services import responses as response_services
 from clients.access import couples_for, get_couple
 from practice import audit
-from practice.api_base import ByStart, StaffAPIView, UrgentFirst, capability, paged
+from practice.api_base import (
+    PAGE_PARAMETERS,
+    ByStart,
+    StaffAPIView,
+    UrgentFirst,
+    capability,
+    no_body,
+    paged,
+)
 from practice.api_errors import Conflict, drf_error
 from practice.lookups import get_or_404
 from practice.roles import Can
@@ -61,6 +69,11 @@ class InstrumentListView(StaffAPIView):
         responses=InstrumentSerializer(many=True),
         tags=["instruments"],
         operation_id="instruments_list",
+        summary="List instruments",
+        description=(
+            "Every instrument this practice can assign: built-in ones and its own, newest "
+            "version first, retired ones left out."
+        ),
     )
     def get(self, request: Request, practice_slug: str) -> Response:
         instruments = Instrument.objects.exclude(status=InstrumentStatus.RETIRED).order_by(
@@ -73,7 +86,11 @@ class InstrumentListView(StaffAPIView):
         responses={201: InstrumentDetailSerializer},
         tags=["instruments"],
         operation_id="instruments_upload",
-        description="Owners only: store a practice instrument as a draft.",
+        summary="Upload an instrument",
+        description=(
+            "Owners: store a practice instrument from its JSON definition as a draft; publish "
+            "it to assign it. Problems are 400s under `definition.<path>`."
+        ),
     )
     def post(self, request: Request, practice_slug: str) -> Response:
         capability(Can.MANAGE_INSTRUMENTS)().has_permission(request, self)
@@ -102,6 +119,10 @@ class InstrumentDetailView(StaffAPIView):
         responses=InstrumentDetailSerializer,
         tags=["instruments"],
         operation_id="instruments_retrieve",
+        summary="Get an instrument",
+        description=(
+            "One instrument version with its full definition (items, scales, bands, languages)."
+        ),
     )
     def get(self, request: Request, practice_slug: str, instrument_id: Any) -> Response:
         instrument = get_or_404(Instrument.objects.all(), uuid=instrument_id)
@@ -116,7 +137,13 @@ class InstrumentPublishView(StaffAPIView):
         responses=InstrumentDetailSerializer,
         tags=["instruments"],
         operation_id="instruments_publish",
+        summary="Publish an instrument",
+        description=(
+            "Owners: make a draft assignable. A FHIR import must have its scales step first "
+            "(409 otherwise); publishing what is already published is a 409 too."
+        ),
     )
+    @no_body
     def post(self, request: Request, practice_slug: str, instrument_id: Any) -> Response:
         instrument = get_or_404(
             Instrument.objects.filter(practice=self.practice), uuid=instrument_id
@@ -142,6 +169,14 @@ def _assignments(membership: Any) -> Any:
     )
 
 
+REPEAT_FIELDS = {
+    "repeat_every": "repeat.every",
+    "repeat_unit": "repeat.unit",
+    "repeat_until": "repeat.until",
+    "repeat_count": "repeat.count",
+}
+
+
 class CoupleAssignmentsView(StaffAPIView):
     permission_classes = [*StaffAPIView.permission_classes, capability(Can.ASSIGN)]
 
@@ -149,6 +184,11 @@ class CoupleAssignmentsView(StaffAPIView):
         responses=AssignmentSerializer(many=True),
         tags=["assignments"],
         operation_id="assignments_list",
+        summary="List a couple's assignments",
+        description=(
+            "Every assessment scheduled for the couple, with its schedule, status and up to "
+            "20 most recent forms (occurrences). Audited."
+        ),
     )
     def get(self, request: Request, practice_slug: str, couple_id: Any) -> Response:
         couple = get_couple(self.membership, couple_id)
@@ -163,6 +203,13 @@ class CoupleAssignmentsView(StaffAPIView):
         responses={201: AssignmentSerializer},
         tags=["assignments"],
         operation_id="assignments_create",
+        summary="Assign an assessment",
+        description=(
+            "Schedule a published instrument for both partners (or one): once, or repeating "
+            "by `repeat` until a date or a number of forms. The first form opens on "
+            "`first_due`; partners get an email when a form opens if `reminders` is on. A "
+            "one-off assignment stays `active` until its form is closed."
+        ),
     )
     def post(self, request: Request, practice_slug: str, couple_id: Any) -> Response:
         couple = get_couple(self.membership, couple_id)
@@ -190,7 +237,16 @@ class CoupleAssignmentsView(StaffAPIView):
                 request=request._request,
             )
         except DjangoValidationError as exc:
-            raise drf_error(exc) from None
+            error = drf_error(exc)
+            # The service names the model's columns; the API's body nests them in `repeat`.
+            if isinstance(error.detail, dict):
+                error = ValidationError(
+                    {
+                        REPEAT_FIELDS.get(str(name), str(name)): messages
+                        for name, messages in error.detail.items()
+                    }
+                )
+            raise error from None
         assignment = _assignments(self.membership).get(pk=assignment.pk)
         return Response(AssignmentSerializer(assignment).data, status=status.HTTP_201_CREATED)
 
@@ -199,7 +255,11 @@ class AssignmentView(StaffAPIView):
     permission_classes = [*StaffAPIView.permission_classes, capability(Can.ASSIGN)]
 
     @extend_schema(
-        responses=AssignmentSerializer, tags=["assignments"], operation_id="assignments_retrieve"
+        responses=AssignmentSerializer,
+        tags=["assignments"],
+        operation_id="assignments_retrieve",
+        summary="Get an assignment",
+        description=("One assignment with its schedule, status and recent forms. Audited."),
     )
     def get(self, request: Request, practice_slug: str, assignment_id: Any) -> Response:
         assignment = get_or_404(_assignments(self.membership), uuid=assignment_id)
@@ -215,7 +275,13 @@ class AssignmentStatusView(StaffAPIView):
         responses=AssignmentSerializer,
         tags=["assignments"],
         operation_id="assignments_set_status",
-        description="Pause (paused), resume (active) or cancel (cancelled).",
+        summary="Pause, resume or cancel an assignment",
+        description=(
+            "`paused` stops new forms opening (open ones stay open); `active` resumes; "
+            "`cancelled` ends it and withdraws its forms that nobody has submitted. A "
+            "finished or cancelled assignment cannot change, and a closed case cannot resume "
+            "(409)."
+        ),
     )
     def post(self, request: Request, practice_slug: str, assignment_id: Any) -> Response:
         assignment = get_or_404(_assignments(self.membership), uuid=assignment_id)
@@ -261,7 +327,13 @@ class CoupleResponsesView(StaffAPIView):
         responses=paged(ResponseSerializer, "Response"),
         tags=["responses"],
         operation_id="responses_list",
-        parameters=[OpenApiParameter("limit", int)],
+        summary="List a couple's submitted answers",
+        description=(
+            "Submitted answer sets of both partners, newest first, with their scores and "
+            "scoring state. Drafts are the partner's own and never listed. Clinical staff "
+            "only. Audited."
+        ),
+        parameters=PAGE_PARAMETERS,
     )
     def get(self, request: Request, practice_slug: str, couple_id: Any) -> Response:
         couple = get_couple(self.membership, couple_id)
@@ -286,7 +358,17 @@ class CoupleResponsesView(StaffAPIView):
 class ResultsView(StaffAPIView):
     permission_classes = [*StaffAPIView.permission_classes, capability(Can.VIEW_CLINICAL)]
 
-    @extend_schema(responses=ResultsSerializer, tags=["results"], operation_id="results_retrieve")
+    @extend_schema(
+        responses=ResultsSerializer,
+        tags=["results"],
+        operation_id="results_retrieve",
+        summary="Get a form's results",
+        description=(
+            "Both partners' scores for one form side by side and, once both have submitted, "
+            "the couple comparison: per scale and per item, with gaps, strengths and growth "
+            "areas. Clinical staff only. Audited."
+        ),
+    )
     def get(self, request: Request, practice_slug: str, occurrence_id: Any) -> Response:
         occurrence = get_or_404(
             Occurrence.objects.filter(couple__in=couples_for(self.membership)).select_related(
@@ -376,6 +458,13 @@ class HistoryView(StaffAPIView):
         responses=HistorySerializer,
         tags=["results"],
         operation_id="history_retrieve",
+        summary="Get a couple's history on an instrument",
+        description=(
+            "Each partner's series on one scale of an instrument (the total by default) with "
+            "reliable change since the start and since the previous score, any open "
+            "deterioration alert, the norms used, and the couple composite. Clinical staff "
+            "only. Audited."
+        ),
         parameters=[OpenApiParameter("scale", str, description="Default: the total.")],
     )
     def get(
@@ -461,8 +550,8 @@ ALERT_PARAMETERS = [
         enum=["open", "acknowledged", "resolved", "unresolved", "all"],
         description="Default: unresolved (open and acknowledged).",
     ),
-    OpenApiParameter("couple", OpenApiTypes.UUID),
-    OpenApiParameter("limit", int),
+    OpenApiParameter("couple", OpenApiTypes.UUID, description="Only this couple's alerts."),
+    *PAGE_PARAMETERS,
 ]
 
 
@@ -474,6 +563,12 @@ class AlertListView(StaffAPIView):
         responses=paged(AlertSerializer, "Alert"),
         tags=["alerts"],
         operation_id="alerts_list",
+        summary="List alerts",
+        description=(
+            "Alerts on the couples this member may see: safety first, then by urgency and "
+            "age. Each has `details` (the rule and its numbers) and `text` (the explanation "
+            "the dashboard shows, in the request's language). Clinical staff only. Audited."
+        ),
     )
     def get(self, request: Request, practice_slug: str) -> Response:
         alerts = Alert.objects.filter(couple__in=couples_for(self.membership)).select_related(
@@ -513,8 +608,17 @@ class AlertActionView(StaffAPIView):
 
 class AlertAcknowledgeView(AlertActionView):
     @extend_schema(
-        request=None, responses=AlertSerializer, tags=["alerts"], operation_id="alerts_acknowledge"
+        request=None,
+        responses=AlertSerializer,
+        tags=["alerts"],
+        operation_id="alerts_acknowledge",
+        summary="Acknowledge an alert",
+        description=(
+            "Mark an open alert as seen; it stays on the list until resolved. Takes no body. "
+            "Acknowledging again changes nothing."
+        ),
     )
+    @no_body
     def post(self, request: Request, practice_slug: str, alert_id: Any) -> Response:
         alert = alert_services.acknowledge(
             self.alert(alert_id),
@@ -530,6 +634,10 @@ class AlertResolveView(AlertActionView):
         responses=AlertSerializer,
         tags=["alerts"],
         operation_id="alerts_resolve",
+        summary="Resolve an alert",
+        description=(
+            "Close an alert with a note saying what was done. Resolving again changes nothing."
+        ),
     )
     def post(self, request: Request, practice_slug: str, alert_id: Any) -> Response:
         alert = self.alert(alert_id)
@@ -560,7 +668,13 @@ class ResponseReopenView(StaffAPIView):
         responses=ReopenResult,
         tags=["responses"],
         operation_id="responses_reopen",
+        summary="Reopen a submitted form",
+        description=(
+            "Let the partner change a submitted form; its scores are withdrawn until it is "
+            "submitted again. Audited."
+        ),
     )
+    @no_body
     def post(self, request: Request, practice_slug: str, response_id: Any) -> Response:
         answer_set = get_or_404(
             models.Response.objects.filter(couple__in=couples_for(self.membership)).select_related(

@@ -96,6 +96,7 @@ class AnalyticsView(StaffAPIView):
         responses=AnalyticsSerializer,
         tags=["analytics"],
         operation_id="analytics",
+        summary="Get practice outcomes",
         parameters=FILTERS,
         description="Outcomes per form for the practice (owners) or one caseload, over a "
         "period: partners and couples with a baseline and a follow-up, their change classes "
@@ -134,6 +135,7 @@ class AnalyticsCsvView(StaffAPIView):
         responses={(200, "text/csv"): OpenApiTypes.STR},
         tags=["analytics"],
         operation_id="analytics_csv",
+        summary="Get practice outcomes as CSV",
         parameters=FILTERS,
         description="The same numbers as `analytics`, one row per form; withheld numbers are "
         "empty cells and the `suppressed` column names their blocks. Cells a spreadsheet would "

@@ -20,12 +20,12 @@ from assessments import caseload
 from assessments.serializers_caseload import CoupleSerializer
 from clients import services
 from clients.access import get_couple
-from clients.api import clinicians_from
+from clients.api import clinicians_from, partner_email_error
 from clients.models import Couple
 from clients.serializers import CoupleCreate, CoupleUpdate
 from practice import audit, keyset
-from practice.api_base import Cursor, StaffAPIView, capability, paged
-from practice.api_errors import drf_error, one_of
+from practice.api_base import PAGE_PARAMETERS, Cursor, StaffAPIView, capability, paged
+from practice.api_errors import one_of
 from practice.requests import practice_request
 from practice.roles import Can, can
 
@@ -61,14 +61,6 @@ def _page_url(request: Request, cursor: str | None) -> str | None:
     return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
 
 
-def _positive(value: Any, default: int) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return default
-    return number if number > 0 else default
-
-
 LIST_PARAMETERS = [
     OpenApiParameter("q", str, description="Search couple labels, partner names and emails."),
     OpenApiParameter(
@@ -89,10 +81,7 @@ LIST_PARAMETERS = [
             "none last (alerts and -connection need clinical access)."
         ),
     ),
-    OpenApiParameter("limit", int, description="Page size, at most 200."),
-    OpenApiParameter(
-        "cursor", str, description="Where the page starts: from a previous page's next or previous."
-    ),
+    *PAGE_PARAMETERS,
 ]
 
 
@@ -104,6 +93,13 @@ class CoupleListView(StaffAPIView):
         responses=paged(CoupleSerializer, "Couple"),
         tags=["couples"],
         operation_id="couples_list",
+        summary="List couples (the caseload)",
+        description=(
+            "The couples this member may see (owners and assistants: all; clinicians: their "
+            "own), filtered and sorted like the dashboard caseload, one cursor page at a "
+            "time. Each row carries its partners, clinicians, form progress and next due "
+            "date; `connection` and `open_alerts` are null for assistants. Audited."
+        ),
     )
     def get(self, request: Request, practice_slug: str) -> Response:
         params = request.query_params.copy()
@@ -121,7 +117,7 @@ class CoupleListView(StaffAPIView):
         sort, descending = ORDERINGS[ordering]
         filters = replace(filters, sort=sort, descending=descending)
         couples = caseload.caseload(self.membership, filters, timezone.localdate())
-        size = min(_positive(params.get("limit"), Cursor.page_size), Cursor.max_page_size)
+        size = Cursor().get_page_size(request)  # 1 to 200, or a 400 naming `limit`
         try:
             page = keyset.paginate(
                 couples, caseload.ordering(filters, clinical), params.get("cursor"), size
@@ -144,6 +140,15 @@ class CoupleListView(StaffAPIView):
         responses={201: CoupleSerializer},
         tags=["couples"],
         operation_id="couples_create",
+        summary="Create a couple",
+        description=(
+            "A couple with exactly two partners, all or nothing. Without `clinicians`, a "
+            "clinician who creates it becomes its clinician (otherwise it would vanish from "
+            "their caseload); owners and assistants leave it unassigned. Partner emails must "
+            "differ from each other and from every other client of the practice: refusals "
+            "name the partner, as in `partners[1].email`. Nobody is emailed until you invite "
+            "a partner."
+        ),
     )
     def post(self, request: Request, practice_slug: str) -> Response:
         if not can(self.membership, Can.MANAGE_COUPLES):
@@ -151,23 +156,33 @@ class CoupleListView(StaffAPIView):
         data = CoupleCreate(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
+        clinicians = clinicians_from(self.practice, values["clinicians"])
+        if not clinicians and not can(self.membership, Can.SEE_ALL_COUPLES):
+            # A clinician sees only their own couples: without this they would lose it at once.
+            clinicians = [request.user]
         try:
             couple = services.create_couple(
                 practice=self.practice,
                 actor=self.user,
                 label=values["label"],
                 start_date=values.get("start_date"),
-                clinicians=clinicians_from(self.practice, values["clinicians"]),
+                clinicians=clinicians,
                 partners=[services.PartnerDetails(**p) for p in values["partners"]],
                 request=request._request,
             )
         except DjangoValidationError as exc:
-            raise drf_error(exc) from None
+            raise partner_email_error(exc, [p["email"] for p in values["partners"]]) from None
         return Response(couple_payload(request, couple), status=status.HTTP_201_CREATED)
 
 
 class CoupleDetailView(StaffAPIView):
-    @extend_schema(responses=CoupleSerializer, tags=["couples"], operation_id="couples_retrieve")
+    @extend_schema(
+        responses=CoupleSerializer,
+        tags=["couples"],
+        operation_id="couples_retrieve",
+        summary="Get a couple",
+        description=("One caseload row, the same shape as in the list. Audited."),
+    )
     def get(self, request: Request, practice_slug: str, couple_id: Any) -> Response:
         couple = get_couple(self.membership, couple_id)
         audit.record("couple.view", request=request._request, target=couple, via="api")
@@ -178,6 +193,12 @@ class CoupleDetailView(StaffAPIView):
         responses=CoupleSerializer,
         tags=["couples"],
         operation_id="couples_partial_update",
+        summary="Change a couple",
+        description=(
+            "Change the label, case status, start date, monthly reports or clinicians. A "
+            "clinician who removes themselves loses access to the couple at once. Answers the "
+            "row as it is now."
+        ),
     )
     def patch(self, request: Request, practice_slug: str, couple_id: Any) -> Response:
         capability(Can.MANAGE_COUPLES)().has_permission(request, self)

@@ -75,6 +75,7 @@ class InstrumentsFhirView(StaffAPIView):
         responses={200: FHIR_JSON},
         tags=["fhir"],
         operation_id="instruments_fhir_bundle",
+        summary="Export instruments as FHIR",
         description="Every instrument this practice can use (built-in and its own, not retired) "
         "as a FHIR R4 Bundle of Questionnaires.",
     )
@@ -91,6 +92,7 @@ class InstrumentsFhirView(StaffAPIView):
         responses={201: InstrumentDetailSerializer},
         tags=["fhir"],
         operation_id="instruments_fhir_import",
+        summary="Import a FHIR Questionnaire",
         description="Owners: import a FHIR R4 Questionnaire as a draft instrument. Anything it "
         "cannot show or score is a 400 naming the item: fields['questionnaire.<linkId>'].",
     )
@@ -122,6 +124,7 @@ class InstrumentFhirView(StaffAPIView):
         responses={200: FHIR_JSON},
         tags=["fhir"],
         operation_id="instruments_fhir_retrieve",
+        summary="Export an instrument as FHIR",
         description="One instrument version as a FHIR R4 Questionnaire (scales in an extension).",
     )
     def get(self, request: Request, practice_slug: str, instrument_id: Any) -> Response:
@@ -151,6 +154,7 @@ class InstrumentScalesView(StaffAPIView):
         responses={200: InstrumentDetailSerializer},
         tags=["fhir"],
         operation_id="instruments_scales",
+        summary="Set a draft's scales",
         description="The scales step of a draft: which items form which scale, how, and "
         "which are reverse-keyed. Problems are 400 under fields['scales.<place>'].",
     )
@@ -181,6 +185,7 @@ class CoupleFhirView(StaffAPIView):
         responses={200: FHIR_JSON},
         tags=["fhir"],
         operation_id="couples_fhir_export",
+        summary="Export a couple as FHIR",
         parameters=[
             OpenApiParameter(
                 "include_private",
@@ -222,6 +227,7 @@ class CouplesFhirImportView(StaffAPIView):
         responses={201: CoupleSerializer},
         tags=["fhir"],
         operation_id="couples_fhir_import",
+        summary="Import a couple from FHIR",
         description="Owners: a new couple from a couple Bundle, with its answers scored. Each "
         "response's questionnaire must be an instrument of the practice; every problem is a "
         "400 under fields['bundle.<response id> <linkId>'] and nothing is written.",
@@ -282,6 +288,7 @@ class CoupleScoresCsvView(StaffAPIView):
         responses={(200, "text/csv"): OpenApiTypes.STR},
         tags=["fhir"],
         operation_id="couples_scores_csv",
+        summary="Export a couple's scores as CSV",
         parameters=[
             OpenApiParameter("include_private", bool, description="Private screens too."),
             OpenApiParameter("include_names", bool, description="Label and names columns."),

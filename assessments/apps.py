@@ -43,6 +43,7 @@ class AssessmentsConfig(AppConfig):
                 "assignment.paused": _("Paused an assignment"),
                 "assignment.active": _("Resumed an assignment"),
                 "assignment.cancelled": _("Cancelled an assignment"),
+                "assignment.finished": _("An assignment finished: its last form closed"),
                 "response.submit": _("Partner submitted a form"),
                 "response.view": _("Viewed answers"),
                 "response.reopen": _("Reopened a submitted form"),

@@ -165,7 +165,7 @@ class AssignmentStatus(models.TextChoices):
     PAUSED = "paused", _("Paused")
     CANCELLED = "cancelled", _("Cancelled")
     # Every form it will ever open is open (a one-off assignment, or a series at its end).
-    FINISHED = "finished", _("No more scheduled")
+    FINISHED = "finished", _("Finished")
 
 
 class Assignment(models.Model):

@@ -64,6 +64,16 @@ class Recurrence(StrictSerializer):
     count = serializers.IntegerField(min_value=2, max_value=104, required=False, allow_null=True)
 
 
+class RecurrenceOut(serializers.Serializer):
+    """A stored schedule as it is, whatever made it: the input limits above do not apply
+    (the demo and older imports hold schedules such as every 91 days)."""
+
+    every = serializers.IntegerField(min_value=1)
+    unit = serializers.ChoiceField(choices=RepeatUnit.choices)
+    until = serializers.DateField(allow_null=True)
+    count = serializers.IntegerField(allow_null=True, min_value=1)
+
+
 class OccurrenceSerializer(serializers.Serializer):
     uuid = serializers.UUIDField()
     sequence = serializers.IntegerField()
@@ -85,7 +95,7 @@ class AssignmentSerializer(serializers.Serializer):
     next_due = serializers.DateField(read_only=True, allow_null=True)
     occurrences = serializers.SerializerMethodField()
 
-    @extend_schema_field(Recurrence(allow_null=True))
+    @extend_schema_field(RecurrenceOut(allow_null=True))
     def get_repeat(self, assignment: Any) -> dict[str, Any] | None:
         if not assignment.is_recurring:
             return None

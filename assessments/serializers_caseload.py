@@ -40,7 +40,7 @@ class PartnerForms(serializers.Serializer):
 
 
 class CoupleSerializer(serializers.Serializer):
-    """A caseload row. Clinical fields are left out for assistants."""
+    """A caseload row. Clinical fields are null for assistants: one shape for every role."""
 
     uuid = serializers.UUIDField(read_only=True)
     label = serializers.CharField(read_only=True)  # type: ignore[assignment]
@@ -53,16 +53,11 @@ class CoupleSerializer(serializers.Serializer):
     forms = serializers.SerializerMethodField()
     next_due = serializers.DateField(read_only=True, allow_null=True)
     connection = serializers.SerializerMethodField(
-        help_text="Latest connection-pulse score of each partner; absent for assistants."
+        help_text="Latest connection-pulse score of each partner; null for assistants."
     )
-    open_alerts = serializers.SerializerMethodField(help_text="Absent for assistants.")
-
-    def to_representation(self, couple: Couple) -> dict[str, Any]:
-        data = super().to_representation(couple)
-        if not self.context.get("clinical"):
-            data.pop("connection", None)
-            data.pop("open_alerts", None)
-        return data
+    open_alerts = serializers.SerializerMethodField(
+        help_text="Unresolved alerts about the couple; null for assistants."
+    )
 
     @extend_schema_field(
         serializers.ChoiceField(
@@ -93,8 +88,10 @@ class CoupleSerializer(serializers.Serializer):
             for p, forms in zip(couple.partners.all(), partner_forms(couple), strict=False)
         ]
 
-    @extend_schema_field(ConnectionScore(many=True, required=False))
-    def get_connection(self, couple: Couple) -> list[dict[str, Any]]:
+    @extend_schema_field(ConnectionScore(many=True, allow_null=True))
+    def get_connection(self, couple: Couple) -> list[dict[str, Any]] | None:
+        if not self.context.get("clinical"):
+            return None
         partners = list(couple.partners.all())
         pairs = [
             (getattr(couple, "one_latest", None), getattr(couple, "one_previous", None)),
@@ -110,6 +107,8 @@ class CoupleSerializer(serializers.Serializer):
             for p, (latest, previous) in zip(partners, pairs, strict=False)
         ]
 
-    @extend_schema_field(serializers.IntegerField(required=False))
-    def get_open_alerts(self, couple: Couple) -> int:
+    @extend_schema_field(serializers.IntegerField(allow_null=True, min_value=0))
+    def get_open_alerts(self, couple: Couple) -> int | None:
+        if not self.context.get("clinical"):
+            return None
         return int(getattr(couple, "alert_count", 0) or 0)

@@ -17,15 +17,30 @@ from rest_framework.response import Response
 from clients import services
 from clients.access import get_couple, get_partner
 from clients.forms import clinician_choices
+from clients.models import Partner
 from clients.serializers import (
     InvitationResult,
     PartnerSerializer,
     PartnerUpdate,
 )
 from practice import audit
-from practice.api_base import StaffAPIView, StrictSerializer, capability
+from practice.api_base import StaffAPIView, StrictSerializer, capability, no_body
 from practice.api_errors import Conflict, drf_error
 from practice.roles import Can
+
+
+def partner_email_error(exc: DjangoValidationError, emails: list[str]) -> ValidationError:
+    """A create_couple email refusal under the partner it is about: ``partners[1].email``."""
+    errors = exc.error_dict.get("email", []) if hasattr(exc, "error_dict") else []
+    if not errors:
+        return drf_error(exc)
+    message = [str(m) for m in errors[0].messages]
+    if errors[0].code == "same_email":
+        return ValidationError({"partners[1].email": message})
+    wanted = [e.strip().lower() for e in emails]
+    taken = set(Partner.objects.filter(email__in=wanted).values_list("email", flat=True))
+    index = next((i for i, e in enumerate(wanted) if e in taken), 0)
+    return ValidationError({f"partners[{index}].email": message})
 
 
 def clinicians_from(practice: Any, uuids: list[Any]) -> list[Any]:
@@ -39,7 +54,13 @@ def clinicians_from(practice: Any, uuids: list[Any]) -> list[Any]:
 
 
 class PartnerView(StaffAPIView):
-    @extend_schema(responses=PartnerSerializer, tags=["couples"], operation_id="partners_retrieve")
+    @extend_schema(
+        responses=PartnerSerializer,
+        tags=["couples"],
+        operation_id="partners_retrieve",
+        summary="Get a partner",
+        description=("One partner's contact details, language and portal state. Audited."),
+    )
     def get(
         self, request: Request, practice_slug: str, couple_id: Any, partner_id: Any
     ) -> Response:
@@ -53,6 +74,11 @@ class PartnerView(StaffAPIView):
         responses=PartnerSerializer,
         tags=["couples"],
         operation_id="partners_partial_update",
+        summary="Change a partner",
+        description=(
+            "Change a partner's name, email, phone or language. A new email address ends "
+            "portal access given through the old one."
+        ),
     )
     def patch(
         self, request: Request, practice_slug: str, couple_id: Any, partner_id: Any
@@ -83,8 +109,12 @@ class InviteView(StaffAPIView):
         responses={202: InvitationResult},
         tags=["couples"],
         operation_id="partners_invite",
-        description="Send or resend the portal invitation; earlier links stop working.",
+        summary="Invite a partner to the portal",
+        description="Email the partner a single-use link to the portal (valid 7 days); "
+        "sending again replaces the earlier link. The answer says when the link expires. "
+        "A closed case is a 409, and so is a failed email (nothing changed then).",
     )
+    @no_body
     def post(
         self, request: Request, practice_slug: str, couple_id: Any, partner_id: Any
     ) -> Response:
@@ -113,8 +143,17 @@ class RevokeView(StaffAPIView):
     permission_classes = [*StaffAPIView.permission_classes, capability(Can.INVITE)]
 
     @extend_schema(
-        request=None, responses=InvitationResult, tags=["couples"], operation_id="partners_revoke"
+        request=None,
+        responses=InvitationResult,
+        tags=["couples"],
+        operation_id="partners_revoke",
+        summary="End a partner's portal access",
+        description=(
+            "Withdraw every unused link and end the partner's portal sessions at once. "
+            "Inviting again gives access back."
+        ),
     )
+    @no_body
     def post(
         self, request: Request, practice_slug: str, couple_id: Any, partner_id: Any
     ) -> Response:
@@ -142,7 +181,16 @@ class CoupleNotesView(StaffAPIView):
 
     permission_classes = [*StaffAPIView.permission_classes, capability(Can.VIEW_CLINICAL)]
 
-    @extend_schema(responses=NoteSerializer(many=True), tags=["couples"], operation_id="notes_list")
+    @extend_schema(
+        responses=NoteSerializer(many=True),
+        tags=["couples"],
+        operation_id="notes_list",
+        summary="List clinician notes",
+        description=(
+            "The couple's private clinician notes, newest first. Never shown to assistants or "
+            "to the couple. Audited."
+        ),
+    )
     def get(self, request: Request, practice_slug: str, couple_id: Any) -> Response:
         couple = get_couple(self.membership, couple_id)
         notes = list(couple.notes.select_related("author").order_by("-created_at", "-id"))
@@ -154,6 +202,8 @@ class CoupleNotesView(StaffAPIView):
         responses={201: NoteSerializer},
         tags=["couples"],
         operation_id="notes_create",
+        summary="Add a clinician note",
+        description=("A private note on the couple, visible to clinical staff only."),
     )
     def post(self, request: Request, practice_slug: str, couple_id: Any) -> Response:
         couple = get_couple(self.membership, couple_id)

@@ -37,6 +37,7 @@ class CoupleEraseView(StaffAPIView):
         responses={200: ERASED},
         tags=["couples"],
         operation_id="couples_erase",
+        summary="Erase a couple",
         description="Owners: erase the couple and everything of it (answers, scores, alerts, "
         "reports and their files, portal links, notes). The audit trail keeps ids only.",
     )

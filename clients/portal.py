@@ -35,7 +35,15 @@ PORTAL_IDLE_SECONDS = 30 * 60
 SEEN_RESOLUTION_S = 15
 
 # Portal pages anyone may open without a portal session.
-PUBLIC_ROUTES = {"enter", "sign_in", "sign_in_sent", "exit", "signed_out", "js_catalog"}
+PUBLIC_ROUTES = {
+    "enter",
+    "sign_in",
+    "sign_in_sent",
+    "exit",
+    "signed_out",
+    "js_catalog",
+    "portal-session",
+}
 
 
 def sign_in(request: HttpRequest, partner: Partner) -> None:
@@ -136,7 +144,12 @@ class PortalMiddleware:
                 request.session[SESSION_SEEN] = now
         if partner is None:
             if _is_api(request):
-                return api_error(401, "not_authenticated", _("Please sign in again."))
+                return api_error(
+                    401,
+                    "not_authenticated",
+                    _("Please sign in again."),
+                    challenge='Session realm="portal"',
+                )
             return HttpResponseRedirect(reverse("portal:sign_in"))
         request.partner = partner  # type: ignore[attr-defined]
         # Sessions from before drafts were kept in the browser get their scope now.

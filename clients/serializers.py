@@ -49,7 +49,9 @@ class CoupleCreate(StrictSerializer):
         required=False,
         default=list,
         max_length=20,
-        help_text="UUIDs of owners or clinicians of the practice.",
+        help_text="UUIDs of owners or clinicians of the practice. Omitted or empty, a "
+        "clinician creating the couple becomes its clinician; owners and assistants leave "
+        "it unassigned.",
     )
     partners = PartnerInput(many=True)
 

@@ -11,7 +11,12 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import exceptions, permissions, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -19,13 +24,21 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from practice import audit, members, two_factor
-from practice.api_base import AuditCursor, StaffAPIView, StrictSerializer, capability, paged
+from practice.api_base import (
+    PAGE_PARAMETERS,
+    AuditCursor,
+    StaffAPIView,
+    StrictSerializer,
+    capability,
+    no_body,
+    paged,
+)
 from practice.api_errors import Conflict, drf_error
 from practice.erasure import erase_practice
 from practice.forms import accent_problem
 from practice.lookups import get_or_404
 from practice.models import AuditEvent, Membership, Practice, Role
-from practice.roles import Can
+from practice.roles import Can, can
 from practice.tenancy import memberships_of
 
 
@@ -56,7 +69,15 @@ class MyPracticesView(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
     @extend_schema(
-        responses=PracticeSerializer(many=True), tags=["practices"], operation_id="practices_list"
+        responses=PracticeSerializer(many=True),
+        tags=["practices"],
+        operation_id="practices_list",
+        summary="List my practices",
+        description=(
+            "Every practice the caller belongs to, with the role held there; a token sees "
+            "only the practice it was created in. The `slug` is the `<practice_slug>` of "
+            "every staff call."
+        ),
     )
     def get(self, request: Request) -> Response:
         mine = memberships_of(request.user)  # type: ignore[arg-type]
@@ -64,6 +85,84 @@ class MyPracticesView(APIView):
         if token is not None:
             mine = [m for m in mine if m.practice_id == token.practice_id]
         return Response(PracticeSerializer(mine, many=True).data)
+
+
+class MyMembershipSerializer(serializers.Serializer):
+    uuid = serializers.UUIDField(help_text="The membership (what members calls address).")
+    practice = serializers.SlugField(
+        source="practice.slug", help_text="The practice slug for /api/v1/p/<slug>/…."
+    )
+    practice_name = serializers.CharField(source="practice.name")
+    role = serializers.ChoiceField(choices=Role.choices)
+    capabilities = serializers.SerializerMethodField(
+        help_text="What the role may do here; anything else answers 404."
+    )
+    practice_requires_two_factor = serializers.BooleanField(
+        source="practice.require_two_factor",
+        help_text="Browser sessions in this practice need two-factor sign-in.",
+    )
+
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=list(Can))))
+    def get_capabilities(self, membership: Membership) -> list[str]:
+        return [c.value for c in Can if can(membership, c)]
+
+
+class MeSerializer(serializers.Serializer):
+    uuid = serializers.UUIDField(help_text="Your user id (what couple `clinicians` take).")
+    email = serializers.EmailField()
+    full_name = serializers.CharField()
+    authenticated_by = serializers.ChoiceField(
+        choices=["token", "session"], help_text="How this call was signed in."
+    )
+    two_factor_enabled = serializers.BooleanField(
+        help_text="You have a confirmed authenticator app."
+    )
+    two_factor_verified = serializers.BooleanField(
+        allow_null=True,
+        help_text="This browser session proved a second factor; null for token calls "
+        "(creating the token needed one).",
+    )
+    memberships = MyMembershipSerializer(
+        many=True, help_text="Your practices and roles (for a token: only its practice)."
+    )
+
+
+class MeView(APIView):
+    """Who the caller is: user, practices, roles and two-factor state."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(
+        responses=MeSerializer,
+        tags=["practices"],
+        operation_id="me_retrieve",
+        summary="Who am I",
+        description="The signed-in user (id, name, email), how the call was authenticated, "
+        "two-factor state, and each practice membership with its role and what that role "
+        "may do. A token sees only its own practice. Use `uuid` wherever a clinician's id "
+        "is asked for.",
+    )
+    def get(self, request: Request) -> Response:
+        user = request.user
+        token = getattr(request._request, "api_token", None)
+        mine = memberships_of(user)  # type: ignore[arg-type]
+        if token is not None:
+            mine = [m for m in mine if m.practice_id == token.practice_id]
+        return Response(
+            MeSerializer(
+                {
+                    "uuid": user.uuid,  # type: ignore[union-attr]
+                    "email": user.email,  # type: ignore[union-attr]
+                    "full_name": user.full_name,  # type: ignore[union-attr]
+                    "authenticated_by": "token" if token is not None else "session",
+                    "two_factor_enabled": two_factor.has_two_factor(user),  # type: ignore[arg-type]
+                    "two_factor_verified": None
+                    if token is not None
+                    else two_factor.is_verified(request._request),
+                    "memberships": mine,
+                }
+            ).data
+        )
 
 
 class MemberSerializer(serializers.Serializer):
@@ -97,7 +196,11 @@ class MembersView(StaffAPIView):
     permission_classes = [*StaffAPIView.permission_classes, capability(Can.MANAGE_PRACTICE)]
 
     @extend_schema(
-        responses=MemberSerializer(many=True), tags=["members"], operation_id="members_list"
+        responses=MemberSerializer(many=True),
+        tags=["members"],
+        operation_id="members_list",
+        summary="List members",
+        description=("Owners: everyone in the practice with their role."),
     )
     def get(self, request: Request, practice_slug: str) -> Response:
         rows = Membership.objects.select_related("user").order_by("user__full_name", "id")
@@ -108,6 +211,7 @@ class MembersView(StaffAPIView):
         responses={202: InvitationSerializer},
         tags=["members"],
         operation_id="members_invite",
+        summary="Invite a member",
         description=(
             "Email an invitation; the person joins only by accepting it while signed in. "
             "The answer is the same whether or not the address has an account."
@@ -144,6 +248,11 @@ class MemberView(StaffAPIView):
         responses=MemberSerializer,
         tags=["members"],
         operation_id="members_set_role",
+        summary="Change a member's role",
+        description=(
+            "Owners: change a member's role. The last owner cannot be demoted (409). Over a "
+            "browser session it needs a fresh two-factor code."
+        ),
     )
     def patch(self, request: Request, practice_slug: str, membership_id: Any) -> Response:
         row = self.membership_row(membership_id)  # a foreign id is 404 before anything else
@@ -162,8 +271,18 @@ class MemberView(StaffAPIView):
         return Response(MemberSerializer(row).data)
 
     @extend_schema(
-        request=None, responses={204: None}, tags=["members"], operation_id="members_remove"
+        request=None,
+        responses={204: None},
+        tags=["members"],
+        operation_id="members_remove",
+        summary="Remove a member",
+        description=(
+            "Owners: remove someone from the practice; their tokens for it stop working. The "
+            "last owner cannot be removed (409). Over a browser session it needs a fresh "
+            "two-factor code."
+        ),
     )
+    @no_body
     def delete(self, request: Request, practice_slug: str, membership_id: Any) -> Response:
         row = self.membership_row(membership_id)  # a foreign id is 404 before anything else
         require_recent_second_factor(request)
@@ -194,11 +313,17 @@ class AuditView(StaffAPIView):
             OpenApiParameter("action", str),
             OpenApiParameter("from", OpenApiTypes.DATE),
             OpenApiParameter("to", OpenApiTypes.DATE),
-            OpenApiParameter("limit", int),
+            *PAGE_PARAMETERS,
         ],
         responses=paged(AuditEventSerializer, "AuditEvent"),
         tags=["audit"],
         operation_id="audit_list",
+        summary="Read the audit log",
+        description=(
+            "Owners: every recorded action in the practice, newest first, filtered by actor, "
+            "action and dates (in the practice's time zone). Entries hold ids, never client "
+            "names or answers. Reading it is audited too."
+        ),
     )
     def get(self, request: Request, practice_slug: str) -> Response:
         events = AuditEvent.objects.select_related("actor")
@@ -266,7 +391,14 @@ class PracticeSettingsView(StaffAPIView):
     permission_classes = [*StaffAPIView.permission_classes, capability(Can.MANAGE_PRACTICE)]
 
     @extend_schema(
-        responses=PracticeSettingsSerializer, tags=["practices"], operation_id="settings_retrieve"
+        responses=PracticeSettingsSerializer,
+        tags=["practices"],
+        operation_id="settings_retrieve",
+        summary="Get practice settings",
+        description=(
+            "Owners: the practice's display name, accent colour, time zone, idle sign-out, "
+            "support resources, report and norm options and its two-factor requirement."
+        ),
     )
     def get(self, request: Request, practice_slug: str) -> Response:
         return Response(PracticeSettingsSerializer(self.practice).data)
@@ -276,6 +408,12 @@ class PracticeSettingsView(StaffAPIView):
         responses=PracticeSettingsSerializer,
         tags=["practices"],
         operation_id="settings_update",
+        summary="Change practice settings",
+        description=(
+            "Owners: change any of the settings; fields left out stay as they are. Over a "
+            "browser session it needs a fresh two-factor code. Audited with the names of the "
+            "fields that changed."
+        ),
     )
     def patch(self, request: Request, practice_slug: str) -> Response:
         require_recent_second_factor(request)
@@ -312,6 +450,7 @@ class PracticeEraseView(StaffAPIView):
         },
         tags=["practices"],
         operation_id="practice_erase",
+        summary="Erase the practice",
         description="Owners: erase everything the practice holds (couples and all their data, "
         "its own forms, exports, files, tokens and memberships). The audit trail stays, "
         "with ids only. Your token stops working with it.",

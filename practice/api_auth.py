@@ -34,7 +34,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         return token.user, token
 
     def authenticate_header(self, request: Request) -> str:
-        return 'Token realm="api"'
+        return 'Token realm="api", Bearer realm="api"'
 
 
 class PortalSessionAuthentication(authentication.SessionAuthentication):

@@ -68,11 +68,20 @@ class SafeJSONParser(JSONParser):
         return data
 
 
-def api_error(status_code: int, code: str, message: str) -> JsonResponse:
+# What a 401 answers in WWW-Authenticate (RFC 9110): the schemes the API accepts.
+API_CHALLENGE = 'Token realm="api", Bearer realm="api"'
+
+
+def api_error(
+    status_code: int, code: str, message: str, *, challenge: str = API_CHALLENGE
+) -> JsonResponse:
     """A JSON error in the API's error format, for middleware that answers before DRF."""
-    return JsonResponse(
+    response = JsonResponse(
         {"error": {"code": code, "message": message, "fields": {}}}, status=status_code
     )
+    if status_code == 401:
+        response["WWW-Authenticate"] = challenge
+    return response
 
 
 def drf_error(exc: DjangoValidationError) -> exceptions.ValidationError:
@@ -137,5 +146,5 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         body = {"error": {"code": code, "message": str(detail or exc), "fields": {}}}
     response.data = body
     if response.status_code == status.HTTP_401_UNAUTHORIZED and "WWW-Authenticate" not in response:
-        response["WWW-Authenticate"] = 'Token realm="api"'
+        response["WWW-Authenticate"] = 'Token realm="api", Bearer realm="api"'
     return response

@@ -7,6 +7,7 @@ from assessments import api as assessments
 from assessments import api_analytics, api_caseload, api_fhir, api_portal
 from clients import api as clients
 from clients import api_erasure
+from clients import api_portal as clients_portal
 from practice import api as practice
 from reports import api as reports
 from reports import api_exports
@@ -14,6 +15,8 @@ from reports import api_exports
 app_name = "api"
 
 portal_patterns = [
+    path("session/", clients_portal.PortalSessionView.as_view(), name="portal-session"),
+    path("forms/", api_portal.FormsView.as_view(), name="portal-forms"),
     path(
         "forms/<uuid:occurrence_id>/answers/",
         api_portal.AnswersView.as_view(),
@@ -143,11 +146,12 @@ practice_patterns = [
 ]
 
 urlpatterns = [
-    path("schema/", SpectacularAPIView.as_view(api_version="1.0.0"), name="schema"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file, so the strict CSP holds here too.
     path("schema/docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    path("me/", practice.MeView.as_view(), name="me"),
     path("practices/", practice.MyPracticesView.as_view(), name="practices"),
-    path("files/reports/", reports.download_by_link, name="report-file"),
+    path("files/reports/", reports.ReportFileView.as_view(), name="report-file"),
     path("portal/", include((portal_patterns, "portal_api"))),
     path("p/<slug:practice_slug>/", include(practice_patterns)),
 ]

@@ -10,12 +10,21 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseBase
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseBase,
+    JsonResponse,
+)
+from django.middleware.common import CommonMiddleware
 from django.middleware.gzip import GZipMiddleware
 from django.shortcuts import redirect
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
+from django.utils.http import escape_leading_slashes
 from django.utils.translation import gettext as _
 from django_scopes import scope
 
@@ -52,6 +61,34 @@ class CompressTextMiddleware(GZipMiddleware):
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponseBase:  # type: ignore[override]
         if not response.get("Content-Type", "").startswith(self.TEXT_TYPES):
             return response
+        return super().process_response(request, response)
+
+
+class ApiCommonMiddleware(CommonMiddleware):
+    """Django's CommonMiddleware, but an API path missing its trailing slash is answered
+    in JSON: a 308 to the slashed path (which keeps the method and body), never the
+    301 HTML redirect that turns a POST into a GET and drops its body."""
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if (
+            is_api_request(request)
+            and response.status_code == 404
+            and self.should_redirect_with_slash(request)
+        ):
+            target = escape_leading_slashes(request.get_full_path(force_append_slash=True))
+            moved = JsonResponse(
+                {
+                    "error": {
+                        "code": "moved",
+                        "message": _("API paths end with a slash: %(path)s")
+                        % {"path": request.path + "/"},
+                        "fields": {},
+                    }
+                },
+                status=308,
+            )
+            moved["Location"] = target
+            return moved
         return super().process_response(request, response)
 
 

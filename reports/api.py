@@ -2,32 +2,42 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpRequest, HttpResponseBase
+from django.http import Http404
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django_scopes import scope, scopes_disabled
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.parsers import FormParser
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from clients.access import couples_for, get_couple
 from clients.models import CoupleStatus
 from practice import audit
-from practice.api_base import NewestFirst, StaffAPIView, StrictSerializer, capability, paged
-from practice.api_errors import Conflict, api_error, drf_error, one_of
+from practice.api_base import (
+    PAGE_PARAMETERS,
+    NewestFirst,
+    StaffAPIView,
+    StrictSerializer,
+    capability,
+    paged,
+)
+from practice.api_errors import Conflict, SafeJSONParser, drf_error, one_of
 from practice.lookups import get_or_404
-from practice.roles import Can
+from practice.models import User
+from practice.roles import Can, can
+from practice.tenancy import memberships_of
 from reports import services
 from reports.models import Report, ReportBatch, ReportError, ReportKind, ReportStatus
 from reports.views import pdf_response
@@ -124,11 +134,17 @@ class ReportListView(StaffAPIView):
         responses=paged(ReportSerializer, "Report"),
         tags=["reports"],
         operation_id="reports_list",
+        summary="List reports",
+        description=(
+            "Reports of the couples this member may see, newest first, filtered by couple, "
+            "status and kind. A ready report carries a short-lived `download_token`. Clinical "
+            "staff only. Audited."
+        ),
         parameters=[
             OpenApiParameter("couple", OpenApiTypes.UUID, description="Only this couple's."),
             OpenApiParameter("status", str, enum=ReportStatus.values),
             OpenApiParameter("kind", str, enum=ReportKind.values),
-            OpenApiParameter("limit", int),
+            *PAGE_PARAMETERS,
         ],
     )
     def get(self, request: Request, practice_slug: str) -> Response:
@@ -160,6 +176,7 @@ class CoupleReportsView(StaffAPIView):
         responses={202: ReportSerializer},
         tags=["reports"],
         operation_id="reports_create",
+        summary="Ask for a report",
         description="Queue a report; poll its status until it is ready.",
     )
     def post(self, request: Request, practice_slug: str, couple_id: Any) -> Response:
@@ -187,7 +204,16 @@ class ReportDetailView(StaffAPIView):
     def report(self, report_id: Any) -> Report:
         return get_or_404(_reports(self.membership), uuid=report_id)
 
-    @extend_schema(responses=ReportSerializer, tags=["reports"], operation_id="reports_retrieve")
+    @extend_schema(
+        responses=ReportSerializer,
+        tags=["reports"],
+        operation_id="reports_retrieve",
+        summary="Get a report",
+        description=(
+            "One report and its status: queued, rendering, ready or failed. Poll it after "
+            "asking; when ready it carries `download_url` and `download_token`. Audited."
+        ),
+    )
     def get(self, request: Request, practice_slug: str, report_id: Any) -> Response:
         report = self.report(report_id)
         audit.record("report.view", request=request._request, target=report, via="api")
@@ -198,6 +224,7 @@ class ReportDetailView(StaffAPIView):
         responses=ReportSerializer,
         tags=["reports"],
         operation_id="reports_action",
+        summary="Retry, release or withdraw a report",
         description="retry a failed report (or one whose renderer went quiet, see "
         "can_retry); release a ready couple report to the portal; withdraw it.",
     )
@@ -218,65 +245,96 @@ class ReportDetailView(StaffAPIView):
         return Response(ReportSerializer(report, context={"request": request}).data)
 
 
-@csrf_exempt  # no cookie is involved: the signed token in the body is the credential
-@require_POST
-def download_by_link(request: HttpRequest) -> HttpResponseBase:
+class DownloadRequest(StrictSerializer):
+    token = serializers.CharField(
+        max_length=1000,
+        help_text="The report's download_token (valid for 5 minutes after it was handed out).",
+    )
+
+
+class LinkExpired(exceptions.APIException):
+    status_code = status.HTTP_410_GONE
+    default_detail = "This download link has expired; ask for a new one."
+    default_code = "expired"
+
+
+class ReportFileView(APIView):
     """The PDF for a short-lived signed token posted in the body; access is checked again.
 
     A POST keeps the token out of the request line, so out of every access log.
+    No cookie or API token is involved: the signed token is the credential, so
+    there is no CSRF to check either.
     """
-    token = _posted_token(request)
-    from django_scopes import scope, scopes_disabled
 
-    from practice.models import User
-    from practice.roles import can
-    from practice.tenancy import memberships_of
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+    parser_classes = [SafeJSONParser, FormParser]
 
+    @extend_schema(
+        # A form field `token` works too (plain HTML forms); the schema names JSON alone,
+        # since one body in two encodings trips client generators.
+        request={"application/json": DownloadRequest},
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY},
+        tags=["reports"],
+        operation_id="reports_download",
+        summary="Download a report's PDF",
+        description=(
+            "POST a ready report's `download_token` (JSON or form field `token`) to get the "
+            "PDF. No API token is needed: the signed token names the report and the staff "
+            "member it was handed to, and their access is checked again now. The token "
+            "travels in the body, so it never appears in an access log. It lasts five "
+            "minutes: after that the answer is 410 `expired`; ask for the report again to get "
+            "a fresh one. Audited."
+        ),
+        auth=[],
+    )
+    def post(self, request: Request) -> Any:
+        data = DownloadRequest(data=request.data)
+        data.is_valid(raise_exception=True)
+        report, user, membership = _report_for_token(data.validated_data["token"])
+        with scope(practice=report.practice):
+            if not couples_for(membership).filter(pk=report.couple_id).exists():
+                raise NotFound
+            audit.record(
+                "report.download",
+                request=request._request,
+                actor=user,
+                practice=report.practice,
+                target=report,
+                via="signed_link",
+            )
+            return pdf_response(report)
+
+
+def _report_for_token(token: str) -> tuple[Report, Any, Any]:
+    """The ready report, active user and their membership a signed token names, or 404/410."""
     try:
         claims = signing.loads(token, salt=_SALT, max_age=DOWNLOAD_LINK_LIFETIME)
     except signing.SignatureExpired:
-        return api_error(410, "expired", "This download link has expired; ask for a new one.")
+        raise LinkExpired from None
     except signing.BadSignature:
-        return api_error(404, "not_found", "Not found.")
+        raise NotFound from None
+    if not isinstance(claims, dict):
+        raise NotFound
     # The signature names report and user; their practice is where access is checked.
     with scopes_disabled():
-        report = (
-            Report.objects.select_related("practice", "couple").filter(uuid=claims["r"]).first()
-        )
         try:
-            user = User.objects.filter(uuid=claims["u"], is_active=True).first()
+            report = (
+                Report.objects.select_related("practice", "couple")
+                .filter(uuid=claims.get("r"))
+                .first()
+            )
+            user = User.objects.filter(uuid=claims.get("u"), is_active=True).first()
         except (DjangoValidationError, ValueError):
-            user = None  # not a UUID: a link signed before links named users by UUID
+            raise NotFound from None  # not a UUID: a link signed before links named users by UUID
     if report is None or user is None or not report.is_ready:
-        return api_error(404, "not_found", "Not found.")
+        raise NotFound
     membership = next(
         (m for m in memberships_of(user) if m.practice_id == report.practice_id), None
     )
     if membership is None or not can(membership, Can.VIEW_CLINICAL):
-        return api_error(404, "not_found", "Not found.")
-    with scope(practice=report.practice):
-        if not couples_for(membership).filter(pk=report.couple_id).exists():
-            return api_error(404, "not_found", "Not found.")
-        audit.record(
-            "report.download",
-            request=request,
-            actor=user,
-            practice=report.practice,
-            target=report,
-            via="signed_link",
-        )
-        return pdf_response(report)
-
-
-def _posted_token(request: HttpRequest) -> str:
-    if request.content_type == "application/json":
-        try:
-            body = json.loads(request.body or b"{}")
-        except (ValueError, RecursionError):
-            return ""
-        value = body.get("token") if isinstance(body, dict) else None
-        return value if isinstance(value, str) else ""
-    return request.POST.get("token", "")
+        raise NotFound
+    return report, user, membership
 
 
 class BatchSerializer(serializers.Serializer):
@@ -321,6 +379,11 @@ class BatchCreateView(StaffAPIView):
         responses={202: BatchSerializer},
         tags=["reports"],
         operation_id="report_batches_create",
+        summary="Ask for reports for every active couple",
+        description=(
+            "The same body as a single report: one report for each active couple this member "
+            "may see, each rendered separately. Poll the batch for progress."
+        ),
     )
     def post(self, request: Request, practice_slug: str) -> Response:
         data = ReportCreate(data=request.data)
@@ -344,7 +407,15 @@ class BatchView(StaffAPIView):
     permission_classes = [*StaffAPIView.permission_classes, capability(Can.VIEW_CLINICAL)]
 
     @extend_schema(
-        responses=BatchSerializer, tags=["reports"], operation_id="report_batches_retrieve"
+        responses=BatchSerializer,
+        tags=["reports"],
+        operation_id="report_batches_retrieve",
+        summary="Follow a report batch",
+        description=(
+            "Progress of a batch: counts by status, whether every report is finished, and "
+            "each report (with its download token when ready). Only reports of couples this "
+            "member may see are shown."
+        ),
     )
     def get(self, request: Request, practice_slug: str, batch_id: Any) -> Response:
         batch = get_or_404(ReportBatch.objects.all(), uuid=batch_id)

@@ -11,7 +11,7 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from practice.api_base import StaffAPIView, capability
+from practice.api_base import StaffAPIView, capability, no_body
 from practice.api_errors import Conflict
 from practice.lookups import get_or_404
 from practice.roles import Can
@@ -37,7 +37,11 @@ class ExportsView(StaffAPIView):
     permission_classes = [*StaffAPIView.permission_classes, capability(Can.MANAGE_DATA)]
 
     @extend_schema(
-        responses=ExportSerializer(many=True), tags=["exports"], operation_id="exports_list"
+        responses=ExportSerializer(many=True),
+        tags=["exports"],
+        operation_id="exports_list",
+        summary="List exports",
+        description=("Owners: the 20 most recent whole-practice exports and their state."),
     )
     def get(self, request: Request, practice_slug: str) -> Response:
         return Response(ExportSerializer(PracticeExport.objects.all()[:20], many=True).data)
@@ -47,9 +51,11 @@ class ExportsView(StaffAPIView):
         responses={202: ExportSerializer},
         tags=["exports"],
         operation_id="exports_create",
+        summary="Start a whole-practice export",
         description="Start a whole-practice export (or get the one already running); poll it "
         "until status is done, then download it once.",
     )
+    @no_body
     def post(self, request: Request, practice_slug: str) -> Response:
         export = exports.request_export(
             self.practice,
@@ -62,7 +68,16 @@ class ExportsView(StaffAPIView):
 class ExportView(StaffAPIView):
     permission_classes = [*StaffAPIView.permission_classes, capability(Can.MANAGE_DATA)]
 
-    @extend_schema(responses=ExportSerializer, tags=["exports"], operation_id="exports_retrieve")
+    @extend_schema(
+        responses=ExportSerializer,
+        tags=["exports"],
+        operation_id="exports_retrieve",
+        summary="Get an export",
+        description=(
+            "Owners: one export's status and progress. Poll it until `status` is done, then "
+            "download it."
+        ),
+    )
     def get(self, request: Request, practice_slug: str, export_id: Any) -> Response:
         export = get_or_404(PracticeExport.objects.all(), uuid=export_id)
         return Response(ExportSerializer(export).data)
@@ -78,6 +93,7 @@ class ExportDownloadView(StaffAPIView):
         },
         tags=["exports"],
         operation_id="exports_download",
+        summary="Download an export",
         description="The zip, once: the file is deleted as soon as it has been sent. Audited.",
     )
     def get(self, request: Request, practice_slug: str, export_id: Any) -> Any:

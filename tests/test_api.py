@@ -136,8 +136,9 @@ def test_roles_apply_exactly_as_in_the_dashboard(world, cases, base):
     assistant = api(token_for(world.a.assistant, world.a.practice))
     rows = assistant.get(base + "/couples/").json()["results"]
     assert rows
-    assert "connection" not in rows[0]
-    assert "open_alerts" not in rows[0]
+    # One shape for every role: clinical fields are there, and null, for an assistant.
+    assert rows[0]["connection"] is None
+    assert rows[0]["open_alerts"] is None
     for path in (
         "/alerts/",
         "/reports/",
@@ -199,8 +200,24 @@ def test_create_a_couple_and_every_kind_of_bad_input_gets_a_clear_4xx(world, cas
     assert created.json()["clinicians"][0]["uuid"] == str(world.a.clinician.uuid)
     assert_error(post("{not json"), 400, "parse_error")
     assert_error(post(couple_body(label=["x"], colour="teal")), 400, "invalid", {"colour", "label"})
-    dup = assert_error(post(couple_body(label="Dup")), 400, "invalid", {"email"})
-    assert "already uses this email" in dup["fields"]["email"][0]
+    dup = assert_error(post(couple_body(label="Dup")), 400, "invalid", {"partners[0].email"})
+    assert "already uses this email" in dup["fields"]["partners[0].email"][0]
+    second_taken = couple_body(
+        label="Dup2",
+        partners=[
+            {"display_name": "New", "email": "new-one@example.test"},
+            couple_body()["partners"][1],
+        ],
+    )
+    assert_error(post(second_taken), 400, "invalid", {"partners[1].email"})
+    same = couple_body(
+        label="Same",
+        partners=[
+            {"display_name": "A", "email": "same@example.test"},
+            {"display_name": "B", "email": "SAME@example.test"},
+        ],
+    )
+    assert_error(post(same), 400, "invalid", {"partners[1].email"})
     third = couple_body(
         partners=[*couple_body()["partners"], {"display_name": "C", "email": "c@example.test"}]
     )
@@ -336,7 +353,7 @@ def test_report_create_poll_and_download_by_a_short_lived_link(world, cases, bas
     token = polled["download_token"]
     path = link.removeprefix("http://testserver")
     # The token goes in the body, never the request line (access logs keep request lines).
-    assert Client().get(path).status_code == 405
+    assert_error(Client().get(path), 405, "method_not_allowed")
     pdf = Client().post(path, {"token": token})  # no API token needed
     assert pdf.status_code == 200
     assert b"".join(pdf.streaming_content).startswith(b"%PDF")
@@ -350,7 +367,9 @@ def test_report_create_poll_and_download_by_a_short_lived_link(world, cases, bas
     assert claims["r"] == polled["uuid"]
     assert User.objects.filter(uuid=claims["u"]).exists()  # a UUID, not a row number
     assert_error(Client().post(path, {"token": token[:-4] + "xxxx"}), 404)
-    assert_error(Client().post(path, {}), 404)
+    assert_error(Client().post(path, {}), 400, "invalid", {"token"})
+    assert_error(Client().post(path, {"token": token, "extra": "1"}), 400, "invalid", {"extra"})
+    assert_error(Client().post(path, "x", content_type="text/plain"), 415)
     with time_machine.travel(timezone.now() + timedelta(minutes=6)):
         assert_error(Client().post(path, {"token": token}), 410, "expired")
     released = client.post(

@@ -1,8 +1,8 @@
 """schemathesis against the live schema: no 5xx for any input, every response as documented.
 
 Runs the real CLI against pytest's live server (a real HTTP server over the
-test database), once as a clinician with a personal token and once as a
-partner with a portal session.
+test database), as the owner, a clinician and an assistant with personal tokens,
+and as a partner with a portal session.
 """
 
 from __future__ import annotations
@@ -31,6 +31,16 @@ CHECKS = ",".join(
     ]
 )
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
+# Phases and examples per operation for each staff role. The coverage phase (every
+# parameter's boundary and invalid values; about three minutes here, whatever
+# --max-examples says) runs once, as the clinician; owner and assistant get the
+# generated cases, which is where their own answers (assistants' nulls, owners' extra
+# operations, each role's 404s) are checked against the schema.
+RUNS = {
+    "clinician": ("examples,coverage,fuzzing", 6),
+    "owner": ("examples,fuzzing", 10),
+    "assistant": ("examples,fuzzing", 10),
+}
 
 
 @pytest.fixture
@@ -49,6 +59,8 @@ def fuzz(
     tmp_path: Path,
     *extra: str,
     per_operation: dict[str, dict[str, str]] | None = None,
+    max_examples: int = 12,
+    phases: str = "examples,coverage,fuzzing",
 ):
     """Run the schemathesis CLI; path parameters point at real objects so calls go deep."""
     config = tmp_path / "schemathesis.toml"
@@ -71,13 +83,13 @@ def fuzz(
         "--checks",
         CHECKS,
         "--max-examples",
-        "12",
+        str(max_examples),
         "--seed",
         "20261125",
         "--workers",
         "1",
         "--phases",
-        "examples,coverage,fuzzing",
+        phases,
         "--generation-database",
         "none",
         "--request-timeout",
@@ -91,10 +103,14 @@ def fuzz(
     return subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
 
 
-def test_no_server_errors_and_schema_conformance_as_a_clinician(
-    world, cases, live_server, tmp_path, unthrottled
+@pytest.mark.parametrize("role", ["owner", "clinician", "assistant"])
+def test_no_server_errors_and_schema_conformance_as_staff(
+    role, world, cases, live_server, tmp_path, unthrottled
 ):
-    secret = tokens.create(practice=world.a.practice, user=world.a.clinician, name="fuzz")[1]
+    """Each role sees its own answers (an assistant's nulls, everyone's 404s for what the role
+    may not do), so each role is a pass of its own."""
+    user = getattr(world.a, role)
+    secret = tokens.create(practice=world.a.practice, user=user, name="fuzz")[1]
     case = cases.a
     parameters = {
         "practice_slug": world.a.practice.slug,
@@ -105,11 +121,14 @@ def test_no_server_errors_and_schema_conformance_as_a_clinician(
         "alert_id": str(case.alert.uuid),
         "instrument_id": str(case.custom_instrument.uuid),
         "report_id": str(case.report.uuid),
+        "batch_id": str(case.batch.uuid),
+        "export_id": str(case.export.uuid),
+        "response_id": str(case.response.uuid),
         "membership_id": str(world.a.membership(world.a.assistant).uuid),
         "instrument_key": "connection-pulse",
     }
-    # Calls that can take the couple off the clinician's caseload (or end a partner's access)
-    # get a couple of their own, so the rest of the run keeps reaching real data.
+    # Calls that can take the couple off the caseload (or end a partner's access) get a
+    # couple of their own, so the rest of the run keeps reaching real data.
     spare = make_couple(world.a.practice, world.a.clinician, label="Spare", n=42)
     with scope(practice=world.a.practice):
         spare_partner = spare.partners.get(position=1)
@@ -127,9 +146,12 @@ def test_no_server_errors_and_schema_conformance_as_a_clinician(
                 "partners_partial_update",
                 "partners_revoke",
                 "partners_invite",
+                "couples_erase",
             ),
             spare_ids,
         ),
+        max_examples=RUNS[role][1],
+        phases=RUNS[role][0],
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     assert re.search(r"\b[1-9]\d* passed", result.stdout), result.stdout[-2000:]

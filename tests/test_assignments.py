@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 from datetime import date, timedelta
 
@@ -9,13 +10,16 @@ import pytest
 import time_machine
 from django.core import mail
 from django.utils import timezone
-from django_scopes import scope
+from django_scopes import scope, scopes_disabled
 
 from assessments.models import AssignmentStatus, Occurrence
 from assessments.services import assignments as services
-from clients.models import CoupleStatus, PortalState
+from assessments.services import responses as response_services
+from clients.models import Couple, CoupleStatus, PortalState
+from practice.models import AuditEvent
 from tests.conftest import signed_in
 from tests.factories import answer, assign, instrument, make_couple, open_form
+from tests.test_api import api, token_for
 
 TODAY = date(2026, 11, 25)
 
@@ -63,15 +67,86 @@ def test_assign_through_the_page_opens_the_first_occurrence(world, couple):
 
 
 @pytest.mark.django_db
-def test_a_one_off_assignment_says_nothing_more_is_scheduled_not_finished(world, couple):
-    """Its only form is open at once; the badge must not read as if it were done."""
-    open_form(couple)
+def test_a_one_off_assignment_is_finished_only_when_its_form_is_closed(world, couple):
+    """Its only form opens at once: until both have answered it can be paused or cancelled."""
+    occurrence = open_form(couple)
+    with scope(practice=world.a.practice):
+        assignment = occurrence.assignment
+        one, two = list(couple.partners.order_by("position"))
     page = signed_in(world.a.clinician).get(
         f"/p/{world.a.practice.slug}/couples/{couple.uuid}/", {"tab": "forms"}
     )
-    html = page.content.decode()
-    assert "No more scheduled" in html
-    assert ">Finished<" not in html
+    assert ">Finished<" not in page.content.decode()
+
+    def status():
+        with scope(practice=world.a.practice):
+            assignment.refresh_from_db()
+            return assignment.status
+
+    assert status() == AssignmentStatus.ACTIVE
+    with scope(practice=world.a.practice):
+        services.set_status(assignment, AssignmentStatus.PAUSED, actor=world.a.clinician)
+        services.set_status(assignment, AssignmentStatus.ACTIVE, actor=world.a.clinician)
+    first = answer(occurrence, one, {"pulse": 6})
+    assert status() == AssignmentStatus.ACTIVE  # one partner still to answer
+    answer(occurrence, two, {"pulse": 5})
+    assert status() == AssignmentStatus.FINISHED
+    with scope(practice=world.a.practice):
+        response_services.reopen(first, actor=world.a.clinician)
+    assert status() == AssignmentStatus.ACTIVE  # the form is open again
+    with scope(practice=world.a.practice):
+        response_services.submit(response_services.draft_for(occurrence, one))
+    assert status() == AssignmentStatus.FINISHED
+    with scope(practice=world.a.practice):
+        events = list(
+            AuditEvent.objects.filter(target_id=str(assignment.uuid)).values_list(
+                "action", flat=True
+            )
+        )
+    assert events.count("assignment.finished") == 2
+
+
+@pytest.mark.django_db
+def test_a_one_off_assignment_can_be_cancelled_while_its_form_is_open(world, couple):
+    occurrence = open_form(couple)
+    client = api(token_for(world.a.clinician, world.a.practice))
+    url = f"/api/v1/p/{world.a.practice.slug}/assignments/{occurrence.assignment.uuid}/status/"
+    paused = client.post(url, {"status": "paused"}, content_type="application/json")
+    assert paused.status_code == 200 and paused.json()["status"] == "paused"
+    cancelled = client.post(url, {"status": "cancelled"}, content_type="application/json")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    with scope(practice=world.a.practice):
+        occurrence.refresh_from_db()
+        assert occurrence.cancelled
+
+
+@pytest.mark.django_db
+def test_the_migration_reopens_finished_assignments_whose_last_form_is_open(world, couple):
+    from django.apps import apps
+
+    migration = importlib.import_module("assessments.migrations.0013_finished_means_closed")
+    open_one = open_form(couple)
+    done = open_form(couple, "connection-signs")
+    closed_couple = make_couple(world.a.practice, world.a.clinician, label="Closed", n=7)
+    in_closed = open_form(closed_couple)
+    with scope(practice=world.a.practice):
+        Occurrence.objects.filter(pk=done.pk).update(submitted=2)
+        Couple.objects.filter(pk=closed_couple.pk).update(status=CoupleStatus.CLOSED)
+        for occurrence in (open_one, done, in_closed):
+            type(occurrence.assignment).objects.filter(pk=occurrence.assignment_id).update(
+                status=AssignmentStatus.FINISHED
+            )
+    with scopes_disabled():
+        migration.forwards(apps, None)
+        statuses = {
+            o.pk: type(o.assignment).objects.get(pk=o.assignment_id).status
+            for o in (open_one, done, in_closed)
+        }
+    assert statuses == {
+        open_one.pk: AssignmentStatus.ACTIVE,
+        done.pk: AssignmentStatus.FINISHED,
+        in_closed.pk: AssignmentStatus.FINISHED,
+    }
 
 
 @pytest.mark.django_db
@@ -143,7 +218,14 @@ def test_beat_opens_recurring_occurrences_until_the_count_and_skips_missed_dates
         assignment.refresh_from_db()
         dues = list(assignment.occurrences.order_by("sequence").values_list("sequence", "due_date"))
         assert dues == [(1, TODAY), (2, TODAY + timedelta(days=7)), (3, TODAY + timedelta(days=14))]
-        assert assignment.status == AssignmentStatus.FINISHED
+        assert assignment.status == AssignmentStatus.ACTIVE  # its last form is still open
+        last = assignment.occurrences.get(sequence=3)
+        one, two = list(couple.partners.order_by("position"))
+    answer(last, one, {"pulse": 3})
+    answer(last, two, {"pulse": 4})
+    with scope(practice=world.a.practice):
+        assignment.refresh_from_db()
+        assert assignment.status == AssignmentStatus.FINISHED  # earlier misses do not hold it
 
 
 @pytest.mark.django_db

@@ -41,6 +41,9 @@ PUBLIC = {
     "accounts/two-factor/recovery-codes/",
     # The caller's own memberships; tests/test_api.py checks a token sees only its practice.
     "api/v1/practices/",
+    # The caller's own user and memberships; tests/test_api_strict.py checks a token sees
+    # only its practice and a session never another person's.
+    "api/v1/me/",
     # Short-lived signed download tokens (POSTed); tests/test_api.py checks expiry,
     # tampering, access.
     "api/v1/files/reports/",

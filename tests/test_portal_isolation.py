@@ -30,6 +30,8 @@ PUBLIC = {
     "portal/signed-out/",
     # The portal script's translations: the same public text for everyone.
     "portal/i18n/<str:language>.js",
+    # Signing in with a link by API, as portal/enter/ does: tests/test_api_strict.py.
+    "api/v1/portal/session/",
 }
 
 

@@ -149,11 +149,38 @@ def _open_occurrence(assignment: Assignment, *, sequence: int, due: date) -> Occ
         expected=1 if assignment.partner_id else 2,
     )
     assignment.next_due = following_due(assignment, due, sequence)
-    if assignment.next_due is None:
-        assignment.status = AssignmentStatus.FINISHED
-    assignment.save(update_fields=["next_due", "status"])
+    # The last form has just opened: the assignment is finished only once it closes.
+    assignment.save(update_fields=["next_due"])
     summary.refresh_couple(assignment.couple_id)
     return occurrence
+
+
+def settle(assignment_id: int) -> None:
+    """Finished means no form is to come and the last one is closed (answered by every
+    partner it was for, or cancelled).
+
+    Called whenever one of its forms closes or opens again (a submission reopened), so
+    the status always says which it is. Earlier forms left unanswered do not hold a
+    series open: they stay overdue on their own.
+    """
+    assignment = Assignment.objects.select_for_update().get(pk=assignment_id)
+    if assignment.next_due is not None:
+        return  # more forms to come
+    last = assignment.occurrences.order_by("-sequence").first()
+    still_open = last is not None and not last.cancelled and not last.is_complete
+    if not still_open and assignment.status in {AssignmentStatus.ACTIVE, AssignmentStatus.PAUSED}:
+        assignment.status = AssignmentStatus.FINISHED
+    elif (
+        still_open
+        and assignment.status == AssignmentStatus.FINISHED
+        and not assignment.couple.is_closed
+    ):
+        assignment.status = AssignmentStatus.ACTIVE
+    else:
+        return
+    assignment.save(update_fields=["status"])
+    summary.refresh_couple(assignment.couple_id)
+    audit.record(f"assignment.{assignment.status}", target=assignment, automatic=True)
 
 
 def create_due_occurrences(today: date) -> int:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from assessments import definition as defn
 from assessments import summary
 from assessments.models import Occurrence, Response, ResponseState, Score
+from assessments.services import assignments
 from clients.models import Partner
 from practice import audit
 from practice.models import User
@@ -116,6 +117,7 @@ def submit(response: Response, answers: dict[str, Any] | None = None) -> tuple[R
         locked.updated_at = now
         locked.save(update_fields=["answers", "state", "submitted_at", "updated_at"])
         Occurrence.objects.filter(pk=locked.occurrence_id).update(submitted=F("submitted") + 1)
+        assignments.settle(locked.occurrence.assignment_id)
         raise_item_alerts(locked)
         summary.refresh_couple(locked.couple_id)
         audit.record_for_partner(
@@ -139,6 +141,7 @@ def reopen(response: Response, *, actor: User, request: HttpRequest | None = Non
     locked.reopened_at = timezone.now()
     locked.save(update_fields=["state", "submitted_at", "scored_at", "reopened_at"])
     Occurrence.objects.filter(pk=locked.occurrence_id).update(submitted=F("submitted") - 1)
+    assignments.settle(locked.occurrence.assignment_id)
     Score.objects.filter(response=locked).delete()
     summary.refresh_couple(locked.couple_id)
     audit.record("response.reopen", request=request, actor=actor, target=locked)
