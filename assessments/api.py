@@ -344,15 +344,15 @@ class CoupleResponsesView(StaffAPIView):
             .prefetch_related("scores")
         )
         paginator = ByStart()
-        page = paginator.paginate_queryset(answer_sets, request, view=self)  # type: ignore[var-annotated]
+        page = paginator.paginate_queryset(answer_sets, request, view=self)
         audit.record(
             "response.view",
             request=request._request,
             target=couple,
-            count=len(page),  # type: ignore[arg-type]
+            count=len(page),
             via="api",
         )
-        return paginator.get_paginated_response([_response_payload(r) for r in page])  # type: ignore[union-attr]
+        return paginator.get_paginated_response([_response_payload(r) for r in page])
 
 
 class ResultsView(StaffAPIView):
@@ -588,7 +588,7 @@ class AlertListView(StaffAPIView):
             except Http404:
                 raise ValidationError({"couple": [_("No such couple.")]}) from None
         paginator = UrgentFirst()
-        page = explain(paginator.paginate_queryset(alerts, request, view=self), get_language())  # type: ignore[arg-type]
+        page = explain(paginator.paginate_queryset(alerts, request, view=self), get_language())
         audit.record("alert.view", request=request._request, count=len(page), via="api")
         return paginator.get_paginated_response(AlertSerializer(page, many=True).data)
 

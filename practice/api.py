@@ -348,7 +348,7 @@ class AuditView(StaffAPIView):
         if errors:
             raise ValidationError(errors)
         paginator = AuditCursor()
-        page = paginator.paginate_queryset(events, request, view=self)  # type: ignore[var-annotated]
+        page = paginator.paginate_queryset(events, request, view=self)
         audit.record("audit.view", request=request._request, via="api")
         return paginator.get_paginated_response(AuditEventSerializer(page, many=True).data)
 

@@ -69,7 +69,9 @@ class ApiCommonMiddleware(CommonMiddleware):
     in JSON: a 308 to the slashed path (which keeps the method and body), never the
     301 HTML redirect that turns a POST into a GET and drops its body."""
 
-    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    def process_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
         if (
             is_api_request(request)
             and response.status_code == 404

@@ -161,8 +161,8 @@ class ReportListView(StaffAPIView):
             except Http404:
                 raise ValidationError({"couple": [_("No such couple.")]}) from None
         paginator = NewestFirst()
-        page = paginator.paginate_queryset(reports, request, view=self)  # type: ignore[var-annotated]
-        audit.record("report.view", request=request._request, count=len(page), via="api")  # type: ignore[arg-type]
+        page = paginator.paginate_queryset(reports, request, view=self)
+        audit.record("report.view", request=request._request, count=len(page), via="api")
         return paginator.get_paginated_response(
             ReportSerializer(page, many=True, context={"request": request}).data
         )
@@ -321,10 +321,10 @@ def _report_for_token(token: str) -> tuple[Report, Any, Any]:
         try:
             report = (
                 Report.objects.select_related("practice", "couple")
-                .filter(uuid=claims.get("r"))
+                .filter(uuid=str(claims.get("r")))
                 .first()
             )
-            user = User.objects.filter(uuid=claims.get("u"), is_active=True).first()
+            user = User.objects.filter(uuid=str(claims.get("u")), is_active=True).first()
         except (DjangoValidationError, ValueError):
             raise NotFound from None  # not a UUID: a link signed before links named users by UUID
     if report is None or user is None or not report.is_ready:

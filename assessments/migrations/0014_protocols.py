@@ -10,7 +10,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("assessments", "0012_caseload_summary"),
+        ("assessments", "0013_finished_means_closed"),
         ("clients", "0003_alter_partner_language"),
         ("practice", "0009_require_two_factor"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
