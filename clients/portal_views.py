@@ -89,9 +89,16 @@ def signed_out(request: HttpRequest) -> HttpResponse:
 
 @csrf_exempt  # signing out is harmless, and the beacon cannot carry a token
 def quick_exit(request: HttpRequest) -> HttpResponse:
-    """Leave at once for a neutral site, ending the session on the way (works without JS)."""
+    """Leave at once for a neutral site, ending the session on the way (works without JS).
+
+    The portal's script leaves by itself and only tells the server with a beacon (a
+    POST): that gets an empty answer, since a beacon that followed a redirect would
+    reach for the neutral site from the portal page, which its policy refuses.
+    """
     portal.sign_out(request)
-    response = HttpResponseRedirect(NEUTRAL_SITE)
+    response: HttpResponse = (
+        HttpResponse(status=204) if request.method == "POST" else HttpResponseRedirect(NEUTRAL_SITE)
+    )
     response["Clear-Site-Data"] = '"cache", "storage"'
     return response
 
