@@ -38,8 +38,8 @@ SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 # operations, each role's 404s) are checked against the schema.
 RUNS = {
     "clinician": ("examples,coverage,fuzzing", 6),
-    "owner": ("examples,fuzzing", 10),
-    "assistant": ("examples,fuzzing", 10),
+    "owner": ("examples,fuzzing", 5),
+    "assistant": ("examples,fuzzing", 5),
 }
 
 

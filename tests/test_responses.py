@@ -454,4 +454,16 @@ def test_scoring_and_submitting_lock_only_the_response_row(world, pair):
     for captured in (saving, submitting, scoring_queries):
         locks = [q["sql"] for q in captured.captured_queries if "FOR UPDATE" in q["sql"]]
         assert locks, "expected a row lock"
-        assert all(sql.endswith('FOR UPDATE OF "assessments_response"') for sql in locks), locks
+        assert locks[0].endswith('FOR UPDATE OF "assessments_response"'), locks
+        for sql in locks[1:]:
+            # Closing the last form settles its assignment: that row alone, locked after
+            # the response (the order every path takes), never through a join.
+            assert sql.endswith('FOR UPDATE OF "assessments_response"') or (
+                sql.startswith('SELECT "assessments_assignment"."id"')
+                and " JOIN " not in sql
+                and sql.endswith("FOR UPDATE")
+            ), sql
+    assert not any(
+        "FOR UPDATE" in q["sql"] and "assessments_assignment" in q["sql"]
+        for q in saving.captured_queries + scoring_queries.captured_queries
+    )
