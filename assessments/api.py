@@ -18,12 +18,18 @@ from rest_framework.response import Response
 
 from assessments import definition as defn
 from assessments import models, results
+from assessments.access import (
+    get_alert,
+    get_occurrence,
+    get_response,
+    visible_alerts,
+    visible_assignments,
+)
 from assessments.alert_text import explain
 from assessments.history import couple_history
 from assessments.models import (
     Alert,
     AlertStatus,
-    Assignment,
     Instrument,
     InstrumentStatus,
     Occurrence,
@@ -46,7 +52,7 @@ from assessments.services import alerts as alert_services
 from assessments.services import assignments as assignment_services
 from assessments.services import instruments as instrument_services
 from assessments.services import responses as response_services
-from clients.access import couples_for, get_couple
+from clients.access import get_couple
 from practice import audit
 from practice.api_base import (
     PAGE_PARAMETERS,
@@ -161,7 +167,7 @@ class InstrumentPublishView(StaffAPIView):
 
 def _assignments(membership: Any) -> Any:
     return (
-        Assignment.objects.filter(couple__in=couples_for(membership))
+        visible_assignments(membership)
         .select_related("couple", "instrument", "partner")
         .prefetch_related(
             Prefetch("occurrences", queryset=Occurrence.objects.order_by("-due_date"))
@@ -370,12 +376,7 @@ class ResultsView(StaffAPIView):
         ),
     )
     def get(self, request: Request, practice_slug: str, occurrence_id: Any) -> Response:
-        occurrence = get_or_404(
-            Occurrence.objects.filter(couple__in=couples_for(self.membership)).select_related(
-                "instrument", "couple"
-            ),
-            uuid=occurrence_id,
-        )
+        occurrence = get_occurrence(self.membership, occurrence_id, select=("instrument", "couple"))
         instrument = occurrence.instrument
         partners = list(occurrence.couple.partners.order_by("position"))
         by_partner = {
@@ -571,9 +572,7 @@ class AlertListView(StaffAPIView):
         ),
     )
     def get(self, request: Request, practice_slug: str) -> Response:
-        alerts = Alert.objects.filter(couple__in=couples_for(self.membership)).select_related(
-            "couple", "partner"
-        )
+        alerts = visible_alerts(self.membership).select_related("couple", "partner")
         wanted = request.query_params.get("status", "unresolved")
         if wanted == "unresolved":
             alerts = alerts.exclude(status=AlertStatus.RESOLVED)
@@ -598,12 +597,7 @@ class AlertActionView(StaffAPIView):
     action = ""
 
     def alert(self, alert_id: Any) -> Alert:
-        return get_or_404(
-            Alert.objects.filter(couple__in=couples_for(self.membership)).select_related(
-                "couple", "partner"
-            ),
-            uuid=alert_id,
-        )
+        return get_alert(self.membership, alert_id, select=("couple", "partner"))
 
 
 class AlertAcknowledgeView(AlertActionView):
@@ -676,12 +670,7 @@ class ResponseReopenView(StaffAPIView):
     )
     @no_body
     def post(self, request: Request, practice_slug: str, response_id: Any) -> Response:
-        answer_set = get_or_404(
-            models.Response.objects.filter(couple__in=couples_for(self.membership)).select_related(
-                "occurrence"
-            ),
-            uuid=response_id,
-        )
+        answer_set = get_response(self.membership, response_id, select=("occurrence",))
         if answer_set.occurrence.cancelled:
             raise Conflict(_("This form was cancelled and cannot be reopened."))
         if not answer_set.is_submitted:

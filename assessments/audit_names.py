@@ -6,6 +6,12 @@ from django.db.models import Q
 from django.utils import formats
 from django.utils.translation import gettext as _
 
+from assessments.access import (
+    visible_alerts,
+    visible_assignments,
+    visible_occurrences,
+    visible_responses,
+)
 from assessments.models import Alert, Assignment, Instrument, Occurrence, Response
 from clients.access import couples_for
 from practice.audit_names import by_uuid, named, register_couple_events, register_namer
@@ -17,9 +23,7 @@ def _date(value: object) -> str:
 
 
 def _responses(membership: Membership, ids: list[str]) -> dict[str, str]:
-    rows = Response.objects.filter(couple__in=couples_for(membership)).select_related(
-        "instrument", "partner", "couple"
-    )
+    rows = visible_responses(membership).select_related("instrument", "partner", "couple")
     return named(
         by_uuid(rows, ids),
         lambda r: (
@@ -30,9 +34,7 @@ def _responses(membership: Membership, ids: list[str]) -> dict[str, str]:
 
 
 def _occurrences(membership: Membership, ids: list[str]) -> dict[str, str]:
-    rows = Occurrence.objects.filter(couple__in=couples_for(membership)).select_related(
-        "instrument", "couple"
-    )
+    rows = visible_occurrences(membership).select_related("instrument", "couple")
     return named(
         by_uuid(rows, ids),
         lambda o: (
@@ -43,9 +45,7 @@ def _occurrences(membership: Membership, ids: list[str]) -> dict[str, str]:
 
 
 def _assignments(membership: Membership, ids: list[str]) -> dict[str, str]:
-    rows = Assignment.objects.filter(couple__in=couples_for(membership)).select_related(
-        "instrument", "couple"
-    )
+    rows = visible_assignments(membership).select_related("instrument", "couple")
     return named(
         by_uuid(rows, ids),
         lambda a: (
@@ -55,7 +55,7 @@ def _assignments(membership: Membership, ids: list[str]) -> dict[str, str]:
 
 
 def _alerts(membership: Membership, ids: list[str]) -> dict[str, str]:
-    rows = Alert.objects.filter(couple__in=couples_for(membership)).select_related("couple")
+    rows = visible_alerts(membership).select_related("couple")
     return named(
         by_uuid(rows, ids),
         lambda a: (

@@ -17,17 +17,22 @@ from django.views.decorators.http import require_POST
 
 from assessments import definition as defn
 from assessments import results
+from assessments.access import (
+    get_alert,
+    get_assignment,
+    get_occurrence,
+    get_response,
+    visible_alerts,
+)
 from assessments.alert_text import explain
 from assessments.forms import AssignForm, ResolveAlertForm, UploadInstrumentForm
 from assessments.history import chart_svg, couple_history, gap_chart_svg
 from assessments.models import (
     Alert,
     AlertStatus,
-    Assignment,
     AssignmentStatus,
     Instrument,
     InstrumentStatus,
-    Occurrence,
     Response,
 )
 from assessments.presentation import answer_rows, form_items
@@ -35,7 +40,7 @@ from assessments.services import alerts as alert_services
 from assessments.services import assignments as assignment_services
 from assessments.services import instruments as instrument_services
 from assessments.services import responses as response_services
-from clients.access import couples_for, get_couple
+from clients.access import get_couple
 from clients.models import Couple
 from practice import audit
 from practice.lookups import get_or_404
@@ -96,9 +101,7 @@ def assignment_status(
 ) -> HttpResponse:
     """Pause, resume or cancel (the POSTed ``status``)."""
     membership = request.membership
-    assignment = get_or_404(
-        Assignment.objects.filter(couple__in=couples_for(membership)), uuid=assignment_id
-    )
+    assignment = get_assignment(membership, assignment_id)
     status = request.POST.get("status", "")
     if status not in {AssignmentStatus.ACTIVE, AssignmentStatus.PAUSED, AssignmentStatus.CANCELLED}:
         messages.error(request, _("Unknown change."))
@@ -123,11 +126,8 @@ def occurrence_results(
 ) -> HttpResponse:
     """Both partners' answers to one occurrence, side by side, with agreement."""
     membership = request.membership
-    occurrence = get_or_404(
-        Occurrence.objects.filter(couple__in=couples_for(membership)).select_related(
-            "instrument", "couple", "assignment"
-        ),
-        uuid=occurrence_id,
+    occurrence = get_occurrence(
+        membership, occurrence_id, select=("instrument", "couple", "assignment")
     )
     instrument = occurrence.instrument
     partners = list(occurrence.couple.partners.order_by("position"))
@@ -240,10 +240,7 @@ def history(
 @staff_view(Can.VIEW_CLINICAL)
 def response_reopen(request: PracticeRequest, practice_slug: str, response_id: str) -> HttpResponse:
     membership = request.membership
-    response = get_or_404(
-        Response.objects.filter(couple__in=couples_for(membership)).select_related("occurrence"),
-        uuid=response_id,
-    )
+    response = get_response(membership, response_id, select=("occurrence",))
     if response.occurrence.cancelled:
         messages.error(request, _("This form was cancelled and cannot be reopened."))
     else:
@@ -260,7 +257,7 @@ def alert_list(request: PracticeRequest, practice_slug: str) -> HttpResponse:
     """The alerts inbox: safety first, then by urgency and age."""
     membership = request.membership
     show = request.GET.get("show", "open")
-    alerts = Alert.objects.filter(couple__in=couples_for(membership)).select_related(
+    alerts = visible_alerts(membership).select_related(
         "couple", "partner", "acknowledged_by", "resolved_by", "response__occurrence", "occurrence"
     )
     if show != "all":
@@ -280,7 +277,7 @@ def alert_list(request: PracticeRequest, practice_slug: str) -> HttpResponse:
 def _alert(request: PracticeRequest, alert_id: str) -> Alert:
     membership = request.membership
     require(membership, Can.VIEW_CLINICAL)
-    return get_or_404(Alert.objects.filter(couple__in=couples_for(membership)), uuid=alert_id)
+    return get_alert(membership, alert_id)
 
 
 @require_POST

@@ -10,8 +10,9 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from assessments import caseload as caseload_query
+from assessments.access import visible_alerts
 from assessments.forms import ApplyProtocolForm
-from assessments.models import Alert, AlertKind, AlertStatus
+from assessments.models import AlertKind, AlertStatus
 from clients.access import couples_for
 from clients.forms import clinician_choices
 from clients.models import CoupleStatus
@@ -64,11 +65,8 @@ def caseload(request: PracticeRequest, practice_slug: str) -> HttpResponse:
     unacknowledged_safety = 0
     if can(membership, Can.VIEW_CLINICAL):
         unacknowledged_safety = (
-            Alert.objects.filter(
-                couple__in=couples_for(membership),
-                kind=AlertKind.SAFETY,
-                status=AlertStatus.OPEN,
-            )
+            visible_alerts(membership)
+            .filter(kind=AlertKind.SAFETY, status=AlertStatus.OPEN)
             .values("couple")
             .distinct()
             .count()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from clients.access import couples_for
+from clients.access import couples_for, visible_notes, visible_partners
 from clients.models import Couple, Note, Partner
 from practice.audit_names import (
     PARTNER_PREFIX,
@@ -23,7 +23,7 @@ def _couples(membership: Membership, ids: list[str]) -> dict[str, str]:
 
 
 def _partners(membership: Membership, ids: list[str]) -> dict[str, str]:
-    partners = Partner.objects.filter(couple__in=couples_for(membership)).select_related("couple")
+    partners = visible_partners(membership).select_related("couple")
     return named(
         by_uuid(partners, ids),
         lambda p: _("%(name)s of %(couple)s") % {"name": p.display_name, "couple": p.couple.label},
@@ -31,7 +31,7 @@ def _partners(membership: Membership, ids: list[str]) -> dict[str, str]:
 
 
 def _notes(membership: Membership, ids: list[str]) -> dict[str, str]:
-    notes = Note.objects.filter(couple__in=couples_for(membership)).select_related("couple")
+    notes = visible_notes(membership).select_related("couple")
     return named(
         by_uuid(notes, ids), lambda n: _("Note on %(couple)s") % {"couple": n.couple.label}
     )

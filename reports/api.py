@@ -39,6 +39,7 @@ from practice.models import User
 from practice.roles import Can, can
 from practice.tenancy import memberships_of
 from reports import services
+from reports.access import visible_reports
 from reports.models import Report, ReportBatch, ReportError, ReportKind, ReportStatus
 from reports.views import pdf_response
 
@@ -122,9 +123,7 @@ class ReportAction(StrictSerializer):
 
 
 def _reports(membership: Any) -> Any:
-    return Report.objects.filter(couple__in=couples_for(membership)).select_related(
-        "couple", "translation_of"
-    )
+    return visible_reports(membership).select_related("couple", "translation_of")
 
 
 class ReportListView(StaffAPIView):

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from clients.access import couples_for
 from practice.audit_names import by_uuid, named, register_couple_events, register_namer
 from practice.models import Membership
+from reports.access import visible_reports
 from reports.models import PracticeExport, Report, ReportBatch
 
 
@@ -17,7 +18,7 @@ def _date(value: object) -> str:
 
 
 def _reports(membership: Membership, ids: list[str]) -> dict[str, str]:
-    rows = Report.objects.filter(couple__in=couples_for(membership)).select_related("couple")
+    rows = visible_reports(membership).select_related("couple")
     return named(
         by_uuid(rows, ids),
         lambda r: (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.http import (
     FileResponse,
     Http404,
@@ -29,18 +29,21 @@ from practice.lookups import get_or_404
 from practice.requests import PracticeRequest, staff_view
 from practice.roles import Can, require
 from reports import preview, services
+from reports.access import get_report, visible_reports
 from reports.forms import ReportForm
 from reports.models import Report, ReportBatch, ReportStatus
 
 
-def visible_reports(request: PracticeRequest) -> object:
+def _reports(request: PracticeRequest) -> QuerySet[Report]:
+    """The reports this member may read, with their couples."""
     membership = request.membership
     require(membership, Can.VIEW_CLINICAL)
-    return Report.objects.filter(couple__in=couples_for(membership)).select_related("couple")
+    return visible_reports(membership).select_related("couple")
 
 
 def _report(request: PracticeRequest, report_id: str) -> Report:
-    return get_or_404(visible_reports(request), uuid=report_id)  # type: ignore[arg-type]
+    require(request.membership, Can.VIEW_CLINICAL)
+    return get_report(request.membership, report_id, select=("couple",))
 
 
 def _add_errors(form: ReportForm, exc: ValidationError) -> None:
@@ -56,7 +59,7 @@ def report_list(request: PracticeRequest, practice_slug: str) -> HttpResponse:
     """Recent reports and batches; ask for reports for all active couples."""
     membership = request.membership
     # Each report once: its other languages are shown on it, not as rows of their own.
-    reports = visible_reports(request).filter(translation_of__isnull=True)[:100]  # type: ignore[attr-defined]
+    reports = _reports(request).filter(translation_of__isnull=True)[:100]
     form = ReportForm(request.POST or None, initial={"language": request.LANGUAGE_CODE})
     if request.method == "POST":
         require(membership, Can.MANAGE_REPORTS)
@@ -160,7 +163,7 @@ def report_status(request: HttpRequest, practice_slug: str, report_id: str) -> J
 def _batch_reports(request: PracticeRequest, batch_id: str) -> tuple[ReportBatch, list[Report]]:
     require(request.membership, Can.VIEW_CLINICAL)
     batch = get_or_404(ReportBatch.objects.all(), uuid=batch_id)
-    reports = list(visible_reports(request).filter(batch=batch))  # type: ignore[attr-defined]
+    reports = list(_reports(request).filter(batch=batch))
     if not reports:
         raise Http404  # none of its couples is yours to see: as the API answers
     return batch, reports
