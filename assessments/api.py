@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from assessments import definition as defn
-from assessments import models, results
+from assessments import models
 from assessments.access import (
     get_alert,
     get_occurrence,
@@ -26,6 +26,7 @@ from assessments.access import (
     visible_assignments,
 )
 from assessments.alert_text import explain
+from assessments.comparison import compare
 from assessments.history import couple_history
 from assessments.models import (
     Alert,
@@ -386,52 +387,44 @@ class ResultsView(StaffAPIView):
             )
         }
         submitted = [by_partner.get(p.pk) for p in partners]
-        answers = [r.answers if r is not None and r.is_submitted else None for r in submitted]
         couple = None
-        # A response that could not be scored is not compared (see its scoring_error).
-        unscorable = any(r is not None and r.scoring_error for r in submitted)
-        if all(a is not None for a in answers) and not unscorable:
-            comparison = results.couple_result(
-                instrument.definition,
-                instrument.plan,
-                answers[0],  # type: ignore[arg-type]
-                answers[1],  # type: ignore[arg-type]
-            )
-            if comparison is not None:
-                texts = {
-                    i["link_id"]: defn.localized(
-                        i["text"], "en", instrument.definition["default_language"]
-                    )
-                    for i in instrument.definition["items"]
-                }
-                couple = {
-                    "scales": [
-                        {
-                            "key": s.key,
-                            "label": instrument.scale_label(s.key, "en"),
-                            "one": s.one,
-                            "two": s.two,
-                            "mean": s.mean,
-                            "difference": s.difference,
-                        }
-                        for s in comparison.scales
-                    ],
-                    "items": [
-                        {
-                            "link_id": a.link_id,
-                            "text": texts[a.link_id],
-                            "one": a.one,
-                            "two": a.two,
-                            "gap": a.gap,
-                            "gap_needed": a.gap_needed,
-                            "flagged": a.flagged,
-                            "strength": a.strength,
-                            "growth": a.growth,
-                            "growth_reason": a.growth_reason,
-                        }
-                        for a in comparison.items
-                    ],
-                }
+        # Both submitted, neither unscorable (see its scoring_error), not a private form.
+        comparison = compare(instrument, submitted)
+        if comparison is not None:
+            texts = {
+                i["link_id"]: defn.localized(
+                    i["text"], "en", instrument.definition["default_language"]
+                )
+                for i in instrument.definition["items"]
+            }
+            couple = {
+                "scales": [
+                    {
+                        "key": s.key,
+                        "label": instrument.scale_label(s.key, "en"),
+                        "one": s.one,
+                        "two": s.two,
+                        "mean": s.mean,
+                        "difference": s.difference,
+                    }
+                    for s in comparison.scales
+                ],
+                "items": [
+                    {
+                        "link_id": a.link_id,
+                        "text": texts[a.link_id],
+                        "one": a.one,
+                        "two": a.two,
+                        "gap": a.gap,
+                        "gap_needed": a.gap_needed,
+                        "flagged": a.flagged,
+                        "strength": a.strength,
+                        "growth": a.growth,
+                        "growth_reason": a.growth_reason,
+                    }
+                    for a in comparison.items
+                ],
+            }
         audit.record("results.view", request=request._request, target=occurrence, via="api")
         return Response(
             ResultsSerializer(
@@ -498,15 +491,7 @@ class HistoryView(StaffAPIView):
                 {
                     "instrument": instrument,
                     "scale": scale,
-                    "norms": {
-                        "source": norms.norms.source if norms.norms else "",
-                        "n": norms.n,
-                        "sd": norms.norms.sd if norms.norms else None,
-                        "reliability": norms.norms.reliability if norms.norms else None,
-                        "cutoff": norms.norms.cutoff if norms.norms else None,
-                        "citation": norms.citation,
-                        "reason": str(norms.reason),
-                    },
+                    "norms": norms.record(),
                     "partners": [
                         {
                             "partner": change.partner.uuid,

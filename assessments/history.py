@@ -13,7 +13,7 @@ from django.utils.formats import date_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from assessments import charts, results, stats
+from assessments import charts, comparison, results, stats
 from assessments.models import (
     Alert,
     AlertKind,
@@ -129,18 +129,18 @@ def couple_pairs(
         rows = rows.filter(submitted_at__gte=since)
     if until is not None:
         rows = rows.filter(submitted_at__lte=until)
-    by_occurrence: dict[int, list[tuple[int, datetime, dict[str, object]]]] = {}
-    for occurrence_id, version_id, at, answers in rows.order_by(
-        "occurrence_id", "partner__position"
-    ).values_list("occurrence_id", "instrument_id", "submitted_at", "answers"):
-        by_occurrence.setdefault(occurrence_id, []).append((version_id, at, answers))  # type: ignore[arg-type]
+    by_occurrence: dict[int, list[Response]] = {}
+    for response in rows.order_by("occurrence_id", "partner__position").only(
+        "occurrence", "instrument", "submitted_at", "answers", "state", "scoring_error"
+    ):
+        by_occurrence.setdefault(response.occurrence_id, []).append(response)
     complete = [pair for pair in by_occurrence.values() if len(pair) == 2]
-    versions = Instrument.objects.in_bulk({pair[0][0] for pair in complete})
+    versions = Instrument.objects.in_bulk({pair[0].instrument_id for pair in complete})
     pairs = []
-    for (version_id, one_at, one), (_version, two_at, two) in complete:
-        version = versions[version_id]
-        result = results.couple_result(version.definition, version.plan, one, two)
-        if result is not None:
+    for one, two in complete:
+        result = comparison.compare(versions[one.instrument_id], (one, two))
+        one_at, two_at = one.submitted_at, two.submitted_at
+        if result is not None and one_at is not None and two_at is not None:
             pairs.append(Pair(max(one_at, two_at), one_at, two_at, result))
     return sorted(pairs, key=lambda pair: pair.at)
 

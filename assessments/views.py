@@ -25,6 +25,7 @@ from assessments.access import (
     visible_alerts,
 )
 from assessments.alert_text import explain
+from assessments.comparison import compare
 from assessments.forms import AssignForm, ResolveAlertForm, UploadInstrumentForm
 from assessments.history import chart_svg, couple_history, gap_chart_svg
 from assessments.models import (
@@ -137,13 +138,9 @@ def occurrence_results(
     }
     submitted = [responses.get(p.pk) for p in partners]
     answers = [r.answers if r and r.is_submitted else {} for r in submitted]
-    comparison = None
     # A response that could not be scored cannot be compared either (its couple page says why).
     unscorable = any(r is not None and r.scoring_error for r in submitted)
-    if all(r is not None and r.is_submitted for r in submitted) and not unscorable:
-        comparison = results.couple_result(
-            instrument.definition, instrument.plan, answers[0], answers[1]
-        )
+    comparison = compare(instrument, submitted)
     language = request.LANGUAGE_CODE
     audit.record("results.view", request=request, target=occurrence)
     return render(

@@ -20,6 +20,7 @@ from django.utils import timezone, translation
 from assessments import definition as defn
 from assessments import results, stats
 from assessments.alert_text import explain
+from assessments.comparison import compare
 from assessments.history import Pair, couple_history, couple_trend, instruments_with_scores
 from assessments.models import (
     Alert,
@@ -31,7 +32,7 @@ from assessments.models import (
 )
 from assessments.presentation import answer_label
 from assessments.scoring_rules import band_of
-from assessments.services.change import NormsInfo, norms_for
+from assessments.services.change import norms_for
 from clients.models import Couple, Partner
 from reports import summary
 from reports.models import Report, ReportKind
@@ -160,17 +161,16 @@ def _agreement(
         submitted__gte=2,
     ).order_by("-due_date", "-created_at", "-pk")
     for occurrence in occurrences:
+        # Answers that could not be scored are compared nowhere (as in the history).
         pair = list(
-            _submitted(since, until, occurrence=occurrence)
+            _submitted(since, until, occurrence=occurrence, scoring_error="")
             .select_related("partner")
             .order_by("partner__position")
         )
         if len(pair) != 2:
             continue
         version = occurrence.instrument
-        comparison = results.couple_result(
-            version.definition, version.plan, pair[0].answers, pair[1].answers
-        )
+        comparison = compare(version, pair)
         if comparison is None:
             return None
         default = version.definition["default_language"]
@@ -258,21 +258,6 @@ def _couple_change(change: stats.CoupleChange, numbers: bool) -> dict[str, Any]:
     return frozen
 
 
-def _norms(info: NormsInfo) -> dict[str, Any]:
-    norms = info.norms
-    return {
-        "source": norms.source if norms else "",
-        "sd": norms.sd if norms else None,
-        "reliability": norms.reliability if norms else None,
-        "cutoff": norms.cutoff if norms else None,
-        "n": info.n,
-        "citation": info.citation,
-        # The reliability found even when too low to use, for the Methods text.
-        "reliability_found": info.reliability,
-        "reason": str(info.reason),
-    }
-
-
 def _instrument(
     report: Report,
     couple: Couple,
@@ -317,7 +302,7 @@ def _instrument(
         "n_items": len(instrument.definition["items"]),
         # Subscales are drawn side by side only when they share one range.
         "profile_range": list(sub_bounds.pop()) if len(sub_bounds) == 1 else None,
-        "norms": _norms(history.changes[0].norms),
+        "norms": history.changes[0].norms.record(),
     }
     trend = history.couple
     last = trend.points[-1] if trend.points else None

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from assessments import results, stats, summary
+from assessments.comparison import compare
 from assessments.models import (
     ALERT_SEVERITY,
     Alert,
@@ -237,9 +238,7 @@ def _check_disagreement(occurrence: Occurrence) -> None:
         # One partner's stored answers cannot be scored: that response is marked by its
         # own scoring and compared once it is repaired. It must not fail this partner's.
         return
-    comparison = results.couple_result(
-        instrument.definition, instrument.plan, pair[0].answers, pair[1].answers
-    )
+    comparison = compare(instrument, pair)
     if comparison is None:
         return
     found = results.disagreement(comparison, instrument.plan.scale_bounds(comparison.total_key))

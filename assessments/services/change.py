@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypedDict
 
 from django.conf import settings
 from django.db.models import Min
@@ -30,6 +31,34 @@ class NormsInfo:
     # No norms yet, but more first administrations will bring them ("too early to tell"),
     # as opposed to a scale that never has any (one item, a private screen, low reliability).
     waiting: bool = False
+
+    def record(self) -> NormsRecord:
+        """The norms as plain data: the API's ``norms`` and a report snapshot's."""
+        norms = self.norms
+        return {
+            "source": norms.source if norms else "",
+            "sd": norms.sd if norms else None,
+            "reliability": norms.reliability if norms else None,
+            "cutoff": norms.cutoff if norms else None,
+            "n": self.n,
+            "citation": self.citation,
+            # The reliability found even when too low to use, for a report's Methods text.
+            "reliability_found": self.reliability,
+            "reason": str(self.reason),
+        }
+
+
+class NormsRecord(TypedDict):
+    """``NormsInfo.record()``: what norms a change statistic used, as JSON-ready data."""
+
+    source: str  # "published", "estimated" or "" (none usable)
+    sd: float | None
+    reliability: float | None
+    cutoff: float | None
+    n: int
+    citation: str
+    reliability_found: float | None
+    reason: str
 
 
 @dataclass(frozen=True)
