@@ -44,6 +44,7 @@ from assessments.services import responses as response_services
 from clients.access import get_couple
 from clients.models import Couple
 from practice import audit
+from practice.forms import add_service_errors
 from practice.lookups import get_or_404
 from practice.redirects import back_to
 from practice.requests import PracticeRequest, staff_view
@@ -73,10 +74,7 @@ def assign(request: PracticeRequest, practice_slug: str, couple_id: str) -> Http
                         request=request,
                     )
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                target = field if field in form.fields else None
-                for error in errors:
-                    form.add_error(target, error)
+            add_service_errors(form, exc)
         else:
             messages.success(
                 request,

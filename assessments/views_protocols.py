@@ -19,6 +19,7 @@ from assessments.services import protocols as protocol_services
 from clients.access import couples_for, get_couple
 from clients.models import Couple
 from practice import audit
+from practice.forms import flash_form_errors
 from practice.lookups import get_or_404
 from practice.requests import PracticeRequest, staff_view
 from practice.roles import Can, can, require
@@ -208,9 +209,7 @@ def protocol_apply_many(request: PracticeRequest, practice_slug: str) -> HttpRes
         messages.error(request, _("Select the couples to apply it to first."))
         return redirect("caseload", practice_slug=practice_slug)
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, str(error))
+        flash_form_errors(request, form)
         return redirect("caseload", practice_slug=practice_slug)
     couples = list(couples_for(membership).filter(uuid__in=_uuids(chosen)).order_by("label"))
     if len(couples) != len(set(chosen)):

@@ -22,17 +22,10 @@ from clients.forms import CoupleForm, NewCoupleForm, NoteForm, PartnerForm
 from clients.models import CoupleStatus, Partner
 from practice import audit, panels
 from practice.audit_names import couple_filter, names_for
+from practice.forms import add_service_errors
 from practice.models import AuditEvent, Role
 from practice.requests import PracticeRequest, staff_view
 from practice.roles import Can, can
-
-
-def _form_errors_from(exc: ValidationError, form: PartnerForm) -> None:
-    """Attach a service's ValidationError to the form, on the field it names."""
-    errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
-    for field, field_messages in errors.items():
-        for message in field_messages:
-            form.add_error(field if field in form.fields else None, message)
 
 
 @staff_view(Can.MANAGE_COUPLES)
@@ -226,7 +219,7 @@ def partner_edit(
                 **{f: form.cleaned_data[f] for f in PartnerForm.Meta.fields},
             )
         except ValidationError as exc:
-            _form_errors_from(exc, form)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Saved."))
             return redirect("couple_detail", practice_slug=practice_slug, couple_id=couple.uuid)

@@ -467,5 +467,5 @@ class PracticeEraseView(StaffAPIView):
                 request=request._request,
             )
         except DjangoValidationError as exc:
-            raise ValidationError(exc.message_dict) from None
+            raise drf_error(exc) from None
         return Response({"erased": counts})

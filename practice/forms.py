@@ -6,12 +6,31 @@ import re
 from typing import Any
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from practice import audit, contrast, lockout
 from practice.models import Practice, Role, User
+
+
+def add_service_errors(form: forms.BaseForm, exc: ValidationError) -> None:
+    """Put a service's ValidationError on the form: each message on the field it names,
+    or above the form when it names no field of this form (or none at all)."""
+    errors = exc.message_dict if hasattr(exc, "error_dict") else {NON_FIELD_ERRORS: exc.messages}
+    for field, field_messages in errors.items():
+        for message in field_messages:
+            form.add_error(field if field in form.fields else None, message)
+
+
+def flash_form_errors(request: HttpRequest, form: forms.BaseForm) -> None:
+    """Every error of a form with no page of its own to show on, as a message on the next."""
+    for field_errors in form.errors.values():
+        for error in field_errors:
+            messages.error(request, str(error))
 
 
 class SignInForm(AuthenticationForm):

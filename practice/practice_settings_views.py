@@ -13,7 +13,12 @@ from django.views.decorators.http import require_POST
 
 from practice import audit, two_factor
 from practice import members as member_services
-from practice.forms import MemberInviteForm, MemberRoleForm, PracticeSettingsForm
+from practice.forms import (
+    MemberInviteForm,
+    MemberRoleForm,
+    PracticeSettingsForm,
+    add_service_errors,
+)
 from practice.lookups import get_or_404
 from practice.models import Membership, StaffInvitation
 from practice.requests import PracticeRequest, staff_view
@@ -68,9 +73,7 @@ def members(request: PracticeRequest, practice_slug: str) -> HttpResponse:
                 **form.cleaned_data,
             )
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                for error in errors:
-                    form.add_error(field if field in form.fields else None, error)
+            add_service_errors(form, exc)
         except member_services.MemberEmailFailed:
             messages.warning(
                 request,

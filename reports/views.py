@@ -25,6 +25,7 @@ from django.views.decorators.http import require_POST
 from clients.access import couples_for, get_couple
 from clients.models import CoupleStatus
 from practice import audit
+from practice.forms import add_service_errors, flash_form_errors
 from practice.lookups import get_or_404
 from practice.requests import PracticeRequest, staff_view
 from practice.roles import Can, require
@@ -44,13 +45,6 @@ def _reports(request: PracticeRequest) -> QuerySet[Report]:
 def _report(request: PracticeRequest, report_id: str) -> Report:
     require(request.membership, Can.VIEW_CLINICAL)
     return get_report(request.membership, report_id, select=("couple",))
-
-
-def _add_errors(form: ReportForm, exc: ValidationError) -> None:
-    errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
-    for field, field_errors in errors.items():
-        for error in field_errors:
-            form.add_error(field if field in form.fields else None, error)
 
 
 @never_cache
@@ -74,7 +68,7 @@ def report_list(request: PracticeRequest, practice_slug: str) -> HttpResponse:
                     **form.cleaned_data,
                 )
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 return redirect("report_batch", practice_slug=practice_slug, batch_id=batch.uuid)
     if request.method == "GET":
@@ -106,12 +100,10 @@ def report_create(request: PracticeRequest, practice_slug: str, couple_id: str) 
                 **form.cleaned_data,
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             return redirect("report_detail", practice_slug=practice_slug, report_id=report.uuid)
-    for errors in form.errors.values():
-        for error in errors:
-            messages.error(request, error)  # type: ignore[arg-type]
+    flash_form_errors(request, form)
     couple_page = reverse("couple_detail", args=[practice_slug, couple.uuid])
     return redirect(f"{couple_page}?tab=reports#couple-tabs")
 
