@@ -9,13 +9,14 @@ from django.utils.translation import gettext as _
 
 from assessments import charts
 from assessments.history import COUPLE_STYLE, month_abbreviations
+from reports.records import Point, Snapshot
 
 
-def _points(series: list[dict[str, Any]]) -> list[tuple[Any, float]]:
+def _points(series: list[Point]) -> list[tuple[Any, float]]:
     return [(datetime.fromisoformat(p["at"]).date(), p["value"]) for p in series]
 
 
-def build(snapshot: dict[str, Any]) -> dict[str, dict[str, str]]:
+def build(snapshot: Snapshot) -> dict[str, dict[str, str]]:
     """SVGs per instrument key: ``trend`` (partners and the couple average), ``gap``
     (how far apart the partners were; clinician version) and ``profile`` (subscales).
 
@@ -31,6 +32,7 @@ def build(snapshot: dict[str, Any]) -> dict[str, dict[str, str]]:
         drawn[instrument["key"]] = {}
         if not couple.get("numbers", True):
             continue
+        low, high = instrument["range"]
         bands = [charts.Band(b["low"], b["high"], b["label"]) for b in instrument["bands"]]
         series = [
             charts.Series(name, _points(p["series"]), frozenset(p.get("reliable", [])))
@@ -47,7 +49,7 @@ def build(snapshot: dict[str, Any]) -> dict[str, dict[str, str]]:
         drawn[instrument["key"]]["trend"] = charts.history_svg(
             title=instrument["title"],
             series=series,
-            y_range=tuple(instrument["range"]),
+            y_range=(low, high),
             y_label=instrument["scale_label"],
             x_label=_("Date answered"),
             bands=bands,
@@ -57,7 +59,6 @@ def build(snapshot: dict[str, Any]) -> dict[str, dict[str, str]]:
             months=months,
             higher_is_better=instrument.get("higher_is_better", True),
         )
-        low, high = instrument["range"]
         if couple.get("gap_series"):
             drawn[instrument["key"]]["gap"] = charts.history_svg(
                 title=_("Gap between the partners: %(title)s") % {"title": instrument["title"]},
@@ -73,20 +74,27 @@ def build(snapshot: dict[str, Any]) -> dict[str, dict[str, str]]:
                 height=2.3,
                 months=months,
             )
-        subscales = instrument.get("subscales") or couple.get("subscales") or []
-        if subscales and instrument.get("profile_range"):
-            if "subscales" in instrument:
-                values = [[s["values"][i] for s in subscales] for i in range(len(names))]
-                legend = names
-            else:
-                values = [[s["mean"] for s in subscales]]
-                legend = [_("Couple average")]
+        profile_range = instrument.get("profile_range")
+        if not profile_range:
+            continue
+        if "subscales" in instrument:
+            # Clinician version: each partner's latest score on each subscale.
+            scales = [(s["label"], s["values"]) for s in instrument["subscales"]]
+            values = [[v[i] for _label, v in scales] for i in range(len(names))]
+            legend = names
+        else:
+            # Couple version: the couple average on each area long enough to show.
+            scales = [(a["label"], [a["mean"]]) for a in couple.get("subscales", [])]
+            values = [[v[0] for _label, v in scales]]
+            legend = [_("Couple average")]
+        if scales:
+            profile_low, profile_high = profile_range
             drawn[instrument["key"]]["profile"] = charts.profile_svg(
                 title=_("%(title)s: areas") % {"title": instrument["title"]},
-                scales=[s["label"] for s in subscales],
+                scales=[label for label, _values in scales],
                 values=values,
                 names=legend,
-                x_range=tuple(instrument["profile_range"]),
+                x_range=(profile_low, profile_high),
                 x_label=_("Score"),
                 width=6.6,
             )

@@ -20,6 +20,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from reports import charts_for_report
+from reports.records import Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ def html_to_pdf(html: str, fetcher: Any = None) -> bytes:
     return document.write_pdf(pdf_variant=PDF_VARIANT)
 
 
-def report_html(snapshot: dict[str, Any]) -> str:
+def report_html(snapshot: Snapshot) -> str:
     """The report as HTML, from its frozen snapshot (used for the PDF and for previews)."""
     language = snapshot.get("language", "en")
     with translation.override(language):
@@ -91,7 +92,7 @@ def report_html(snapshot: dict[str, Any]) -> str:
         return render_to_string(f"reports/pdf/{snapshot['kind']}.html", context)
 
 
-def render(snapshot: dict[str, Any]) -> bytes:
+def render(snapshot: Snapshot) -> bytes:
     """The PDF of a frozen snapshot."""
     return html_to_pdf(report_html(snapshot))
 

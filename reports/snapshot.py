@@ -34,7 +34,7 @@ from assessments.presentation import answer_label
 from assessments.scoring_rules import band_of
 from assessments.services.change import norms_for
 from clients.models import Couple, Partner
-from reports import summary
+from reports import records, summary
 from reports.models import Report, ReportKind
 
 # 2: couple change words from the composite's reliable change, both horizons, gaps.
@@ -76,7 +76,7 @@ def _iso(value: date | datetime) -> str:
     return value.isoformat()
 
 
-def _bands(instrument: Instrument, scale_key: str, language: str) -> list[dict[str, Any]]:
+def _bands(instrument: Instrument, scale_key: str, language: str) -> list[records.Band]:
     for scale in instrument.definition["scales"]:
         if scale["key"] == scale_key:
             return [
@@ -113,7 +113,7 @@ def _latest_subscales(
     until: datetime,
     since: datetime,
     language: str,
-) -> list[dict[str, Any]]:
+) -> list[records.Subscale]:
     subscales = [s for s in instrument.definition["scales"] if not s.get("total")]
     if not subscales:
         return []
@@ -152,7 +152,7 @@ def _agreement(
     until: datetime,
     language: str,
     with_items: bool,
-) -> dict[str, Any] | None:
+) -> records.Agreement | None:
     """The latest occurrence in the period that both partners completed, compared."""
     occurrences = Occurrence.objects.filter(
         couple=couple,
@@ -179,7 +179,7 @@ def _agreement(
             for item in version.definition["items"]
         }
         sizes = _shared_sizes(version.definition)
-        scales = [
+        scales: list[records.ScaleAgreement] = [
             {
                 "key": s.key,
                 "label": version.scale_label(s.key, language),
@@ -190,9 +190,9 @@ def _agreement(
             }
             for s in comparison.scales
         ]
-        frozen: dict[str, Any] = {"date": _iso(occurrence.due_date), "scales": scales}
+        frozen: records.Agreement = {"date": _iso(occurrence.due_date), "scales": scales}
         if with_items:
-            frozen["items"] = [
+            items: list[records.ItemAgreement] = [
                 {
                     "text": texts[a.link_id][1],
                     "one": answer_label(version, texts[a.link_id][0], a.one, language),
@@ -205,31 +205,32 @@ def _agreement(
                 }
                 for a in comparison.items
             ]
+            frozen["items"] = items
             # With both answers beside it, a reverse-worded strength ("I keep my hopes
             # to myself", both disagreeing) reads the right way round.
             answered = {
                 a.link_id: f"{row['one']} · {row['two']}"
-                for a, row in zip(comparison.items, frozen["items"], strict=True)
+                for a, row in zip(comparison.items, items, strict=True)
             }
             frozen["strengths"] = [
                 {"text": texts[i][1], "answers": answered[i]} for i in comparison.strengths
             ]
             reasons = {a.link_id: a.growth_reason for a in comparison.items}
             frozen["growth"] = [
-                {
-                    "text": texts[i][1],
-                    "answers": answered[i],
-                    "reason": str(reasons[i].value) if reasons[i] else "",  # type: ignore[union-attr]
-                }
+                {"text": texts[i][1], "answers": answered[i], "reason": _reason(reasons[i])}
                 for i in comparison.growth_areas
             ]
         return frozen
     return None
 
 
-def _shared_partner_series(pairs: tuple[Pair, ...], position: int) -> list[dict[str, Any]]:
+def _reason(reason: results.Growth | None) -> str:
+    return str(reason.value) if reason else ""
+
+
+def _shared_partner_series(pairs: tuple[Pair, ...], position: int) -> list[records.Point]:
     """One partner's total on shared items only, at each occurrence both completed."""
-    points = []
+    points: list[records.Point] = []
     for pair in pairs:
         value = pair.result.total.one if position == 1 else pair.result.total.two
         if value is not None:
@@ -239,7 +240,7 @@ def _shared_partner_series(pairs: tuple[Pair, ...], position: int) -> list[dict[
     return points
 
 
-def _reliable(change: stats.ReliableChange | None) -> dict[str, Any] | None:
+def _reliable(change: stats.ReliableChange | None) -> records.ReliableChange | None:
     if change is None:
         return None
     return {
@@ -250,9 +251,9 @@ def _reliable(change: stats.ReliableChange | None) -> dict[str, Any] | None:
     }
 
 
-def _couple_change(change: stats.CoupleChange, numbers: bool) -> dict[str, Any]:
+def _couple_change(change: stats.CoupleChange, numbers: bool) -> records.CoupleChange:
     """The composite's change: always its word; its numbers only where numbers may show."""
-    frozen: dict[str, Any] = {"word": change.word.value}
+    frozen: records.CoupleChange = {"word": change.word.value}
     if numbers:
         frozen.update({"first": change.first, "latest": change.latest, "rc": change.rc})
     return frozen
@@ -265,7 +266,7 @@ def _instrument(
     instrument: Instrument,
     since: datetime,
     until: datetime,
-) -> dict[str, Any] | None:
+) -> records.InstrumentRecord | None:
     language = report.language
     clinician = report.kind == ReportKind.CLINICIAN
     numbers = clinician or report.practice.couple_report_partner_totals
@@ -285,7 +286,22 @@ def _instrument(
         if not s.get("total")
     }
     higher_is_better = instrument.direction(total) == "higher_is_better"
-    frozen: dict[str, Any] = {
+    trend = history.couple
+    last = trend.points[-1] if trend.points else None
+    couple_trend_record: records.CoupleTrend = {
+        "numbers": numbers,
+        "series": [{"at": _iso(p.at), "value": p.mean} for p in trend.points] if numbers else [],
+        "latest_mean": last.mean if last and numbers else None,
+        "latest_at": _iso(last.at) if last else None,
+        "first_at": _iso(trend.points[0].at) if trend.points else None,
+        "forms": len(trend.points),
+        "band": _band_for(instrument, total, last.mean, language) if last and clinician else "",
+        "since_start": _couple_change(trend.since_start, numbers),
+        "since_previous": _couple_change(trend.since_previous, numbers),
+        # A coarse level (strength, growth or neither) for the couple summary page.
+        "level": summary.level(last.mean if last else None, low, high, higher_is_better),
+    }
+    frozen: records.InstrumentRecord = {
         "key": instrument.key,
         "title": instrument.text("title", language),
         "version": instrument.version,
@@ -303,52 +319,17 @@ def _instrument(
         # Subscales are drawn side by side only when they share one range.
         "profile_range": list(sub_bounds.pop()) if len(sub_bounds) == 1 else None,
         "norms": history.changes[0].norms.record(),
-    }
-    trend = history.couple
-    last = trend.points[-1] if trend.points else None
-    frozen["couple"] = {
-        "numbers": numbers,
-        "series": [{"at": _iso(p.at), "value": p.mean} for p in trend.points] if numbers else [],
-        "latest_mean": last.mean if last and numbers else None,
-        "latest_at": _iso(last.at) if last else None,
-        "first_at": _iso(trend.points[0].at) if trend.points else None,
-        "forms": len(trend.points),
-        "band": _band_for(instrument, total, last.mean, language) if last and clinician else "",
-        "since_start": _couple_change(trend.since_start, numbers),
-        "since_previous": _couple_change(trend.since_previous, numbers),
-        # A coarse level (strength, growth or neither) for the couple summary page.
-        "level": summary.level(last.mean if last else None, low, high, higher_is_better),
+        "couple": couple_trend_record,
     }
     if clinician:
-        frozen["couple"]["gap_series"] = [{"at": _iso(p.at), "value": p.gap} for p in trend.points]
+        couple_trend_record["gap_series"] = [
+            {"at": _iso(p.at), "value": p.gap} for p in trend.points
+        ]
     agreement = _agreement(couple, instrument, since, until, language, with_items=clinician)
     if not clinician:
-        areas = []
-        for s in (agreement or {}).get("scales", []):
-            if s["total"] or s["n_items"] < COUPLE_MIN_ITEMS:
-                continue
-            area = couple_trend(
-                list(history.pairs),
-                s["key"],
-                norms_for(instrument, s["key"], couple.practice),
-                instrument.direction(s["key"]) == "higher_is_better",
-            )
-            area_low, area_high = instrument.plan.scale_bounds(s["key"])
-            areas.append(
-                {
-                    "key": s["key"],
-                    "label": s["label"],
-                    "mean": s["mean"] if numbers else None,
-                    "since_start": area.since_start.word.value,
-                    "level": summary.level(
-                        s["mean"],
-                        area_low,
-                        area_high,
-                        instrument.direction(s["key"]) == "higher_is_better",
-                    ),
-                }
-            )
-        frozen["couple"]["subscales"] = areas
+        couple_trend_record["subscales"] = _areas(
+            couple, instrument, history.pairs, agreement, numbers
+        )
     if clinician:
         frozen["partners"] = [
             {
@@ -372,17 +353,16 @@ def _instrument(
         ]
     elif numbers:
         # Partners' own totals on shared items, from the forms both answered.
-        frozen["partners"] = []
-        for position in (1, 2):
-            series = _shared_partner_series(history.pairs, position)
-            frozen["partners"].append(
-                {
-                    "series": series,
-                    "reliable": [],
-                    "latest": series[-1]["value"] if series else None,
-                    "first": series[0]["value"] if series else None,
-                }
-            )
+        shared_series = [_shared_partner_series(history.pairs, position) for position in (1, 2)]
+        frozen["partners"] = [
+            {
+                "series": series,
+                "reliable": [],
+                "latest": series[-1]["value"] if series else None,
+                "first": series[0]["value"] if series else None,
+            }
+            for series in shared_series
+        ]
     if clinician:
         frozen["subscales"] = _latest_subscales(
             couple, partners, instrument, until, since, language
@@ -391,9 +371,45 @@ def _instrument(
     return frozen
 
 
+def _areas(
+    couple: Couple,
+    instrument: Instrument,
+    pairs: tuple[Pair, ...],
+    agreement: records.Agreement | None,
+    numbers: bool,
+) -> list[records.Area]:
+    """The couple version's areas: subscales of enough shared items, as words and levels."""
+    areas: list[records.Area] = []
+    for s in agreement["scales"] if agreement else []:
+        if s["total"] or s["n_items"] < COUPLE_MIN_ITEMS:
+            continue
+        area = couple_trend(
+            list(pairs),
+            s["key"],
+            norms_for(instrument, s["key"], couple.practice),
+            instrument.direction(s["key"]) == "higher_is_better",
+        )
+        area_low, area_high = instrument.plan.scale_bounds(s["key"])
+        areas.append(
+            {
+                "key": s["key"],
+                "label": s["label"],
+                "mean": s["mean"] if numbers else None,
+                "since_start": area.since_start.word.value,
+                "level": summary.level(
+                    s["mean"],
+                    area_low,
+                    area_high,
+                    instrument.direction(s["key"]) == "higher_is_better",
+                ),
+            }
+        )
+    return areas
+
+
 def _alerts(
     couple: Couple, partners: list[Partner], since: datetime, until: datetime, language: str
-) -> list[dict[str, Any]]:
+) -> list[records.AlertRecord]:
     """Alerts raised by the end of the period and not resolved before it began."""
     names = {p.pk: p.display_name for p in partners}
     alerts = list(
@@ -424,9 +440,9 @@ def _alerts(
 
 def _safety(
     couple: Couple, partners: list[Partner], since: datetime, until: datetime, language: str
-) -> list[dict[str, Any]]:
+) -> list[records.SafetyRecord]:
     names = {p.pk: p.display_name for p in partners}
-    rows = []
+    rows: list[records.SafetyRecord] = []
     # Only private instruments' answers are read (a year of weekly forms is many rows).
     private = [i.pk for i in Instrument.objects.only("pk", "definition") if i.is_private]
     responses = (
@@ -474,15 +490,15 @@ def _answered_together(
     )
 
 
-def build(report: Report) -> dict[str, Any]:
-    """Everything the report will show, as plain JSON-ready data."""
+def build(report: Report) -> records.Snapshot:
+    """Everything the report will show, as plain JSON-ready data (see reports/records.py)."""
     couple = report.couple
     practice = report.practice
     partners = list(couple.partners.order_by("position"))
     since, until = _bounds(report)
     clinician = report.kind == ReportKind.CLINICIAN
-    instruments = []
-    check_ins = []
+    instruments: list[records.InstrumentRecord] = []
+    check_ins: list[records.CheckIn] = []
     for instrument in instruments_with_scores(couple):
         frozen = _instrument(report, couple, partners, instrument, since, until)
         if frozen is not None:
@@ -493,7 +509,7 @@ def build(report: Report) -> dict[str, Any]:
                 check_ins.append(
                     {"title": instrument.text("title", report.language), "forms": answered}
                 )
-    snapshot: dict[str, Any] = {
+    snapshot: records.Snapshot = {
         "version": SNAPSHOT_VERSION,
         "kind": report.kind,
         "language": report.language,

@@ -8,9 +8,9 @@ questions, described by a coarse level of the couple average, never a partner's 
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.utils.translation import gettext_lazy as _
+
+from reports import records
 
 # The couple average as a share of its scale's range (0 = lowest answer, 1 = highest,
 # turned round where lower is better): at or above this an area is a strength, below
@@ -71,22 +71,24 @@ def level(value: float | None, low: float, high: float, higher_is_better: bool) 
     return ""
 
 
-def build(instruments: list[dict[str, Any]], check_ins: list[dict[str, Any]]) -> dict[str, Any]:
+def build(
+    instruments: list[records.InstrumentRecord], check_ins: list[records.CheckIn]
+) -> records.Summary:
     """Strengths, growth areas and change for the summary page, from the frozen instruments.
 
     An instrument with areas of its own speaks through them; one without (a single
     overall score) speaks through its total.
     """
-    strengths: list[dict[str, str]] = []
-    growth: list[dict[str, str]] = []
-    changes: list[dict[str, str]] = []
+    strengths: list[records.SummaryEntry] = []
+    growth: list[records.SummaryEntry] = []
+    changes: list[records.ChangeEntry] = []
     for instrument in instruments:
         couple = instrument["couple"]
         areas = [(a["key"], a["label"], a.get("level", "")) for a in couple.get("subscales", [])]
         if not areas:
             areas = [("total", instrument["scale_label"], couple.get("level", ""))]
         for key, label, found in areas:
-            entry = {
+            entry: records.SummaryEntry = {
                 "label": label,
                 "instrument": instrument["title"],
                 "about": str(DESCRIPTIONS.get(f"{instrument['key']}:{key}", "")),
