@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -66,6 +66,7 @@ from practice.api_base import (
 )
 from practice.api_errors import Conflict, drf_error
 from practice.lookups import get_or_404
+from practice.models import Membership
 from practice.roles import Can
 
 
@@ -166,7 +167,7 @@ class InstrumentPublishView(StaffAPIView):
         return Response(InstrumentDetailSerializer(instrument).data)
 
 
-def _assignments(membership: Any) -> Any:
+def _assignments(membership: Membership) -> QuerySet[models.Assignment]:
     return (
         visible_assignments(membership)
         .select_related("couple", "instrument", "partner")

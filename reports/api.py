@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
 from django.http import Http404
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -35,7 +36,7 @@ from practice.api_base import (
 )
 from practice.api_errors import Conflict, SafeJSONParser, drf_error, one_of
 from practice.lookups import get_or_404
-from practice.models import User
+from practice.models import Membership, User
 from practice.roles import Can, can
 from practice.tenancy import memberships_of
 from reports import services
@@ -122,7 +123,7 @@ class ReportAction(StrictSerializer):
     action = serializers.ChoiceField(choices=["retry", "release", "withdraw"])
 
 
-def _reports(membership: Any) -> Any:
+def _reports(membership: Membership) -> QuerySet[Report]:
     return visible_reports(membership).select_related("couple", "translation_of")
 
 
@@ -292,7 +293,7 @@ class ReportFileView(APIView):
         data.is_valid(raise_exception=True)
         report, user, membership = _report_for_token(data.validated_data["token"])
         with scope(practice=report.practice):
-            if not couples_for(membership).filter(pk=report.couple_id).exists():
+            if not visible_reports(membership).filter(pk=report.pk).exists():
                 raise NotFound
             audit.record(
                 "report.download",

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import copy
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 from django_scopes import scope
 
 from assessments.comparison import compare
-from assessments.models import ResponseState, ScoringError
+from assessments.models import Response, ResponseState, ScoringError
+from reports import snapshot
+from reports.models import Report, ReportKind
 from tests.factories import answer, instrument, make_couple, open_form
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,3 +73,34 @@ def test_nothing_but_the_comparison_module_calls_the_arithmetic():
             if relative not in ARITHMETIC and calls.search(path.read_text(encoding="utf-8")):
                 offenders.append(relative)
     assert offenders == []
+
+
+@pytest.mark.django_db
+def test_a_report_compares_no_pair_with_an_answer_set_that_could_not_be_scored(world):
+    """The snapshot's agreement follows the same rule as the history beside it."""
+    couple = make_couple(world.a.practice, world.a.clinician, label="Scored & Not")
+    with scope(practice=couple.practice):
+        one, two = couple.partners.order_by("position")
+    form = open_form(couple, "connection-signs")
+    answers = {f"cs{i:02d}": 4 for i in range(1, 13)}
+    answer(form, one, answers)
+    answer(form, two, {**answers, "cs01": 1})
+
+    def agreement():
+        with scope(practice=couple.practice):
+            report = Report.objects.create(
+                practice=couple.practice,
+                couple=couple,
+                kind=ReportKind.CLINICIAN,
+                period_start=timezone.localdate() - timedelta(days=7),
+                period_end=timezone.localdate() + timedelta(days=7),
+            )
+            frozen = snapshot.build(Report.objects.select_related("practice").get(pk=report.pk))
+        return frozen["instruments"][0]["agreement"]
+
+    assert agreement() is not None
+    with scope(practice=couple.practice):
+        Response.objects.filter(partner=two, occurrence=form).update(
+            scoring_error=ScoringError.FAILED
+        )
+    assert agreement() is None
