@@ -75,6 +75,17 @@ def test_draft_saves_answer_by_answer_and_rejects_bad_values_without_losing_good
 
 
 @pytest.mark.django_db
+def test_answer_errors_keep_their_codes_through_the_practice_scope(world, pair):
+    # The scope is a @contextmanager; an exception leaving it gets its traceback set,
+    # which a frozen dataclass exception refused with FrozenInstanceError.
+    couple, one, _ = pair
+    occurrence = open_form(couple, "connection-signs")
+    with pytest.raises(services.AnswerErrors) as bad, scope(practice=world.a.practice):
+        services.save_answers(services.draft_for(occurrence, one), {"cs01": 9})
+    assert bad.value.errors == {"cs01": "not_an_option"}
+
+
+@pytest.mark.django_db
 def test_submission_names_every_missing_item_then_succeeds_once(world, pair):
     couple, one, _ = pair
     occurrence = open_form(couple, "connection-signs")

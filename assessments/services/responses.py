@@ -26,9 +26,13 @@ class ResponseClosed(Exception):
     """The response cannot take answers: it is submitted or its occurrence was cancelled."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class AnswerErrors(Exception):
-    """Answers that do not fit the definition, as ``{link_id: code}``."""
+    """Answers that do not fit the definition, as ``{link_id: code}``.
+
+    Not frozen: Python sets ``__traceback__`` on an exception as it leaves a
+    ``with`` block, and a frozen dataclass refuses that with FrozenInstanceError.
+    """
 
     errors: dict[str, str]
 
