@@ -20,13 +20,12 @@ from assessments import definition as defn
 from assessments import models
 from assessments.access import (
     get_alert,
-    get_occurrence,
     get_response,
     visible_alerts,
     visible_assignments,
 )
 from assessments.alert_text import explain
-from assessments.comparison import compare
+from assessments.form_results import form_results
 from assessments.history import couple_history
 from assessments.models import (
     Alert,
@@ -378,72 +377,10 @@ class ResultsView(StaffAPIView):
         ),
     )
     def get(self, request: Request, practice_slug: str, occurrence_id: Any) -> Response:
-        occurrence = get_occurrence(self.membership, occurrence_id, select=("instrument", "couple"))
-        instrument = occurrence.instrument
-        partners = list(occurrence.couple.partners.order_by("position"))
-        by_partner = {
-            r.partner_id: r
-            for r in models.Response.objects.filter(occurrence=occurrence).prefetch_related(
-                "scores"
-            )
-        }
-        submitted = [by_partner.get(p.pk) for p in partners]
-        couple = None
-        # Both submitted, neither unscorable (see its scoring_error), not a private form.
-        comparison = compare(instrument, submitted)
-        if comparison is not None:
-            texts = {
-                i["link_id"]: defn.localized(
-                    i["text"], "en", instrument.definition["default_language"]
-                )
-                for i in instrument.definition["items"]
-            }
-            couple = {
-                "scales": [
-                    {
-                        "key": s.key,
-                        "label": instrument.scale_label(s.key, "en"),
-                        "one": s.one,
-                        "two": s.two,
-                        "mean": s.mean,
-                        "difference": s.difference,
-                    }
-                    for s in comparison.scales
-                ],
-                "items": [
-                    {
-                        "link_id": a.link_id,
-                        "text": texts[a.link_id],
-                        "one": a.one,
-                        "two": a.two,
-                        "gap": a.gap,
-                        "gap_needed": a.gap_needed,
-                        "flagged": a.flagged,
-                        "strength": a.strength,
-                        "growth": a.growth,
-                        "growth_reason": a.growth_reason,
-                    }
-                    for a in comparison.items
-                ],
-            }
-        audit.record("results.view", request=request._request, target=occurrence, via="api")
-        return Response(
-            ResultsSerializer(
-                {
-                    "occurrence": occurrence,
-                    "instrument": instrument,
-                    "partners": [
-                        {
-                            "partner": p.uuid,
-                            "submitted": bool(r and r.is_submitted),
-                            "scores": list(r.scores.all()) if r and r.is_submitted else [],
-                        }
-                        for p, r in zip(partners, submitted, strict=True)
-                    ],
-                    "couple": couple,
-                }
-            ).data
-        )
+        # The API names scales and items in English whatever the request's language.
+        record = form_results(self.membership, occurrence_id, "en")
+        audit.record("results.view", request=request._request, target=record.occurrence, via="api")
+        return Response(ResultsSerializer(record).data)
 
 
 class HistoryView(StaffAPIView):

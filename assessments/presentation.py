@@ -11,7 +11,6 @@ from django.utils.translation import gettext_lazy
 
 from assessments import definition as defn
 from assessments.models import Instrument
-from assessments.results import CoupleResult
 
 ERROR_MESSAGES = {
     defn.UNKNOWN_ITEM: gettext_lazy("This question is not part of the form."),
@@ -109,31 +108,3 @@ def answer_label(instrument: Instrument, item: dict[str, Any], value: Any, langu
         if option_value == value:
             return label if item["type"] != "rating" else str(value)
     return str(value)
-
-
-def answer_rows(
-    instrument: Instrument,
-    answers: list[dict[str, Any]],
-    language: str,
-    comparison: CoupleResult | None,
-) -> list[dict[str, Any]]:
-    """One row per item: each partner's answer, and agreement where it applies."""
-    default = instrument.definition["default_language"]
-    agreement = {a.link_id: a for a in comparison.items} if comparison else {}
-    rows = []
-    for number, item in enumerate(instrument.definition["items"], start=1):
-        link_id = item["link_id"]
-        rows.append(
-            {
-                "number": number,
-                "link_id": link_id,
-                "text": defn.localized(item["text"], language, default),
-                "reverse": bool(item.get("reverse")),
-                "private": instrument.is_private or bool(item.get("private")),
-                "answers": [
-                    answer_label(instrument, item, a.get(link_id), language) for a in answers
-                ],
-                "agreement": agreement.get(link_id),
-            }
-        )
-    return rows

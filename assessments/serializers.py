@@ -159,26 +159,34 @@ class ResponseSerializer(serializers.Serializer):
     )
 
 
+# The results API serializes a form_results.FormResults record (built in English): its
+# compared scales are ScaleLines and its compared items ItemLines. No docstrings here: the
+# schema would take them as descriptions.
 class ScaleComparison(serializers.Serializer):
     key = serializers.CharField()
     label = serializers.CharField()  # type: ignore[assignment]
-    one = serializers.FloatField(allow_null=True)
-    two = serializers.FloatField(allow_null=True)
-    mean = serializers.FloatField(allow_null=True)
-    difference = serializers.FloatField(allow_null=True)
+    one = serializers.FloatField(source="comparison.one", allow_null=True)
+    two = serializers.FloatField(source="comparison.two", allow_null=True)
+    mean = serializers.FloatField(source="comparison.mean", allow_null=True)
+    difference = serializers.FloatField(source="comparison.difference", allow_null=True)
 
 
 class ItemAgreement(serializers.Serializer):
     link_id = serializers.CharField()
     text = serializers.CharField()
-    one = serializers.FloatField(allow_null=True)
-    two = serializers.FloatField(allow_null=True)
-    gap = serializers.FloatField(allow_null=True)
-    gap_needed = serializers.FloatField(help_text="Half the item's answer range.")
-    flagged = serializers.BooleanField(help_text="The gap is at least gap_needed.")
-    strength = serializers.BooleanField()
-    growth = serializers.BooleanField()
+    one = serializers.FloatField(source="agreement.one", allow_null=True)
+    two = serializers.FloatField(source="agreement.two", allow_null=True)
+    gap = serializers.FloatField(source="agreement.gap", allow_null=True)
+    gap_needed = serializers.FloatField(
+        source="agreement.gap_needed", help_text="Half the item's answer range."
+    )
+    flagged = serializers.BooleanField(
+        source="agreement.flagged", help_text="The gap is at least gap_needed."
+    )
+    strength = serializers.BooleanField(source="agreement.strength")
+    growth = serializers.BooleanField(source="agreement.growth")
     growth_reason = serializers.ChoiceField(
+        source="agreement.growth_reason",
         choices=[g.value for g in Growth],
         allow_null=True,
         help_text="Both low, far apart, or both on the middle answer (undecided).",
@@ -191,7 +199,7 @@ class CoupleComparison(serializers.Serializer):
 
 
 class PartnerResult(serializers.Serializer):
-    partner = serializers.UUIDField()
+    partner = serializers.UUIDField(source="partner.uuid")
     submitted = serializers.BooleanField()
     scores = ScoreSerializer(many=True)
 

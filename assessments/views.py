@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -16,16 +14,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from assessments import definition as defn
-from assessments import results
 from assessments.access import (
     get_alert,
     get_assignment,
-    get_occurrence,
     get_response,
     visible_alerts,
 )
 from assessments.alert_text import explain
-from assessments.comparison import compare
+from assessments.form_results import form_results
 from assessments.forms import AssignForm, ResolveAlertForm, UploadInstrumentForm
 from assessments.history import chart_svg, couple_history, gap_chart_svg
 from assessments.models import (
@@ -34,9 +30,8 @@ from assessments.models import (
     AssignmentStatus,
     Instrument,
     InstrumentStatus,
-    Response,
 )
-from assessments.presentation import answer_rows, form_items
+from assessments.presentation import form_items
 from assessments.services import alerts as alert_services
 from assessments.services import assignments as assignment_services
 from assessments.services import instruments as instrument_services
@@ -124,69 +119,20 @@ def occurrence_results(
     request: PracticeRequest, practice_slug: str, occurrence_id: str
 ) -> HttpResponse:
     """Both partners' answers to one occurrence, side by side, with agreement."""
-    membership = request.membership
-    occurrence = get_occurrence(
-        membership, occurrence_id, select=("instrument", "couple", "assignment")
-    )
-    instrument = occurrence.instrument
-    partners = list(occurrence.couple.partners.order_by("position"))
-    responses = {
-        r.partner_id: r
-        for r in Response.objects.filter(occurrence=occurrence).prefetch_related("scores")
-    }
-    submitted = [responses.get(p.pk) for p in partners]
-    answers = [r.answers if r and r.is_submitted else {} for r in submitted]
-    # A response that could not be scored cannot be compared either (its couple page says why).
-    unscorable = any(r is not None and r.scoring_error for r in submitted)
-    comparison = compare(instrument, submitted)
-    language = request.LANGUAGE_CODE
-    audit.record("results.view", request=request, target=occurrence)
+    record = form_results(request.membership, occurrence_id, request.LANGUAGE_CODE)
+    audit.record("results.view", request=request, target=record.occurrence)
     return render(
         request,
         "assessments/results.html",
         {
             "nav": "caseload",
-            "occurrence": occurrence,
-            "couple": occurrence.couple,
-            "instrument": instrument,
-            "partners": partners,
-            "responses": submitted,
-            "score_tables": _score_tables(instrument, submitted, language, comparison),
-            "rows": answer_rows(instrument, answers, language, comparison),
-            "comparison": comparison,
-            "unscorable": unscorable,
+            "results": record,
+            "occurrence": record.occurrence,
+            "couple": record.occurrence.couple,
+            "instrument": record.instrument,
+            "comparison": record.comparison,
         },
     )
-
-
-def _score_tables(
-    instrument: Instrument,
-    responses: list[Response | None],
-    language: str,
-    comparison: results.CoupleResult | None,
-) -> list[dict[str, Any]]:
-    by_scale: dict[str, list[Any]] = {}
-    for index, response in enumerate(responses):
-        if response is None or not response.is_submitted:
-            continue
-        for score in response.scores.all():
-            by_scale.setdefault(score.scale, [None] * len(responses))[index] = score
-    compared = {c.key: c for c in comparison.scales} if comparison else {}
-    tables = []
-    for scale in instrument.definition["scales"]:
-        cells = by_scale.get(scale["key"], [None] * len(responses))
-        tables.append(
-            {
-                "label": instrument.scale_label(scale["key"], language),
-                "is_total": bool(scale.get("total")),
-                "comparison": compared.get(scale["key"]),
-                "cells": [
-                    (s.value, instrument.band_label(scale["key"], s.band, language)) if s else None
-                    for s in cells
-                ],
-            }
-        )
-    return tables
 
 
 @never_cache

@@ -142,6 +142,7 @@ def prepare(n: int) -> list[tuple[Any, dict[str, Any]]]:
     from assessments.services import change
     from assessments.services.responses import draft_for, save_answers
     from clients.models import Partner
+    from demo.synthetic import Person, simulate
 
     world = _common.build_world(couples=100, responses=3000, alerts=0, seed=11)
     change.estimate_norms()
@@ -156,7 +157,6 @@ def prepare(n: int) -> list[tuple[Any, dict[str, Any]]]:
                 practice__isnull=True, key__in=["connection-pulse", "connection-signs"]
             )
         }
-    makers = {key: _common.AnswerMaker(i.definition) for key, i in instruments.items()}
     drafts: list[tuple[Any, dict[str, Any]]] = []
     with scope(practice=world.practice), transaction.atomic():
         couple_ids = list(world.couple_ids)
@@ -184,7 +184,8 @@ def prepare(n: int) -> list[tuple[Any, dict[str, Any]]]:
                     expected=2,
                 )
                 for partner in partners:
-                    answers = makers[key].make(rng, rng.random())
+                    level = rng.random()
+                    answers = simulate(instruments[key], Person("", level, level), 0.0, rng)
                     draft = draft_for(occurrence, partner)
                     # Half the drafts were filled in beforehand, half arrive with the submit.
                     if rng.random() < 0.5:

@@ -30,16 +30,24 @@ TARGET_RESCORE_S = 30.0
 
 
 def pure(n: int, rounds: int, seed: int = 7) -> list[float]:
-    """Responses per second of Plan.score over n random complete connection-signs answers."""
+    """Responses per second of Plan.score over n simulated complete connection-signs answers.
+
+    Answers come from ``demo.synthetic.simulate``, each for a partner at a random level.
+    """
+    from assessments.models import Instrument
     from assessments.scoring_rules import Plan
+    from demo.synthetic import Person, simulate
 
     definition = json.loads(
         (_common.ROOT / "assessments/library/connection-signs.json").read_text()
     )
     plan = Plan.compile(definition)
-    maker = _common.AnswerMaker(definition)
+    signs = Instrument(definition=definition)  # unsaved: simulate reads the definition only
     rng = random.Random(seed)
-    answers = [maker.make(rng, rng.random()) for _ in range(n)]
+    answers = []
+    for _ in range(n):
+        level = rng.random()
+        answers.append(simulate(signs, Person("", level, level), 0.0, rng))
     assert all(plan.score(a).total.value is not None for a in answers[:100])
     rates = []
     for _ in range(rounds):
