@@ -324,7 +324,7 @@ def in_process(world: dict[str, Any], n: int) -> dict[str, Any]:
     from rest_framework import renderers, serializers, views
 
     import bench.bench_urls  # noqa: F401 - sets ROOT_URLCONF to include the ceiling
-    from assessments import caseload
+    from assessments import api_caseload, caseload
     from practice import audit, keyset, middleware, tokens
     from practice.api_base import StaffAPIView
 
@@ -343,10 +343,11 @@ def in_process(world: dict[str, Any], n: int) -> dict[str, Any]:
         parts.wrap(views.APIView, "check_throttles", "throttles (2, cache)")
         parts.wrap(StaffAPIView, "check_throttles", "throttles (2, cache)")
         parts.wrap(caseload, "caseload", "caseload() builds the queryset (lazy)")
-        parts.wrap(keyset, "paginate", "caseload query + partners, clinicians (page)")
+        parts.wrap(keyset, "paginate", "keyset page (the caseload query)")
         parts.wrap(serializers.ListSerializer, "to_representation", "serializer")
         parts.wrap(renderers.JSONRenderer, "render", "JSON rendering")
         parts.wrap(audit, "record", "audit.record (INSERT)")
+        parts.wrap(api_caseload, "couple_rows", "rows to JSON values + partners, clinicians")
         totals = []
         per_run: dict[str, list[float]] = {}
         queries = []
@@ -609,9 +610,16 @@ def main() -> None:
                 f"socket errors {r['socket_errors']})"
             )
             _common.print_cpu(r["cpu"], " " * 11, "during this run")
+            # What one request costs the machine, whatever else was running: the CPU
+            # seconds of gunicorn and this database's backends over the requests served.
+            served = r["cpu"]["gunicorn"] + r["cpu"]["postgres (this db)"]
+            r["cpu_ms"] = served * args.duration / max(1, r["requests"]) * 1000
+            print(f"{' ' * 11}CPU per request (gunicorn + postgres): {r['cpu_ms']:.2f} ms")
         for name in ceilings:
             ratio = results[name]["rps"] / results["API"]["rps"]
             print(f"  ratio {name} rps / API rps: {ratio:.2f}x")
+            cost = results["API"]["cpu_ms"] / results[name]["cpu_ms"]
+            print(f"  ratio API / {name} CPU per request: {cost:.2f}x")
             print(
                 f"  ratio API p99 / {name} p99: {results['API']['p99'] / results[name]['p99']:.2f}x"
             )
