@@ -126,7 +126,7 @@ class CoupleListView(StaffAPIView):
         couples = row_values(caseload.caseload(self.membership, filters, today), clinical)
         size = Cursor().get_page_size(request)  # 1 to 200, or a 400 naming `limit`
         # One transaction for the page, its partners and clinicians, and the audit event:
-        # one commit, and the row-level security setting made once rather than per query.
+        # one commit, and the row-level security setting made once per mode, not per query.
         with transaction.atomic():
             try:
                 page = keyset.paginate(

@@ -4,7 +4,7 @@
 it); ``couple_rows`` renders the same JSON from ``.values()`` rows with plain
 functions, which is what the list and the single-couple answers send: a page of
 50 couples through nested serializers costs more than everything else the list
-does. tests/test_caseload_json.py holds the two to the same output.
+does. tests/test_api_caseload_json.py holds the two to the same output.
 """
 
 from __future__ import annotations
