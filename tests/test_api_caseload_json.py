@@ -79,6 +79,22 @@ def test_the_plain_rows_are_the_serializers_json_for_every_role_and_every_state(
 
 
 @pytest.mark.django_db
+def test_a_couples_clinicians_come_in_name_order(world, cases, base):
+    with scope(practice=world.a.practice):
+        shared = make_couple(world.a.practice, world.a.owner, label="Shared", n=1)
+        shared.clinicians.add(world.a.clinician)
+    client = api(token_for(world.a.owner, world.a.practice))
+    rows = client.get(base + "/couples/?q=Shared").json()["results"]
+    one = client.get(base + f"/couples/{shared.uuid}/").json()
+    expected = [
+        world.a.clinician.full_name,
+        world.a.owner.full_name,
+    ]  # "Alpha Clinician", "Alpha Owner"
+    assert [c["full_name"] for c in rows[0]["clinicians"]] == expected
+    assert [c["full_name"] for c in one["clinicians"]] == expected
+
+
+@pytest.mark.django_db
 def test_a_token_whose_owner_left_the_practice_finds_nothing_there(world, cases, base):
     secret = token_for(world.a.clinician, world.a.practice)
     assert api(secret).get(base + "/couples/").status_code == 200
