@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -17,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from assessments import caseload
-from assessments.serializers_caseload import CoupleSerializer
+from assessments.serializers_caseload import CoupleSerializer, couple_rows, row_values
 from clients import services
 from clients.access import get_couple
 from clients.api import clinicians_from, partner_email_error
@@ -33,13 +34,18 @@ from practice.roles import Can, can
 def couple_payload(request: Request, couple: Couple) -> dict[str, Any]:
     """One couple as a caseload row (even if a change just took it off this member's list)."""
     membership = practice_request(request._request).membership
-    one = caseload.caseload(
-        membership,
-        caseload.Filters(status="all"),
-        timezone.localdate(),
-        couples=Couple.objects.filter(pk=couple.pk),
+    clinical = can(membership, Can.VIEW_CLINICAL)
+    today = timezone.localdate()
+    one = row_values(
+        caseload.caseload(
+            membership,
+            caseload.Filters(status="all"),
+            today,
+            couples=Couple.objects.filter(pk=couple.pk),
+        ),
+        clinical,
     ).get()
-    return CoupleSerializer(one, context={"clinical": can(membership, Can.VIEW_CLINICAL)}).data
+    return couple_rows([one], clinical, today)[0]
 
 
 # The orderings the list offers, as the caseload's sort and direction.
@@ -116,22 +122,27 @@ class CoupleListView(StaffAPIView):
             raise ValidationError({"ordering": [one_of(allowed)]})
         sort, descending = ORDERINGS[ordering]
         filters = replace(filters, sort=sort, descending=descending)
-        couples = caseload.caseload(self.membership, filters, timezone.localdate())
+        today = timezone.localdate()
+        couples = row_values(caseload.caseload(self.membership, filters, today), clinical)
         size = Cursor().get_page_size(request)  # 1 to 200, or a 400 naming `limit`
-        try:
-            page = keyset.paginate(
-                couples, caseload.ordering(filters, clinical), params.get("cursor"), size
-            )
-        except keyset.BadCursor:
-            raise ValidationError({"cursor": [CursorPagination.invalid_cursor_message]}) from None
-        audit.record("caseload.view", request=request._request, rows=len(page.rows), via="api")
+        # One transaction for the page, its partners and clinicians, and the audit event:
+        # one commit, and the row-level security setting made once per mode, not per query.
+        with transaction.atomic():
+            try:
+                page = keyset.paginate(
+                    couples, caseload.ordering(filters, clinical), params.get("cursor"), size
+                )
+            except keyset.BadCursor:
+                raise ValidationError(
+                    {"cursor": [CursorPagination.invalid_cursor_message]}
+                ) from None
+            results = couple_rows(page.rows, clinical, today)
+            audit.record("caseload.view", request=request._request, rows=len(page.rows), via="api")
         return Response(
             {
                 "next": _page_url(request, page.next),
                 "previous": _page_url(request, page.previous),
-                "results": CoupleSerializer(
-                    page.rows, many=True, context={"clinical": clinical}
-                ).data,
+                "results": results,
             }
         )
 

@@ -214,14 +214,6 @@ def caseload(
         as_of=Value(today, output_field=DateField()),
         next_due=F("summary__next_due"),
         forms_by_partner=F("summary__partner_forms"),
-        partner_one_name=Subquery(
-            Partner.objects.filter(couple=OuterRef("pk"), position=1).values("display_name")[:1]
-        ),
-        first_clinician=Subquery(
-            User.objects.filter(couples=OuterRef("pk"))
-            .order_by("full_name")
-            .values("full_name")[:1]
-        ),
         progress=Case(
             When(summary__open_first_due__lt=today, then=Value(PROGRESS_OVERDUE)),
             When(summary__untouched_first_due__lte=today, then=Value(PROGRESS_NOT_STARTED)),
@@ -251,6 +243,21 @@ def caseload(
 
     sort = effective_sort(filters, clinical)
     key = SORTS[sort]
+    # Sort keys that are nothing but sort keys: computed only when the list is sorted by them.
+    if sort == "partners":
+        couples = couples.annotate(
+            partner_one_name=Subquery(
+                Partner.objects.filter(couple=OuterRef("pk"), position=1).values("display_name")[:1]
+            )
+        )
+    elif sort == "clinician":
+        couples = couples.annotate(
+            first_clinician=Subquery(
+                User.objects.filter(couples=OuterRef("pk"))
+                .order_by("full_name")
+                .values("full_name")[:1]
+            )
+        )
     couples = couples.annotate(
         # Keyset paging needs sort keys without NULLs: empty values go last either way.
         sort_missing=Case(

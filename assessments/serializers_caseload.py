@@ -1,15 +1,27 @@
-"""API shape of a caseload row: a couple with its progress, forms, scores and alerts."""
+"""API shape of a caseload row: a couple with its progress, forms, scores and alerts.
+
+``CoupleSerializer`` is the shape's definition (the OpenAPI schema is drawn from
+it); ``couple_rows`` renders the same JSON from ``.values()`` rows with plain
+functions, which is what the list and the single-couple answers send: a page of
+50 couples through nested serializers costs more than everything else the list
+does. tests/test_api_caseload_json.py holds the two to the same output.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from assessments.caseload import PartnerForms as Forms
 from assessments.caseload import partner_forms, trend
-from clients.models import Couple, CoupleStatus
+from clients.models import Couple, CoupleStatus, Partner
 from clients.serializers import PartnerSerializer, PersonRef
 
 PROGRESS_CODES = {
@@ -112,3 +124,121 @@ class CoupleSerializer(serializers.Serializer):
         if not self.context.get("clinical"):
             return None
         return int(getattr(couple, "alert_count", 0) or 0)
+
+
+# --- The same JSON from plain rows -------------------------------------------------------
+
+# What a row needs from caseload() (the sort keys too, for the keyset cursor).
+ROW_VALUES = (
+    "id",
+    "uuid",
+    "label",
+    "status",
+    "start_date",
+    "monthly_report",
+    "next_due",
+    "forms_by_partner",
+    "progress",
+    "sort_missing",
+    "sort_value",
+)
+CLINICAL_VALUES = ("one_latest", "one_previous", "two_latest", "two_previous", "alert_count")
+PARTNER_VALUES = ("uuid", "position", "display_name", "email", "phone", "language", "portal_state")
+
+
+def row_values(couples: QuerySet[Couple], clinical: bool) -> QuerySet[Couple, dict[str, Any]]:
+    """``caseload()``'s couples as the plain rows ``couple_rows`` renders (no prefetches)."""
+    names = ROW_VALUES + CLINICAL_VALUES if clinical else ROW_VALUES
+    return couples.prefetch_related(None).values(*names)
+
+
+def _date(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _related(couple_ids: list[int]) -> tuple[dict[int, list[Any]], dict[int, list[Any]]]:
+    """Each couple's partners (position order) and clinicians (by name): two queries."""
+    partners: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    clinicians: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    if not couple_ids:
+        return partners, clinicians
+    rows = Partner.objects.filter(couple_id__in=couple_ids).order_by("couple_id", "position")
+    for row in rows.values("couple_id", *PARTNER_VALUES):
+        partners[row.pop("couple_id")].append(
+            {
+                **row,
+                "uuid": str(row["uuid"]),
+                "position": int(row["position"]),
+                "display_name": str(row["display_name"]),
+                "email": str(row["email"]),
+                "phone": str(row["phone"]),
+                "language": str(row["language"]),
+            }
+        )
+    # The couple ids come from the scoped caseload query; the join table has no scope of its
+    # own, and row-level security shows its rows only where the couple is visible.
+    links = Couple.clinicians.through.objects.filter(couple_id__in=couple_ids).order_by(
+        "couple_id", "user__full_name", "user_id"
+    )
+    for couple_id, uuid, full_name in links.values_list(
+        "couple_id", "user__uuid", "user__full_name"
+    ):
+        clinicians[couple_id].append({"uuid": str(uuid), "full_name": str(full_name)})
+    return partners, clinicians
+
+
+def couple_rows(
+    rows: Sequence[dict[str, Any]], clinical: bool, today: date
+) -> list[dict[str, Any]]:
+    """The JSON of ``CoupleSerializer`` for ``row_values()`` rows, with two more queries."""
+    partners, clinicians = _related([row["id"] for row in rows])
+    out = []
+    for row in rows:
+        own = partners.get(row["id"], [])
+        stored = list(row["forms_by_partner"] or [])
+        stored += [{}] * (len(own) - len(stored))
+        forms = [Forms.on(entry, today) for entry in stored[: len(own)]]
+        item: dict[str, Any] = {
+            "uuid": str(row["uuid"]),
+            "label": str(row["label"]),
+            "status": row["status"],
+            "start_date": _date(row["start_date"]),
+            "monthly_report": bool(row["monthly_report"]),
+            "partners": own,
+            "clinicians": clinicians.get(row["id"], []),
+            "progress": PROGRESS_CODES[row["progress"]],
+            "forms": [
+                {
+                    "partner": p["uuid"],
+                    "overdue": f.overdue,
+                    "due": f.due,
+                    "coming": _date(f.coming),
+                    "done": f.done,
+                }
+                for p, f in zip(own, forms, strict=False)
+            ],
+            "next_due": _date(row["next_due"]),
+            "connection": None,
+            "open_alerts": None,
+        }
+        if clinical:
+            pairs = [
+                (_float(row["one_latest"]), _float(row["one_previous"])),
+                (_float(row["two_latest"]), _float(row["two_previous"])),
+            ]
+            item["connection"] = [
+                {
+                    "partner": p["uuid"],
+                    "latest": latest,
+                    "previous": previous,
+                    "trend": trend(latest, previous),
+                }
+                for p, (latest, previous) in zip(own, pairs, strict=False)
+            ]
+            item["open_alerts"] = int(row["alert_count"] or 0)
+        out.append(item)
+    return out

@@ -11,15 +11,18 @@ What it measures (see bench/README.md, "Report and API benchmarks"):
   (token middleware, practice scope, DRF auth, permission, two throttles,
   caseload query with its annotations, cursor paging, CoupleSerializer).
 * GET /bench/ceiling/?limit=50 (bench/bench_urls.py): a plain DRF APIView with
-  no authentication, permissions, throttles or serializer returning the same
-  50 couples with partners' names/uuids and clinicians' names from .values().
+  no authentication, permissions, throttles, audit or serializer returning the
+  same JSON ``results`` (checked equal) from .values() reads of the couples,
+  their caseload summaries, partners and clinicians: the issue's ceiling.
+* GET /bench/ceiling-min/?limit=50: the ceiling used before 2026-12-05, with a
+  smaller body (the couples, partners' uuids and names, clinicians).
 
 Both are served by one gunicorn with 2 sync workers (as in the Dockerfile) on
 the benchmark's PostgreSQL database, with throttle rates raised to
 1000000/minute so nothing is refused. Load comes from ``wrk`` when it is
 installed (``apt-get install wrk``), otherwise from a Python client with one
 keep-alive connection per thread. Requests/second and p50/p99 latency are
-reported for each endpoint, with the ratio ceiling rps / API rps.
+reported for each endpoint, with the ratios ceiling rps / API rps.
 """
 
 from __future__ import annotations
@@ -321,25 +324,30 @@ def in_process(world: dict[str, Any], n: int) -> dict[str, Any]:
     from rest_framework import renderers, serializers, views
 
     import bench.bench_urls  # noqa: F401 - sets ROOT_URLCONF to include the ceiling
-    from assessments import caseload
-    from practice import audit, middleware, tokens
-    from practice.api_base import Cursor
+    from assessments import api_caseload, caseload
+    from practice import audit, keyset, middleware, tokens
+    from practice.api_base import StaffAPIView
 
     client = Client()
     headers = {"HTTP_AUTHORIZATION": f"Token {world['token']}"}
     api_url = f"/api/v1/p/{SLUG}/couples/?limit=50"
-    ceiling_url = "/bench/ceiling/?limit=50"
     out: dict[str, Any] = {}
-    for name, url, extra in (("API", api_url, headers), ("ceiling", ceiling_url, {})):
+    for name, url, extra in (
+        ("API", api_url, headers),
+        ("ceiling", "/bench/ceiling/?limit=50", {}),
+        ("ceiling-min", "/bench/ceiling-min/?limit=50", {}),
+    ):
         parts = _common.PartTimer("SQL (all queries)")
         parts.wrap(tokens, "authenticate", "token lookup (middleware)")
-        parts.wrap(middleware, "membership_in", "membership lookup (middleware)")
+        parts.wrap(middleware, "membership_in", "membership lookup (middleware, sessions only)")
         parts.wrap(views.APIView, "check_throttles", "throttles (2, cache)")
+        parts.wrap(StaffAPIView, "check_throttles", "throttles (2, cache)")
         parts.wrap(caseload, "caseload", "caseload() builds the queryset (lazy)")
-        parts.wrap(Cursor, "paginate_queryset", "caseload query + prefetch (paging)")
+        parts.wrap(keyset, "paginate", "keyset page (the caseload query)")
         parts.wrap(serializers.ListSerializer, "to_representation", "serializer")
         parts.wrap(renderers.JSONRenderer, "render", "JSON rendering")
         parts.wrap(audit, "record", "audit.record (INSERT)")
+        parts.wrap(api_caseload, "couple_rows", "rows to JSON values + partners, clinicians")
         totals = []
         per_run: dict[str, list[float]] = {}
         queries = []
@@ -534,6 +542,7 @@ def main() -> None:
     parser.add_argument("--rate", default="1000000/minute", help="API_RATE_PER_TOKEN and _PER_IP")
     parser.add_argument("--in-process", type=int, default=200, help="test-client requests")
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
+    parser.add_argument("--port", type=int, default=0, help="gunicorn's port (default: any free)")
     args = parser.parse_args()
 
     # A plain `kill` still drops the database and stops gunicorn (finally blocks run).
@@ -548,28 +557,34 @@ def main() -> None:
         print(f"built {world['counts']} in {seconds:.1f} s")
         token = world["token"]
         api_path = f"/api/v1/p/{SLUG}/couples/?limit=50"
-        ceiling_path = "/bench/ceiling/?limit=50"
+        ceilings = {
+            "ceiling": "/bench/ceiling/?limit=50",
+            "ceiling-min": "/bench/ceiling-min/?limit=50",
+        }
 
         if args.in_process:
             print("\n== In process (Django test client, one request at a time) ==")
             print_in_process(in_process(world, args.in_process))
 
-        port = free_port()
+        port = args.port or free_port()
         server = start_gunicorn(port, args.workers)
         status, api_body = fetch(port, api_path, token)
         assert status == 200
-        status, ceiling_body = fetch(port, ceiling_path, None)
-        assert status == 200
         api_rows = json.loads(api_body)["results"]
-        ceiling_rows = json.loads(ceiling_body)["results"]
-        same = [r["uuid"] for r in api_rows] == [r["uuid"] for r in ceiling_rows]
-        print(
-            f"\nfirst page: API {len(api_rows)} couples ({len(api_body)} bytes), ceiling "
-            f"{len(ceiling_rows)} couples ({len(ceiling_body)} bytes); same couples in the same "
-            f"order: {same}"
-        )
-        if not same or len(api_rows) != 50:
-            raise SystemExit("the two endpoints do not return the same page")
+        for name, path in ceilings.items():
+            status, ceiling_body = fetch(port, path, None)
+            assert status == 200
+            ceiling_rows = json.loads(ceiling_body)["results"]
+            same = [r["uuid"] for r in api_rows] == [r["uuid"] for r in ceiling_rows]
+            print(
+                f"\nfirst page: API {len(api_rows)} couples ({len(api_body)} bytes), {name} "
+                f"{len(ceiling_rows)} couples ({len(ceiling_body)} bytes); same couples in the "
+                f"same order: {same}; the same results: {api_rows == ceiling_rows}"
+            )
+            if not same or len(api_rows) != 50:
+                raise SystemExit("the endpoints do not return the same page")
+            if name == "ceiling" and api_rows != ceiling_rows:
+                raise SystemExit("the ceiling's results differ from the API's")
         tool = "wrk 2 threads" if shutil.which("wrk") else "Python threads (http.client)"
         print(
             f"\n== gunicorn -w {args.workers} (sync), {tool}, {args.connections} connections, "
@@ -581,25 +596,33 @@ def main() -> None:
             "postgres (this db)": lambda p, pp, c: DB_NAME in c and "postgres" in c,
         }
         results = {}
-        for name, path, auth in (("API", api_path, token), ("ceiling", ceiling_path, None)):
+        runs = [("API", api_path, token), *((name, path, None) for name, path in ceilings.items())]
+        for name, path, auth in runs:
             load(port, path, auth, args.warmup, args.connections)
             meter = _common.CpuMeter(groups, own_usage="load generator + this script").begin()
             results[name] = load(port, path, auth, args.duration, args.connections)
             results[name]["cpu"] = meter.end()
         for name, r in results.items():
             print(
-                f"  {name:8} {r['rps']:8.1f} req/s   p50 {r['p50'] * 1000:7.2f} ms   "
+                f"  {name:11} {r['rps']:8.1f} req/s   p50 {r['p50'] * 1000:7.2f} ms   "
                 f"p90 {r['p90'] * 1000:7.2f} ms   p99 {r['p99'] * 1000:7.2f} ms   "
                 f"({r['requests']} requests, non-2xx {r['non_2xx']}, "
                 f"socket errors {r['socket_errors']})"
             )
             _common.print_cpu(r["cpu"], " " * 11, "during this run")
-        ratio = results["ceiling"]["rps"] / results["API"]["rps"]
-        print(f"  ratio ceiling rps / API rps: {ratio:.2f}x")
-        print(
-            "  ratio API p99 / ceiling p99: "
-            f"{results['API']['p99'] / results['ceiling']['p99']:.2f}x"
-        )
+            # What one request costs the machine, whatever else was running: the CPU
+            # seconds of gunicorn and this database's backends over the requests served.
+            served = r["cpu"]["gunicorn"] + r["cpu"]["postgres (this db)"]
+            r["cpu_ms"] = served * args.duration / max(1, r["requests"]) * 1000
+            print(f"{' ' * 11}CPU per request (gunicorn + postgres): {r['cpu_ms']:.2f} ms")
+        for name in ceilings:
+            ratio = results[name]["rps"] / results["API"]["rps"]
+            print(f"  ratio {name} rps / API rps: {ratio:.2f}x")
+            cost = results["API"]["cpu_ms"] / results[name]["cpu_ms"]
+            print(f"  ratio API / {name} CPU per request: {cost:.2f}x")
+            print(
+                f"  ratio API p99 / {name} p99: {results['API']['p99'] / results[name]['p99']:.2f}x"
+            )
         if any(r["non_2xx"] for r in results.values()):
             raise SystemExit("some requests failed: the figures above are not valid")
         _common.print_end_state()

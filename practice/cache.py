@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.locmem import LocMemCache
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -28,6 +28,26 @@ T = TypeVar("T")
 
 # Errors that mean "Redis is not there", as opposed to a bug in how we call it.
 UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+
+
+class SharedClientRedis(RedisCacheClient):
+    """Django's Redis client holder, keeping one ``redis.Redis`` per connection pool.
+
+    Django builds a new ``redis.Redis`` (and its table of reply callbacks) for every
+    cache call, which costs about as much as the round trip itself; a client is safe to
+    reuse, and each thread has its own cache object anyway.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clients: dict[int, Any] = {}
+
+    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
+        pool = self._get_connection_pool(write)  # type: ignore[attr-defined]
+        client = self._clients.get(id(pool))
+        if client is None:
+            client = self._clients[id(pool)] = self._client(connection_pool=pool)  # type: ignore[attr-defined]
+        return client
 
 
 class FallbackRedisCache(RedisCache):
@@ -46,6 +66,7 @@ class FallbackRedisCache(RedisCache):
         options.setdefault("socket_connect_timeout", 0.5)
         options.setdefault("socket_timeout", 1.0)
         super().__init__(server, {**params, "OPTIONS": options})
+        self._class = SharedClientRedis
         self._local = LocMemCache(f"fallback-{id(self)}", {"TIMEOUT": params.get("TIMEOUT", 300)})
         self._lock = threading.Lock()
         self._down_since: float | None = None

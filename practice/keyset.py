@@ -7,19 +7,21 @@ index answers as quickly deep in the list as at its start.
 
 Every ordering ends with a unique column (``id``) so that the order is total, and
 its columns must never be NULL (sort a nullable value through a coalesced
-annotation). Cursors are signed: a tampered one is refused, not trusted.
+annotation). Cursors are signed: a tampered one is refused, not trusted. A page
+of ``.values()`` rows works the same, as long as the ordering's columns are among
+the values.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from django.core import signing
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 SALT = "attune.keyset"
 
@@ -29,7 +31,7 @@ class BadCursor(ValueError):
 
 
 @dataclass(frozen=True)
-class Page[T: Model]:
+class Page[T]:
     rows: list[T]
     next: str | None  # cursor of the page after this one
     previous: str | None  # cursor of the page before this one
@@ -78,8 +80,15 @@ def _decode(pair: Any) -> Any:
         raise BadCursor from None
 
 
-def _cursor(row: Model, ordering: Sequence[str], direction: str) -> str:
-    values = [_encode(getattr(row, _field(name)[0])) for name in ordering]
+def _value(row: Any, name: str) -> Any:
+    """A sort column of a row: a model instance, or a ``.values()`` dict."""
+    if isinstance(row, Mapping):
+        return row[name.lstrip("-")]
+    return getattr(row, _field(name)[0])
+
+
+def _cursor(row: Any, ordering: Sequence[str], direction: str) -> str:
+    values = [_encode(_value(row, name)) for name in ordering]
     return signing.dumps({"o": list(ordering), "v": values, "d": direction}, salt=SALT)
 
 
@@ -96,8 +105,8 @@ def _beyond(ordering: Sequence[str], values: list[Any], forward: bool) -> Q:
     return condition
 
 
-def paginate[T: Model](
-    queryset: QuerySet[T], ordering: Sequence[str], cursor: str | None, size: int
+def paginate[T](
+    queryset: QuerySet[Any, T], ordering: Sequence[str], cursor: str | None, size: int
 ) -> Page[T]:
     """One page of ``queryset`` in ``ordering``, starting at ``cursor`` (None: the first)."""
     forward = True

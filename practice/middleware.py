@@ -28,7 +28,7 @@ from django.utils.http import escape_leading_slashes
 from django.utils.translation import gettext as _
 from django_scopes import scope
 
-from practice import audit, two_factor
+from practice import audit, tokens, two_factor
 from practice.api_errors import api_error
 from practice.models import Practice
 from practice.security import record_refusal
@@ -147,8 +147,6 @@ class ApiTokenMiddleware:
         scheme, _sep, secret = header.partition(" ")
         if scheme.lower() not in {"token", "bearer"} or not secret.strip():
             return api_error(401, "not_authenticated", _("Use the header: Authorization: Token …"))
-        from practice import tokens
-
         token = tokens.authenticate(secret.strip())
         if token is None:
             return api_error(401, "authentication_failed", _("Invalid or revoked token."))
@@ -278,11 +276,13 @@ class PracticeScopeMiddleware:
                     401, "not_authenticated", _("Authentication credentials were not provided.")
                 )
             return redirect_to_login(request.get_full_path())
-        membership = membership_in(request.user, slug)
         token = getattr(request, "api_token", None)
-        if membership is None or (
-            token is not None and token.practice_id != membership.practice_id
-        ):
+        if token is not None:
+            # A token is good in its own practice only; its membership came with it.
+            membership = tokens.membership(token, slug)
+        else:
+            membership = membership_in(request.user, slug)
+        if membership is None:
             self._record_foreign(request, slug)
             if is_api_request(request):
                 return api_error(404, "not_found", _("Not found."))

@@ -127,3 +127,13 @@ def test_healthz_fails_only_when_the_database_is_down(client, monkeypatch):
     assert answer.status_code == 503
     assert answer.json()["checks"]["database"] == "down"
     assert answer.json()["checks"]["worker"] == "unknown"
+
+
+def test_cache_calls_share_one_redis_client(redis_down):
+    from django.core.cache import caches
+
+    backend = caches["default"]
+    # Django would build a new redis.Redis (and its reply-callback table) on every call.
+    first = backend._cache.get_client(write=True)
+    assert backend._cache.get_client(write=True) is first
+    assert backend._cache.get_client("key", write=False) is first  # one server: one pool
