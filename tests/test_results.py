@@ -30,6 +30,7 @@ from assessments.results import (
     shared_items,
 )
 from assessments.scoring_rules import Plan
+from tests.properties import examples
 
 LIBRARY = Path(defn.__file__).resolve().parent / "library"
 _CACHE = {path.stem: json.loads(path.read_text()) for path in sorted(LIBRARY.glob("*.json"))}
@@ -332,7 +333,7 @@ def test_a_scale_of_only_private_items_has_no_comparison():
     assert "cs08" not in result.growth_areas
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(a=st.sampled_from([1, 2, 3, 4, 5]), b=st.sampled_from([1, 2, 3, 4, 5]))
 def test_private_answers_do_not_change_anything(a, b):
     definition = with_private("connection-signs", "cs01", "cs11")
@@ -349,7 +350,7 @@ answers_1_to_5 = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(one=answers_1_to_5, two=answers_1_to_5)
 def test_item_agreement_rules(one, two):
     plan = Plan.compile(load("connection-signs"))

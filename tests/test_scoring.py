@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from assessments import definition as defn
 from assessments.scoring_rules import SCORING_VERSION, Plan, band_of
+from tests.properties import examples
 
 LIBRARY = Path(defn.__file__).resolve().parent / "library"
 KEYS = [
@@ -375,7 +376,7 @@ def test_alerts_use_raw_answers_not_recoded_ones():
 
 
 @pytest.mark.parametrize("key", KEYS)
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(data=st.data())
 def test_scores_stay_within_the_scale_range(key, data):
     definition, plan = DEFINITIONS[key], PLANS[key]
@@ -402,7 +403,7 @@ def test_scores_stay_within_the_scale_range(key, data):
 
 
 @pytest.mark.parametrize(("key", "link_id"), REVERSE_ITEMS)
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(data=st.data())
 def test_reversing_twice_is_the_identity(key, link_id, data):
     plan = PLANS[key]
@@ -414,7 +415,7 @@ def test_reversing_twice_is_the_identity(key, link_id, data):
     assert plan.recode(link_id, once) == value
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(answers=complete_answers(DEFINITIONS["connection-signs"]))
 def test_connection_signs_total_is_the_weighted_mean_of_its_subscales(answers):
     s = PLANS["connection-signs"].score(answers).scales
@@ -428,7 +429,7 @@ def test_connection_signs_total_is_the_weighted_mean_of_its_subscales(answers):
     assert s["total"].value == pytest.approx(weighted)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(answers=complete_answers(DEFINITIONS["elements-of-connection"]))
 def test_elements_total_is_the_mean_of_four_equal_subscales(answers):
     s = PLANS["elements-of-connection"].score(answers).scales
@@ -436,7 +437,7 @@ def test_elements_total_is_the_mean_of_four_equal_subscales(answers):
     assert s["total"].value == pytest.approx(sum(parts) / 4)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(answers=complete_answers(DEFINITIONS["everyday-bond"]))
 def test_everyday_bond_complete_is_exactly_the_sum_of_recoded_values(answers):
     plan = PLANS["everyday-bond"]
@@ -444,7 +445,7 @@ def test_everyday_bond_complete_is_exactly_the_sum_of_recoded_values(answers):
     assert plan.score(answers).total.value == expected
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(data=st.data())
 def test_everyday_bond_prorates_missing_answers(data):
     plan = PLANS["everyday-bond"]
@@ -458,7 +459,7 @@ def test_everyday_bond_prorates_missing_answers(data):
 
 
 @pytest.mark.parametrize("key", KEYS)
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(data=st.data())
 def test_too_few_answers_means_no_score_and_no_band(key, data):
     definition, plan = DEFINITIONS[key], PLANS[key]
@@ -476,7 +477,7 @@ def test_too_few_answers_means_no_score_and_no_band(key, data):
     assert (score.value, score.band, score.answered) == (None, None, keep)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(answers=complete_answers(DEFINITIONS["safety-screen"]))
 def test_safety_alert_lists_exactly_the_yes_answers(answers):
     result = PLANS["safety-screen"].score(answers)

@@ -34,6 +34,7 @@ from assessments.stats import (
     standard_error,
     variance,
 )
+from tests.properties import examples
 
 # Scores on a plausible 0..100 scale; finite and not extreme, so the arithmetic stays exact
 # enough for the properties below.
@@ -294,13 +295,13 @@ def test_classify_raises_for_reliability_one():
 # --- properties -----------------------------------------------------------------------------
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(a=scores, b=scores, sd_value=sds, reliability=reliabilities)
 def test_rci_is_antisymmetric(a, b, sd_value, reliability):
     assert rci(a, b, sd_value, reliability) == -rci(b, a, sd_value, reliability)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     x=scores,
     sd_value=sds,
@@ -314,7 +315,7 @@ def test_no_change_is_always_unchanged(x, sd_value, reliability, cutoff, higher_
     assert cls is ChangeClass.UNCHANGED
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(a=scores, b=scores, sd_value=sds, reliability=reliabilities, higher=st.booleans())
 def test_swapping_the_scores_swaps_improved_and_deteriorated(a, b, sd_value, reliability, higher):
     # Without a cut-off there is no "recovered", so the classes mirror each other exactly.
@@ -328,7 +329,7 @@ def test_swapping_the_scores_swaps_improved_and_deteriorated(a, b, sd_value, rel
     assert backward is mirror[forward]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(a=scores, b=scores, sd_value=sds, reliability=reliabilities, cutoff=scores)
 def test_direction_flip_mirrors_the_class(a, b, sd_value, reliability, cutoff):
     # Negating every score (and the cut-off) turns a higher-is-better scale into a
@@ -339,7 +340,7 @@ def test_direction_flip_mirrors_the_class(a, b, sd_value, reliability, cutoff):
     assert down[0] == pytest.approx(-up[0])
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(a=scores, b=scores, sd_value=sds, reliability=reliabilities, cutoff=st.none() | scores)
 def test_classify_agrees_with_the_rci_threshold(a, b, sd_value, reliability, cutoff):
     index, cls = classify(a, b, norms(sd_value, reliability, cutoff))
@@ -352,7 +353,7 @@ def test_classify_agrees_with_the_rci_threshold(a, b, sd_value, reliability, cut
         assert cls is ChangeClass.UNCHANGED
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     st.integers(min_value=2, max_value=6).flatmap(
         lambda k: st.lists(
@@ -530,7 +531,7 @@ def test_couple_rc_refuses_a_zero_standard_error():
         couple_rc(1, 2, 10, 1.0)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(a=scores, b=scores, sd_value=sds, reliability=reliabilities)
 def test_the_couple_composite_is_more_sensitive_than_one_partner(a, b, sd_value, reliability):
     # The same change in the mean of two is sqrt(2) times as many standard errors.
