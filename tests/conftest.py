@@ -7,6 +7,7 @@ includes the outsider from practice B.
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -189,6 +190,34 @@ def cases(world) -> Cases:
         a=case_file(world.a.practice, world.a.clinician, world.a.owner),
         b=case_file(world.b.practice, world.b.clinician, world.b.owner),
     )
+
+
+@pytest.fixture(scope="module")
+def module_world_and_cases(module_data_root, django_db_blocker) -> tuple[World, Cases]:
+    """Both practices and their case files, built once for a module that asks for them.
+
+    A module opts in by defining ``world``, ``cases`` and ``private_root`` from
+    ``shared_world_and_cases`` and ``module_data_root`` (tests/test_api.py). Every test of
+    that module then sees this data, whether it asks for it or not.
+    """
+    with module_db(django_db_blocker, module_data_root):
+        world = World(a=make_staff("Alpha"), b=make_staff("Bravo"))
+        cases = Cases(
+            a=case_file(world.a.practice, world.a.clinician, world.a.owner),
+            b=case_file(world.b.practice, world.b.clinician, world.b.owner),
+        )
+    return world, cases
+
+
+@pytest.fixture
+def shared_world_and_cases(module_world_and_cases, db) -> tuple[World, Cases]:
+    """This test's copy of the module's data.
+
+    The rows are shared (each test's changes roll back with its savepoint); the Python
+    objects are copied, so a test that changes one in memory leaves the next test's alone,
+    as Django's ``setUpTestData`` does.
+    """
+    return copy.deepcopy(module_world_and_cases)
 
 
 def signed_in_quickly(user: User) -> Client:

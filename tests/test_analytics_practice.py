@@ -8,6 +8,7 @@ past 1.96 * sqrt(2) * 2 * sqrt(0.2) = 2.48 points; the couple average past 1.75.
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 from datetime import UTC, date, datetime
@@ -19,6 +20,7 @@ from django_scopes import scope
 from assessments.models import Instrument
 from assessments.services import instruments as instrument_services
 from practice.models import AuditEvent, Role
+from tests.conftest import World, make_staff, module_db
 from tests.conftest import signed_in_quickly as signed_in
 from tests.factories import MembershipFactory, answer, make_couple, open_form
 
@@ -77,8 +79,36 @@ def at(day: str) -> datetime:
     return datetime.fromisoformat(day).replace(hour=10, tzinfo=UTC)
 
 
+@pytest.fixture(scope="module")
+def shared(module_data_root, django_db_blocker):
+    """Two practices and the analytics practice below, built once for the whole module."""
+    with module_db(django_db_blocker, module_data_root):
+        world = World(a=make_staff("Alpha"), b=make_staff("Bravo"))
+        return world, build_practice_data(world)
+
+
 @pytest.fixture
-def practice_data(world):
+def private_root(module_data_root):
+    return module_data_root
+
+
+@pytest.fixture
+def _copy(shared, db):
+    """This test's own Python objects for the shared rows (tests/conftest.py says why)."""
+    return copy.deepcopy(shared)
+
+
+@pytest.fixture
+def world(_copy):
+    return _copy[0]
+
+
+@pytest.fixture
+def practice_data(_copy):
+    return _copy[1]
+
+
+def build_practice_data(world):
     practice = world.a.practice
     colleague = MembershipFactory(
         practice=practice, role=Role.CLINICIAN, user__full_name="Bea Colleague"

@@ -58,6 +58,23 @@ def base(world):
     return f"/api/v1/p/{world.a.practice.slug}"
 
 
+# Both practices and their case files are built once for this module (tests/conftest.py):
+# every test here sees them, and each test's own changes roll back after it.
+@pytest.fixture
+def private_root(module_data_root):
+    return module_data_root
+
+
+@pytest.fixture
+def world(shared_world_and_cases):
+    return shared_world_and_cases[0]
+
+
+@pytest.fixture
+def cases(shared_world_and_cases):
+    return shared_world_and_cases[1]
+
+
 # --- Tokens -------------------------------------------------------------------
 
 
