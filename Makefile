@@ -35,6 +35,10 @@ run: install
 # Test processes (pytest-xdist); the machines this project runs on have two cores.
 WORKERS ?= 2
 FAST := not browser and not worker and not faults and not fuzz and not pdf and not slow
+# Test processes keep their bytecode (and pytest's rewritten test modules) in var/pycache,
+# even where the environment sets PYTHONDONTWRITEBYTECODE: otherwise every pytest process,
+# and every server or worker a test starts, compiles the project again (2 to 4 s each).
+TEST_ENV := PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(CURDIR)/var/pycache CELERY_QUEUE_PREFIX=test-
 
 ## The whole test suite, on whatever DATABASE_URL / CELERY_BROKER_URL say: first the
 ## tests that start no browser, worker or Redis server, in $(WORKERS) pytest-xdist
@@ -45,15 +49,16 @@ test: install
 	$(PY) scripts/test_deps.py
 	$(PY) manage.py compilemessages --ignore=.venv -v0
 	@one=0; two=0; \
-	ATTUNE_TEST_PHASE=parallel CELERY_QUEUE_PREFIX=test- $(BIN)/pytest -n $(WORKERS) $(PYTEST_ARGS) || one=$$?; \
-	ATTUNE_TEST_PHASE=serial CELERY_QUEUE_PREFIX=test- $(BIN)/pytest $(PYTEST_ARGS) || two=$$?; \
+	$(TEST_ENV) ATTUNE_TEST_PHASE=parallel $(BIN)/pytest -n $(WORKERS) $(PYTEST_ARGS) || one=$$?; \
+	$(TEST_ENV) ATTUNE_TEST_PHASE=serial $(BIN)/pytest $(PYTEST_ARGS) || two=$$?; \
 	if [ $$one -eq 5 ] && [ $$two -eq 5 ]; then echo "pytest collected no tests; that is a failure here." >&2; exit 5; fi; \
 	for status in $$one $$two; do if [ $$status -ne 0 ] && [ $$status -ne 5 ]; then exit $$status; fi; done
 
-## The quick loop: no browser, worker, Redis, poppler or demo build; any database.
+## The quick loop: no browser, worker, Redis, poppler or demo build; any database. Property
+## tests try a fifth of their examples (tests/properties.py); `make test` tries them all.
 test-fast: install
 	$(PY) manage.py compilemessages --ignore=.venv -v0
-	@status=0; CELERY_QUEUE_PREFIX=test- $(BIN)/pytest -n $(WORKERS) -m "$(FAST)" $(PYTEST_ARGS) || status=$$?; \
+	@status=0; $(TEST_ENV) ATTUNE_TEST_QUICK=1 $(BIN)/pytest -n $(WORKERS) -m "$(FAST)" $(PYTEST_ARGS) || status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests; that is a failure here." >&2; fi; \
 	exit $$status
 
