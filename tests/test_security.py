@@ -17,6 +17,22 @@ from tests.test_portal import portal_client
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# Both practices and their case files are built once for this module (tests/conftest.py).
+@pytest.fixture
+def private_root(module_data_root):
+    return module_data_root
+
+
+@pytest.fixture
+def world(shared_world_and_cases):
+    return shared_world_and_cases[0]
+
+
+@pytest.fixture
+def cases(shared_world_and_cases):
+    return shared_world_and_cases[1]
+
+
 def refusals(practice):
     with scopes_disabled():
         return list(AuditEvent.objects.filter(action="security.refused", practice=practice))
