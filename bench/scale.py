@@ -166,11 +166,23 @@ def main() -> None:
         help="copy this database (kept by an earlier --keep-db run) instead of building: "
         "the pages at scale and the jobs are measured on the copy",
     )
+    parser.add_argument(
+        "--existing",
+        action="store_true",
+        help="measure on --db as it is (kept by an earlier run), without copying or dropping it; "
+        "the jobs change it",
+    )
     parser.add_argument("--no-jobs", action="store_true", help="stop after the pages")
     parser.add_argument("--only", help="comma-separated job names to run (default all)")
     args = parser.parse_args()
     _common.configure(args.db)
-    if args.template:
+    if args.existing:
+        import django
+
+        django.setup()
+        run_jobs_on_copy(args)
+        print(f"loadavg at the end: {_common.loadavg()}; database {args.db} left in place")
+    elif args.template:
         with _common.copied_database(args.db, args.template, keep=args.keep_db):
             run_jobs_on_copy(args)
     else:
@@ -300,7 +312,7 @@ def run_jobs_on_copy(args: argparse.Namespace) -> None:
     _common.print_environment()
     with scopes_disabled():
         print(
-            f"copied {args.template}: {Practice.objects.count()} practices, "
+            f"{args.template or args.db}: {Practice.objects.count()} practices, "
             f"{Couple.objects.count()} couples, {Response.objects.count()} responses",
             flush=True,
         )
