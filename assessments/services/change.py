@@ -273,7 +273,7 @@ def _estimate(instrument: Instrument, pool_practice: int | None, practice_ids: l
         for key, value in Score.objects.filter(
             response_id__in=ids, value__isnull=False
         ).values_list("scale", "value"):
-            scores[key].append(value)
+            scores[key].append(value)  # type: ignore[arg-type]  # value IS NOT NULL above
     if not found:
         return 0
     for scale in plan.scales:
