@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import TypedDict
 
 from django.conf import settings
-from django.db.models import F, Min, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
@@ -297,7 +296,7 @@ def _estimate(instrument: Instrument, pool_practice: int | None, practice_ids: l
     return len(plan.scales)
 
 
-# First administrations are read this many at a time (their answers and scores).
+# Partners are walked this many at a time to find their first administrations.
 FIRSTS_BATCH = 2000
 
 
@@ -307,9 +306,10 @@ def _first_administrations(
     """Responses to this version that were their partner's first answer to the instrument.
 
     "First" looks across every version of the instrument's key, so a partner
-    who started on version 1 never counts as a baseline for version 2. The ids
-    come in batches, by keyset, so that a pool of a thousand practices is never
-    one list.
+    who started on version 1 never counts as a baseline for version 2. The
+    pool's partners are walked by keyset, ``batch`` at a time, and each batch's
+    submissions of the key read through the partner index, so that a pool of a
+    thousand practices is never one list and every submission is read once.
     """
     submitted = Response.objects.filter(  # type: ignore[misc]
         instrument__key=instrument.key,
@@ -317,23 +317,28 @@ def _first_administrations(
         state=ResponseState.SUBMITTED,
         practice_id__in=practice_ids,
     )
-    earliest = (
-        submitted.filter(partner_id=OuterRef("partner_id"))
-        .order_by()
-        .values("partner_id")
-        .annotate(first=Min("submitted_at"))
-        .values("first")[:1]
-    )
-    firsts = (
-        submitted.filter(instrument_id=instrument.pk)
-        .annotate(first=Subquery(earliest))
-        .filter(submitted_at=F("first"))
-    )
+    partners = Partner.objects.filter(practice_id__in=practice_ids).order_by("pk")
     last = 0
     while True:
-        ids = list(firsts.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:batch])
+        partner_ids = list(partners.filter(pk__gt=last).values_list("pk", flat=True)[:batch])
+        if not partner_ids:
+            return
+        rows = list(
+            submitted.filter(partner_id__in=partner_ids).values_list(
+                "pk", "partner_id", "submitted_at", "instrument_id"
+            )
+        )
+        first: dict[int, datetime] = {}
+        for _pk, partner_id, at, _instrument_id in rows:
+            if at is not None and (partner_id not in first or at < first[partner_id]):
+                first[partner_id] = at
+        ids = [
+            pk
+            for pk, partner_id, at, instrument_id in rows
+            if at is not None and at == first.get(partner_id) and instrument_id == instrument.pk
+        ]
         if ids:
             yield ids
-        if len(ids) < batch:
+        if len(partner_ids) < batch:
             return
-        last = ids[-1]
+        last = partner_ids[-1]
