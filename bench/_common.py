@@ -139,6 +139,24 @@ def bench_database(db_name: str, keep: bool = False) -> Iterator[None]:
         release_database(db_name, keep, f" ({PG_SERVER}/{db_name})")
 
 
+@contextmanager
+def copied_database(db_name: str, template: str, keep: bool = False) -> Iterator[None]:
+    """Like ``bench_database``, on a copy of ``template`` (already migrated and filled)."""
+    import django
+
+    with _admin_connection() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+        started = time.perf_counter()
+        conn.execute(f'CREATE DATABASE "{db_name}" TEMPLATE "{template}"')
+    print(f"copied {template} to {db_name} in {time.perf_counter() - started:.1f} s")
+    try:
+        django.setup()
+        yield
+    finally:
+        print("loadavg at the end: " + loadavg())
+        release_database(db_name, keep, f" ({PG_SERVER}/{db_name})")
+
+
 # --- Reporting ------------------------------------------------------------------
 
 
@@ -732,8 +750,54 @@ class World:
     counts: dict[str, int] = field(default_factory=dict)
 
 
+# build_world's bulk writer: ``bulk_create`` (the default), or COPY with ids taken
+# from the table's sequence beforehand (bench/scale.py, for the full-size load).
+BULK_COPY = False
+
+
 def _bulk(model: Any, objs: list[Any], batch_size: int = 5000) -> list[Any]:
+    if BULK_COPY:
+        return copy_rows(model, objs)
     return model.objects.bulk_create(objs, batch_size=batch_size)
+
+
+def copy_rows(model: Any, objs: list[Any]) -> list[Any]:
+    """Insert unsaved ``objs`` of ``model`` with PostgreSQL's COPY; sets their primary keys.
+
+    The ids are reserved from the table's sequence first (this process is the only
+    writer while a benchmark loads), so the objects carry their pk afterwards as
+    with ``bulk_create``. Values go through each field's ``pre_save`` and
+    ``get_db_prep_save``, as ``bulk_create`` does them.
+    """
+    from django.db import connections
+
+    if not objs:
+        return objs
+    connection = connections["default"]  # the wrapper itself: the proxy costs per call
+    meta = model._meta
+    table = meta.db_table
+    pk = meta.pk
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [table, pk.column])
+        sequence = cursor.fetchone()[0]
+        cursor.execute("SELECT nextval(%s)", [sequence])
+        first = cursor.fetchone()[0]
+        cursor.execute("SELECT setval(%s, %s)", [sequence, first + len(objs) - 1])
+    for offset, obj in enumerate(objs):
+        setattr(obj, pk.attname, first + offset)
+    fields = list(meta.concrete_fields)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # the psycopg cursor under Django's wrappers
+        with raw.copy(f"COPY {connection.ops.quote_name(table)} ({columns}) FROM STDIN") as copy:
+            for obj in objs:
+                copy.write_row(
+                    [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+                )
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = "default"
+    return objs
 
 
 def build_world(
@@ -747,6 +811,7 @@ def build_world(
     seed: int = 20261125,
     today: date | None = None,
     tag: str = "",
+    summaries: bool = True,
 ) -> World:
     """One practice with staff, couples, history and (optionally) scores, open forms and alerts.
 
@@ -755,7 +820,8 @@ def build_world(
     individual safety screen). The named clinician gets ``clinician_couples``
     active couples; the others are spread over nine more clinicians with a mix
     of statuses. ``tag`` tells apart the slugs and staff emails of several
-    practices built in one database (bench/scale.py).
+    practices built in one database (bench/scale.py). ``summaries=False`` leaves
+    the caseload rows to a later ``summary.rebuild()``.
     """
     from django.db import transaction
     from django.utils import timezone
@@ -1021,8 +1087,9 @@ def build_world(
     # Written past the services: the caseload rows, as `manage.py rebuild_summaries` does.
     from assessments import summary
 
-    with scopes_disabled(), transaction.atomic():
-        summary.refresh(c.pk for c in couple_objs)
+    if summaries:
+        with scopes_disabled(), transaction.atomic():
+            summary.refresh(c.pk for c in couple_objs)
     return World(
         practice=practice,
         owner=owner,

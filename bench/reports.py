@@ -52,7 +52,7 @@ import _common
 # reports.py: the app's ``reports`` package must win.
 _common.hide_bench_folder()
 
-DB_NAME = "attune_bench_reports"
+DB_NAME = os.environ.get("BENCH_REPORTS_DB", "attune_bench_reports")
 BROKER = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/0")
 QUEUE_PREFIX = f"bench-reports-{os.getpid()}-"
 TMP = Path(tempfile.mkdtemp(prefix="attune-bench-reports-"))
@@ -528,14 +528,14 @@ class RssSampler(threading.Thread):
         self.sample()
 
 
-def start_worker(log_path: Path) -> subprocess.Popen[bytes]:
+def start_worker(log_path: Path, concurrency: int = 2) -> subprocess.Popen[bytes]:
     from django.conf import settings
 
     process = _common.celery_worker(
         log_path.open("wb"),
         [settings.REPORTS_QUEUE],
         hostname=f"{QUEUE_PREFIX}worker@%h",
-        concurrency=2,
+        concurrency=concurrency,
         extra=["--without-heartbeat"],
         own_session=True,
     )
@@ -545,7 +545,9 @@ def start_worker(log_path: Path) -> subprocess.Popen[bytes]:
     raise SystemExit("worker did not start:\n" + log_path.read_text(errors="replace")[-3000:])
 
 
-def bulk(world: dict[str, Any], n_reports: int) -> dict[str, Any]:
+def bulk(
+    world: dict[str, Any], n_reports: int, concurrency: int = 2, first: int = 0
+) -> dict[str, Any]:
     from django.conf import settings
     from django.utils import timezone
     from django_scopes import scope
@@ -556,11 +558,11 @@ def bulk(world: dict[str, Any], n_reports: int) -> dict[str, Any]:
 
     assert not app.conf.task_always_eager
     couples = world["couples"]
-    chosen = [couples[i % len(couples)] for i in range(n_reports)]
+    chosen = [couples[(first + i) % len(couples)] for i in range(n_reports)]
     if len({c.pk for c in chosen}) != len(chosen):
         raise SystemExit("request_batch needs one couple per report: build more couples")
-    log_path = TMP / "worker.log"
-    worker = start_worker(log_path)
+    log_path = TMP / f"worker-{concurrency}.log"
+    worker = start_worker(log_path, concurrency)
     sampler = RssSampler(worker.pid)
     sampler.sample()
     initial_children = set(_children(worker.pid))
@@ -696,6 +698,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20, help="in-process runs (default 20)")
     parser.add_argument("--bulk", type=int, default=100, help="reports in the Celery bulk run")
     parser.add_argument("--skip-bulk", action="store_true", help="no Celery bulk run")
+    parser.add_argument(
+        "--processes",
+        default="2",
+        help="worker pool sizes of the bulk runs, one run each, on different couples "
+        "(e.g. 1,2: the issue-14 scaling ratio)",
+    )
+    parser.add_argument("--skip-in-process", action="store_true", help="bulk runs only")
     parser.add_argument("--profile", action="store_true", help="cProfile one generate()")
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
     args = parser.parse_args()
@@ -707,48 +716,24 @@ def main() -> None:
     try:
         _common.migrate()
         _common.print_facts(environment())
-        seconds, world = _common.timed(lambda: build_world(max(args.bulk, 1)))
+        pools = [int(n) for n in args.processes.split(",")]
+        seconds, world = _common.timed(lambda: build_world(max(args.bulk, 1) * len(pools)))
         print(f"built {world['counts']} in {seconds:.1f} s")
 
-        result = in_process(world, args.runs, args.profile)
-        e2e, raw = result["e2e"], result["raw"]
-        print("\n== End-to-end generate() vs raw WeasyPrint (same HTML) ==")
-        print(f"  generate()      {summary(e2e)}")
-        print(f"  raw write_pdf   {summary(raw)}")
-        ratio = statistics.median(e2e) / statistics.median(raw)
-        verdict = "met" if ratio <= 1.25 else "MISSED"
-        print(f"  ratio of medians {ratio:.3f}x  (target <= 1.25x: {verdict})")
-        print(
-            f"  ratio of p95s    {_common.percentile(e2e, 95) / _common.percentile(raw, 95):.3f}x"
-        )
-        print_stages(result["stages"], e2e, raw)
-        _common.print_cpu(result["cpu"])
-
+        if not args.skip_in_process:
+            report_in_process(world, args)
         if not args.skip_bulk:
-            print(f"\n== Bulk run: {args.bulk} reports, 1 worker --concurrency 2 (prefork) ==")
-            b = bulk(world, args.bulk)
-            print(f"  wall {b['wall']:.1f} s (request_batch itself {b['queued']:.2f} s)")
-            print(f"  throughput {b['per_minute']:.1f} reports/minute")
-            print(f"  failed {b['failed']}, delivered more than once {b['retried']}")
-            print(f"  in-worker task time: {summary(b['task_times'])}")
-            mib = 1024
-            print(f"  peak RSS main process    {b['main_peak_kib'] / mib:7.1f} MiB")
-            for pid, peak, initial in b["children"]:
-                role = "pool child" if initial else "pool child (replacement)"
-                print(f"  peak RSS {role:25} pid {pid}: {peak / mib:7.1f} MiB ({peak} KiB)")
-            top = max([p for _, p, _ in b["children"]] or [0])
-            print(
-                f"  highest pool child {top / mib:.1f} MiB = {top * 1.024:.0f} kB "
-                f"(target < 300 MB: {'met' if top * 1.024 < 300_000 else 'MISSED'})"
-            )
-            print(
-                f"  recycled pool children: {b['recycles']} "
-                f"(of which over the memory limit, from the log: {b['memory_recycles']}); "
-                f"settings: max tasks/child {b['max_tasks_per_child']}, "
-                f"max memory/child {b['max_memory_per_child']} KiB"
-            )
-            print(f"  WorkerLostError in log: {b['worker_lost']}; log {b['log']}")
-            _common.print_cpu(b["cpu"])
+            throughput = {}
+            for number, pool in enumerate(pools):
+                throughput[pool] = report_bulk(world, args.bulk, pool, number * args.bulk)
+            if len(throughput) > 1:
+                low, high = min(throughput), max(throughput)
+                ratio = throughput[high] / throughput[low]
+                print(
+                    f"\n== Throughput with {high} worker processes / with {low}: {ratio:.2f}x "
+                    f"(issue 14 target >= 1.8x for 2 / 1: "
+                    f"{'met' if ratio >= 1.8 else 'MISSED'}) =="
+                )
         _common.print_end_state()
     finally:
         _common.release_database(DB_NAME, args.keep_db)
@@ -757,6 +742,50 @@ def main() -> None:
         # The PDFs go; the worker log and any profiles stay for a look afterwards.
         shutil.rmtree(TMP / "private", ignore_errors=True)
         print(f"worker log and profiles (if any) are in {TMP}")
+
+
+def report_in_process(world: dict[str, Any], args: argparse.Namespace) -> None:
+    result = in_process(world, args.runs, args.profile)
+    e2e, raw = result["e2e"], result["raw"]
+    print("\n== End-to-end generate() vs raw WeasyPrint (same HTML) ==")
+    print(f"  generate()      {summary(e2e)}")
+    print(f"  raw write_pdf   {summary(raw)}")
+    ratio = statistics.median(e2e) / statistics.median(raw)
+    verdict = "met" if ratio <= 1.25 else "MISSED"
+    print(f"  ratio of medians {ratio:.3f}x  (target <= 1.25x: {verdict})")
+    print(f"  ratio of p95s    {_common.percentile(e2e, 95) / _common.percentile(raw, 95):.3f}x")
+    print_stages(result["stages"], e2e, raw)
+    _common.print_cpu(result["cpu"])
+
+
+def report_bulk(world: dict[str, Any], n_reports: int, pool: int, first: int) -> float:
+    """One bulk run with a worker of ``pool`` processes; returns reports per minute."""
+    print(f"\n== Bulk run: {n_reports} reports, 1 worker --concurrency {pool} (prefork) ==")
+    b = bulk(world, n_reports, pool, first)
+    print(f"  wall {b['wall']:.1f} s (request_batch itself {b['queued']:.2f} s)")
+    print(f"  throughput {b['per_minute']:.1f} reports/minute")
+    print(f"  failed {b['failed']}, delivered more than once {b['retried']}")
+    print(f"  in-worker task time: {summary(b['task_times'])}")
+    mib = 1024
+    print(f"  peak RSS main process    {b['main_peak_kib'] / mib:7.1f} MiB")
+    for pid, peak, initial in b["children"]:
+        role = "pool child" if initial else "pool child (replacement)"
+        print(f"  peak RSS {role:25} pid {pid}: {peak / mib:7.1f} MiB ({peak} KiB)")
+    top = max([p for _, p, _ in b["children"]] or [0])
+    print(
+        f"  highest pool child {top / mib:.1f} MiB = {top * 1.024:.0f} kB "
+        f"(target < 300 MB: {'met' if top * 1.024 < 300_000 else 'MISSED'})"
+    )
+    print(
+        f"  recycled pool children: {b['recycles']} "
+        f"(of which over the memory limit, from the log: {b['memory_recycles']}); "
+        f"settings: max tasks/child {b['max_tasks_per_child']}, "
+        f"max memory/child {b['max_memory_per_child']} KiB"
+    )
+    print(f"  WorkerLostError in log: {b['worker_lost']}; log {b['log']}")
+    _common.print_cpu(b["cpu"])
+    print(f"  loadavg {_common.loadavg()}")
+    return float(b["per_minute"])
 
 
 if __name__ == "__main__":

@@ -121,11 +121,38 @@ def measure(worlds: dict[str, Any], reps: int) -> dict[str, _common.Summary]:
 
 
 def job(name: str, fn: Callable[[], Any], report: list[tuple[str, float, float, Any]]) -> None:
+    """Run ``fn`` in a forked child, so that its peak RSS is the job's own.
+
+    The child inherits the loaded Django (not a connection: they are closed
+    first), runs the job, sends its result back as text through a pipe; the
+    parent reads the child's ``ru_maxrss`` from ``wait4``.
+    """
+    from django.db import connections
+
+    connections.close_all()
     gc.collect()
+    reading, writing = os.pipe()
     started = time.perf_counter()
-    result = fn()
-    report.append((name, time.perf_counter() - started, rss_mb(), result))
-    print(f"  {name:34} {report[-1][1]:8.1f} s   peak RSS {report[-1][2]:7.0f} MB   -> {result}")
+    child = os.fork()
+    if child == 0:  # the job's process
+        os.close(reading)
+        try:
+            text = repr(fn())
+        except BaseException as error:  # reported by the parent
+            text = f"FAILED: {error!r}"
+        connections.close_all()
+        with os.fdopen(writing, "w") as out:
+            out.write(text)
+        os._exit(0)
+    os.close(writing)
+    with os.fdopen(reading) as got:
+        result = got.read()
+    _pid, _status, usage = os.wait4(child, 0)
+    report.append((name, time.perf_counter() - started, usage.ru_maxrss / 1024, result))
+    print(
+        f"  {name:34} {report[-1][1]:8.1f} s   peak RSS {report[-1][2]:7.0f} MB   -> {result}",
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -133,23 +160,42 @@ def main() -> None:
     parser.add_argument("--size", type=float, default=1.0, help="fraction of the full scale")
     parser.add_argument("--reps", type=int, default=40, help="timed requests per page")
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument("--db", default=DB_NAME, help="name of the database to create")
+    parser.add_argument(
+        "--template",
+        help="copy this database (kept by an earlier --keep-db run) instead of building: "
+        "the pages at scale and the jobs are measured on the copy",
+    )
+    parser.add_argument(
+        "--existing",
+        action="store_true",
+        help="measure on --db as it is (kept by an earlier run), without copying or dropping it; "
+        "the jobs change it",
+    )
+    parser.add_argument("--no-jobs", action="store_true", help="stop after the pages")
+    parser.add_argument("--only", help="comma-separated job names to run (default all)")
     args = parser.parse_args()
-    _common.configure(DB_NAME)
-    with _common.bench_database(DB_NAME, keep=args.keep_db):
-        run(args)
+    _common.configure(args.db)
+    if args.existing:
+        import django
+
+        django.setup()
+        run_jobs_on_copy(args)
+        print(f"loadavg at the end: {_common.loadavg()}; database {args.db} left in place")
+    elif args.template:
+        with _common.copied_database(args.db, args.template, keep=args.keep_db):
+            run_jobs_on_copy(args)
+    else:
+        with _common.bench_database(args.db, keep=args.keep_db):
+            run(args)
 
 
 def run(args: argparse.Namespace) -> None:
     from django.contrib.auth import hashers
     from django.test.utils import override_settings
-    from django.utils import timezone
     from django_scopes import scopes_disabled
 
-    from assessments import summary
-    from assessments.services import alerts, assignments, change, scoring
-    from reports import exports
-    from reports import services as report_services
-
+    _common.BULK_COPY = True
     print("environment:")
     _common.print_environment()
     couples_wanted = max(MEASURED_COUPLES, round(FULL["couples"] * args.size))
@@ -197,9 +243,16 @@ def run(args: argparse.Namespace) -> None:
                 alerts=15,
                 tag=f"-{number:04d}",
                 seed=1000 + number,
+                summaries=False,  # the summary rebuild below writes them, timed
             )
             if number % 50 == 49:
-                print(f"  {number + 1} filler practices, {time.perf_counter() - started:.0f} s")
+                elapsed = time.perf_counter() - started
+                print(
+                    f"  {number + 1} filler practices, {elapsed:.0f} s "
+                    f"({(number + 1) * FILLER_COUPLES * per_couple / elapsed:.0f} responses/s), "
+                    f"loadavg {_common.loadavg()}",
+                    flush=True,
+                )
         _common.analyze()
     hashers.get_hashers.cache_clear()
     with scopes_disabled():
@@ -212,10 +265,73 @@ def run(args: argparse.Namespace) -> None:
             "couples": Couple.objects.count(),
             "responses": Response.objects.count(),
         }
-    print(f"filled in {time.perf_counter() - started:.1f} s: {counts}")
+    print(f"filled in {time.perf_counter() - started:.1f} s: {counts}", flush=True)
+    # The filler practices' caseload rows, before the pages at scale are measured.
+    job_report: list[tuple[str, float, float, Any]] = []
+    job("caseload summary rebuild (load)", rebuild_summaries, job_report)
     after = measure(worlds, args.reps)
+    print_pages(before, after, args.reps)
+    if not args.no_jobs:
+        run_jobs(args)
+    _common.print_end_state()
 
-    print(f"\n== Pages and API ({args.reps} requests each; ms) ==")
+
+def rebuild_summaries() -> int:
+    from assessments import summary
+
+    return summary.rebuild()
+
+
+def find_worlds() -> dict[str, Any]:
+    """The two measured practices of a copied database, as build_world returned them."""
+    from django_scopes import scopes_disabled
+
+    from practice.models import Practice, User
+
+    worlds = {}
+    with scopes_disabled():
+        for tag in ("large", "small"):
+            worlds[tag] = _common.World(
+                practice=Practice.objects.get(slug=f"bench-{tag}"),
+                owner=User.objects.get(email=f"owner-{tag}@bench.test"),
+                clinician=User.objects.get(email=f"clinician-{tag}@bench.test"),
+                clinician_couple_ids=[],
+                couple_ids=[],
+            )
+    return worlds
+
+
+def run_jobs_on_copy(args: argparse.Namespace) -> None:
+    from django_scopes import scopes_disabled
+
+    from assessments.models import Response
+    from clients.models import Couple
+    from practice.models import Practice
+
+    print("environment:")
+    _common.print_environment()
+    with scopes_disabled():
+        print(
+            f"{args.template or args.db}: {Practice.objects.count()} practices, "
+            f"{Couple.objects.count()} couples, {Response.objects.count()} responses",
+            flush=True,
+        )
+    if args.reps:
+        after = measure(find_worlds(), args.reps)
+        print_pages(None, after, args.reps)
+    if not args.no_jobs:
+        run_jobs(args)
+    _common.print_end_state()
+
+
+def print_pages(
+    before: dict[str, _common.Summary] | None, after: dict[str, _common.Summary], reps: int
+) -> None:
+    print(f"\n== Pages and API ({reps} requests each; ms) ==", flush=True)
+    if before is None:
+        for name, at_scale in after.items():
+            print(f"  {name:64} p50 {at_scale.median:8.1f}  p95 {at_scale.p95:8.1f}")
+        return
     print(f"  {'':64} {'p50 before':>10} {'p95 before':>10} {'p50 at scale':>12} {'p95':>8}")
     for name, summary_before in before.items():
         at_scale = after[name]
@@ -246,19 +362,38 @@ def run(args: argparse.Namespace) -> None:
     for name, value in ratios.items():
         print(f"  {name:64} {value:6.2f}")
 
-    print("\n== Jobs over every practice (wall time, this process's peak RSS) ==")
+
+def run_jobs(args: argparse.Namespace) -> None:
+    from django.utils import timezone
+
+    from assessments import summary
+    from assessments.services import alerts, assignments, change, scoring
+    from reports import exports
+    from reports import services as report_services
+
+    print(
+        f"\n== Jobs over every practice (wall time, the job process's peak RSS); "
+        f"loadavg {_common.loadavg()} ==",
+        flush=True,
+    )
     today = timezone.localdate()
+    jobs: list[tuple[str, Callable[[], Any]]] = [
+        ("caseload summary rebuild", summary.rebuild),
+        ("norm estimation", change.estimate_norms),
+        ("open due forms", lambda: assignments.create_due_occurrences(today)),
+        ("reminders", lambda: assignments.send_reminders(today)),
+        ("overdue alerts", lambda: alerts.raise_overdue_alerts(today)),
+        ("sweep: unscored", lambda: len(scoring.unscored_ids())),
+        ("sweep: stale reports", report_services.requeue_stale),
+        ("sweep: exports", lambda: exports.sweep(timezone.now() + timedelta(days=1))),
+        ("rescore_all", scoring.rescore_all),
+    ]
+    wanted = set(args.only.split(",")) if args.only else None
     report: list[tuple[str, float, float, Any]] = []
-    job("caseload summary rebuild", summary.rebuild, report)
-    job("norm estimation", change.estimate_norms, report)
-    job("open due forms", lambda: assignments.create_due_occurrences(today), report)
-    job("reminders", lambda: assignments.send_reminders(today), report)
-    job("overdue alerts", lambda: alerts.raise_overdue_alerts(today), report)
-    job("sweep: unscored", lambda: len(scoring.unscored_ids()), report)
-    job("sweep: stale reports", report_services.requeue_stale, report)
-    job("sweep: exports", lambda: exports.sweep(timezone.now() + timedelta(days=1)), report)
-    job("rescore_all", scoring.rescore_all, report)
-    _common.print_end_state()
+    for name, fn in jobs:
+        if wanted is None or name in wanted:
+            job(name, fn, report)
+    print(f"loadavg after the jobs: {_common.loadavg()}")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -27,7 +27,7 @@ from assessments.models import (
 )
 from assessments.services.change import Change, partner_change
 from clients.models import Partner
-from practice import audit, mail
+from practice import audit, batches, mail
 from practice.models import Membership, Practice, Role, User
 
 log = logging.getLogger(__name__)
@@ -326,37 +326,55 @@ def resolve_scoring_failed(response: Response) -> None:
     )
 
 
-def raise_overdue_alerts(today: date) -> int:
-    """One alert per form overdue for a few days (beat)."""
+def raise_overdue_alerts(today: date, batch: int = batches.BATCH) -> int:
+    """One alert per form overdue for a few days (beat).
+
+    Practice by practice, a batch of late forms per transaction, with one caseload
+    refresh for the batch's couples after their alerts.
+    """
     raised = 0
-    # Beat works across practices; each alert is raised inside its own practice's scope.
-    with scopes_disabled():
-        late = list(
-            Occurrence.objects.filter(
-                cancelled=False,
-                submitted__lt=F("expected"),
-                due_date__lte=today - OVERDUE_ALERT_AFTER,
-                couple__status="active",
-                # A paused or cancelled assignment is not waiting on anyone (as for reminders).
-                assignment__status__in=[AssignmentStatus.ACTIVE, AssignmentStatus.FINISHED],
-            ).select_related("practice")
-        )
+    for practice, ids in batches.practice_batches(lambda: _late_occurrences(today), batch):
+        raised += _raise_overdue_batch(practice, ids)
+    return raised
+
+
+def _late_occurrences(today: date) -> QuerySet[Occurrence]:
+    return Occurrence.objects.filter(
+        cancelled=False,
+        submitted__lt=F("expected"),
+        due_date__lte=today - OVERDUE_ALERT_AFTER,
+        couple__status="active",
+        # A paused or cancelled assignment is not waiting on anyone (as for reminders).
+        assignment__status__in=[AssignmentStatus.ACTIVE, AssignmentStatus.FINISHED],
+    )
+
+
+@transaction.atomic
+def _raise_overdue_batch(practice: Practice, ids: list[int]) -> int:
+    late = list(Occurrence.objects.filter(pk__in=ids).select_related("instrument").order_by("pk"))
+    keys = {occurrence.pk: f"overdue:{occurrence.uuid}" for occurrence in late}
+    already = set(
+        Alert.objects.filter(dedupe_key__in=keys.values()).values_list("dedupe_key", flat=True)
+    )
+    raised, couples = 0, set()
     for occurrence in late:
-        with scope(practice=occurrence.practice), transaction.atomic():
-            alert = _raise(
-                practice=occurrence.practice,
-                couple_id=occurrence.couple_id,
-                kind=AlertKind.OVERDUE,
-                dedupe_key=f"overdue:{occurrence.uuid}",
-                occurrence=occurrence,
-                details={
-                    "instrument": occurrence.instrument.key,
-                    "due_date": occurrence.due_date.isoformat(),
-                },
-            )
-            if alert is not None:
-                summary.refresh_couple(occurrence.couple_id)
-            raised += alert is not None
+        if keys[occurrence.pk] in already:
+            continue
+        alert = _raise(
+            practice=practice,
+            couple_id=occurrence.couple_id,
+            kind=AlertKind.OVERDUE,
+            dedupe_key=keys[occurrence.pk],
+            occurrence=occurrence,
+            details={
+                "instrument": occurrence.instrument.key,
+                "due_date": occurrence.due_date.isoformat(),
+            },
+        )
+        if alert is not None:
+            raised += 1
+            couples.add(occurrence.couple_id)
+    summary.refresh(couples)
     return raised
 
 

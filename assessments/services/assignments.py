@@ -8,11 +8,10 @@ from datetime import date, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_scopes import scope, scopes_disabled
 
 from assessments import summary
 from assessments.models import (
@@ -27,7 +26,7 @@ from assessments.models import (
 )
 from clients.models import AccessLinkPurpose, Couple, CoupleStatus, Partner, PortalState
 from clients.services import new_access_link, portal_url
-from practice import audit, mail
+from practice import audit, batches, mail
 from practice.models import Practice, User
 
 log = logging.getLogger(__name__)
@@ -138,6 +137,19 @@ def following_due(assignment: Assignment, due: date, sequence: int) -> date | No
     return following
 
 
+def _occurrence_row(assignment: Assignment, *, sequence: int, due: date) -> Occurrence:
+    """An unsaved occurrence, from the assignment's ids only (no related row is read)."""
+    return Occurrence(
+        practice_id=assignment.practice_id,
+        assignment=assignment,
+        couple_id=assignment.couple_id,
+        instrument_id=assignment.instrument_id,
+        sequence=sequence,
+        due_date=due,
+        expected=1 if assignment.partner_id else 2,
+    )
+
+
 def _open_occurrence(assignment: Assignment, *, sequence: int, due: date) -> Occurrence:
     occurrence = Occurrence.objects.create(
         practice=assignment.practice,
@@ -183,27 +195,77 @@ def settle(assignment_id: int) -> None:
     audit.record(f"assignment.{assignment.status}", target=assignment, automatic=True)
 
 
-def create_due_occurrences(today: date) -> int:
+def create_due_occurrences(today: date, batch: int = batches.BATCH) -> int:
     """Open the next occurrence of every recurring assignment that has come due (beat).
 
     If beat was down for a while, missed dates are skipped: one occurrence
     opens, for the latest date that has come due, so nobody gets a pile.
+    Practice by practice, a batch of assignments per transaction.
     """
     created = 0
-    # Beat works across practices; each assignment is handled inside its own scope.
-    with scopes_disabled():
-        due = list(
-            Assignment.objects.filter(
-                status=AssignmentStatus.ACTIVE,
-                next_due__isnull=False,
-                next_due__lte=today + OPEN_BEFORE_DUE,
-            ).values_list("pk", "practice_id")
-        )
-        practices = {p.pk: p for p in Practice.objects.filter(pk__in={p for _, p in due})}
-    for pk, practice_id in due:
-        with scope(practice=practices[practice_id]):
-            created += _advance(pk, today)
+    for _practice, ids in batches.practice_batches(lambda: _due_assignments(today), batch):
+        created += _advance_batch(ids, today)
     return created
+
+
+def _due_assignments(today: date) -> QuerySet[Assignment]:
+    return Assignment.objects.filter(
+        status=AssignmentStatus.ACTIVE,
+        next_due__isnull=False,
+        next_due__lte=today + OPEN_BEFORE_DUE,
+    )
+
+
+@transaction.atomic
+def _advance_batch(ids: list[int], today: date) -> int:
+    """``_advance`` for a batch of assignments: their rows locked, one summary refresh."""
+    assignments = list(
+        Assignment.objects.select_for_update(of=("self",))
+        .select_related("couple")
+        .filter(pk__in=ids)
+        .order_by("pk")
+    )
+    last_sequence = dict(
+        Occurrence.objects.filter(assignment_id__in=ids)
+        .order_by()
+        .values("assignment_id")
+        .annotate(m=Max("sequence"))
+        .values_list("assignment_id", "m")
+    )
+    finished, advanced, opening = [], [], []
+    for assignment in assignments:
+        if assignment.status != AssignmentStatus.ACTIVE or assignment.next_due is None:
+            continue
+        if assignment.couple.is_closed:
+            assignment.status = AssignmentStatus.FINISHED
+            assignment.next_due = None
+            finished.append(assignment)
+            continue
+        sequence = (last_sequence.get(assignment.pk) or 0) + 1
+        due = assignment.next_due
+        # Skip dates that passed while nothing ran.
+        while due + OPEN_BEFORE_DUE < today:
+            following = following_due(assignment, due, sequence)
+            if following is None or following > today + OPEN_BEFORE_DUE:
+                break
+            due = following
+            sequence += 1
+        if due > today + OPEN_BEFORE_DUE:
+            continue
+        opening.append(_occurrence_row(assignment, sequence=sequence, due=due))
+        assignment.next_due = following_due(assignment, due, sequence)
+        advanced.append(assignment)
+    try:
+        with transaction.atomic():
+            Occurrence.objects.bulk_create(opening)
+            Assignment.objects.bulk_update(advanced, ["next_due"])
+    except IntegrityError:
+        # Another beat run opened one of these first: one at a time, as it was.
+        return sum(_advance(assignment.pk, today) for assignment in advanced)
+    finally:
+        Assignment.objects.bulk_update(finished, ["status", "next_due"])
+        summary.refresh({a.couple_id for a in finished + advanced})
+    return len(opening)
 
 
 @transaction.atomic
@@ -260,29 +322,28 @@ def set_status(
     return assignment
 
 
-def send_reminders(today: date) -> int:
-    """Email partners whose forms are due tomorrow or overdue (beat). Returns emails sent."""
+def send_reminders(today: date, batch: int = batches.BATCH) -> int:
+    """Email partners whose forms are due tomorrow or overdue (beat). Returns emails sent.
+
+    Practice by practice, a batch of forms at a time: each batch is claimed and its
+    links made in one transaction, and its emails go once that has committed.
+    """
     sent = 0
-    # Beat works across practices; each reminder is sent inside its own practice's scope.
-    with scopes_disabled():
-        candidates = list(
-            Occurrence.objects.filter(
-                cancelled=False,
-                submitted__lt=F("expected"),
-                assignment__reminders=True,
-                assignment__status__in=[AssignmentStatus.ACTIVE, AssignmentStatus.FINISHED],
-                couple__status=CoupleStatus.ACTIVE,
-                due_date__lte=today + timedelta(days=1),
-            )
-            .exclude(last_reminded_on=today)
-            .select_related("practice")
-        )
-    for occurrence in candidates:
-        if not _reminder_due(occurrence, today):
-            continue
-        with scope(practice=occurrence.practice):
-            sent += _remind(occurrence, today)
+    for practice, ids in batches.practice_batches(lambda: _reminder_candidates(today), batch):
+        for occurrence, links in _claim_reminders(ids, today):
+            sent += _send_reminder(practice, occurrence, links, today)
     return sent
+
+
+def _reminder_candidates(today: date) -> QuerySet[Occurrence]:
+    return Occurrence.objects.filter(
+        cancelled=False,
+        submitted__lt=F("expected"),
+        assignment__reminders=True,
+        assignment__status__in=[AssignmentStatus.ACTIVE, AssignmentStatus.FINISHED],
+        couple__status=CoupleStatus.ACTIVE,
+        due_date__lte=today + timedelta(days=1),
+    ).exclude(last_reminded_on=today)
 
 
 def _reminder_due(occurrence: Occurrence, today: date) -> bool:
@@ -295,32 +356,55 @@ def _reminder_due(occurrence: Occurrence, today: date) -> bool:
     return False
 
 
-def _remind(occurrence: Occurrence, today: date) -> int:
-    with transaction.atomic():
-        claimed = (
-            Occurrence.objects.filter(pk=occurrence.pk)
-            .exclude(last_reminded_on=today)
-            .update(last_reminded_on=today)
+@transaction.atomic
+def _claim_reminders(
+    ids: list[int], today: date
+) -> list[tuple[Occurrence, list[tuple[Partner, str]]]]:
+    """Mark the batch's due forms reminded today and make each waiting partner's link.
+
+    The rows are locked first, so a concurrent run waits and then finds them
+    already reminded today.
+    """
+    claimed = [
+        occurrence
+        for occurrence in _reminder_candidates(today)
+        .filter(pk__in=ids)
+        .select_for_update(of=("self",))
+        .select_related("assignment", "instrument")
+        .order_by("pk")
+        if _reminder_due(occurrence, today)
+    ]
+    if not claimed:
+        return []
+    Occurrence.objects.filter(pk__in=[o.pk for o in claimed]).update(last_reminded_on=today)
+    submitted = set(
+        Response.objects.filter(occurrence__in=claimed, state=ResponseState.SUBMITTED).values_list(
+            "occurrence_id", "partner_id"
         )
-        if not claimed:
-            return 0  # another run is sending these
-        submitted = set(
-            Response.objects.filter(
-                occurrence=occurrence, state=ResponseState.SUBMITTED
-            ).values_list("partner_id", flat=True)
-        )
-        assignment = occurrence.assignment
-        partners = [
+    )
+    partners: dict[int, list[Partner]] = {}
+    for partner in Partner.objects.filter(couple_id__in={o.couple_id for o in claimed}):
+        partners.setdefault(partner.couple_id, []).append(partner)
+    reminders = []
+    for occurrence in claimed:
+        waiting = [
             p
-            for p in occurrence.couple.partners.all()
-            if (assignment.partner_id in (None, p.pk))
-            and p.pk not in submitted
+            for p in partners.get(occurrence.couple_id, [])
+            if (occurrence.assignment.partner_id in (None, p.pk))
+            and (occurrence.pk, p.pk) not in submitted
             and p.portal_state in {PortalState.INVITED, PortalState.ACTIVE}
         ]
         links = [
             (p, new_access_link(p, AccessLinkPurpose.REMINDER, REMINDER_LINK_LIFETIME)[1])
-            for p in partners
+            for p in waiting
         ]
+        reminders.append((occurrence, links))
+    return reminders
+
+
+def _send_reminder(
+    practice: Practice, occurrence: Occurrence, links: list[tuple[Partner, str]], today: date
+) -> int:
     sent = 0
     for partner, token in links:
         try:
@@ -335,7 +419,7 @@ def _remind(occurrence: Occurrence, today: date) -> int:
                     "minutes": occurrence.instrument.estimated_minutes,
                 },
                 language=partner.language,
-                practice=occurrence.practice,
+                practice=practice,
             )
             sent += 1
         except Exception as exc:  # one bad address must not stop the others

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypedDict
 
 from django.conf import settings
-from django.db.models import Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scopes_disabled
@@ -256,21 +256,28 @@ def estimate_norms() -> int:
 
 
 def _estimate(instrument: Instrument, pool_practice: int | None, practice_ids: list[int]) -> int:
-    first_ids = _first_administrations(instrument, practice_ids)
-    if not first_ids:
-        return 0
-    responses = list(Response.objects.filter(pk__in=first_ids).values_list("answers", flat=True))
     plan = instrument.plan
+    # What is kept: the scores and the recoded items of complete cases, as numbers.
     scores: dict[str, list[float]] = defaultdict(list)
-    for row in Score.objects.filter(response_id__in=first_ids, value__isnull=False):
-        scores[row.scale].append(row.value)  # type: ignore[arg-type]
+    matrices: dict[str, list[list[float]]] = {scale.key: [] for scale in plan.scales}
+    found = False
+    for ids in _first_administrations(instrument, practice_ids):
+        found = True
+        for answers in Response.objects.filter(pk__in=ids).values_list("answers", flat=True):
+            for scale in plan.scales:
+                if len(scale.items) >= 2 and all(answers.get(i) is not None for i in scale.items):
+                    matrices[scale.key].append(
+                        [plan.recode(i, float(answers[i])) for i in scale.items]
+                    )
+        for key, value in Score.objects.filter(
+            response_id__in=ids, value__isnull=False
+        ).values_list("scale", "value"):
+            scores[key].append(value)  # type: ignore[arg-type]  # value IS NOT NULL above
+    if not found:
+        return 0
     for scale in plan.scales:
         values = scores.get(scale.key, [])
-        matrix = [
-            [plan.recode(i, float(answers[i])) for i in scale.items]
-            for answers in responses
-            if all(answers.get(i) is not None for i in scale.items)
-        ]
+        matrix = matrices[scale.key]
         # n is what the trusted-estimate threshold looks at: the complete cases
         # alpha rests on (or the scores, for a single item).
         n = min(len(values), len(matrix)) if len(scale.items) >= 2 else len(values)
@@ -289,11 +296,20 @@ def _estimate(instrument: Instrument, pool_practice: int | None, practice_ids: l
     return len(plan.scales)
 
 
-def _first_administrations(instrument: Instrument, practice_ids: list[int]) -> list[int]:
+# Partners are walked this many at a time to find their first administrations.
+FIRSTS_BATCH = 2000
+
+
+def _first_administrations(
+    instrument: Instrument, practice_ids: list[int], batch: int = FIRSTS_BATCH
+) -> Iterator[list[int]]:
     """Responses to this version that were their partner's first answer to the instrument.
 
     "First" looks across every version of the instrument's key, so a partner
-    who started on version 1 never counts as a baseline for version 2.
+    who started on version 1 never counts as a baseline for version 2. The
+    pool's partners are walked by keyset, ``batch`` at a time, and each batch's
+    submissions of the key read through the partner index, so that a pool of a
+    thousand practices is never one list and every submission is read once.
     """
     submitted = Response.objects.filter(  # type: ignore[misc]
         instrument__key=instrument.key,
@@ -301,12 +317,28 @@ def _first_administrations(instrument: Instrument, practice_ids: list[int]) -> l
         state=ResponseState.SUBMITTED,
         practice_id__in=practice_ids,
     )
-    firsts = submitted.values("partner_id").annotate(first=Min("submitted_at"))
-    wanted = {(row["partner_id"], row["first"]) for row in firsts}
-    return [
-        pk
-        for pk, partner_id, at, instrument_id in submitted.values_list(
-            "pk", "partner_id", "submitted_at", "instrument_id"
+    partners = Partner.objects.filter(practice_id__in=practice_ids).order_by("pk")
+    last = 0
+    while True:
+        partner_ids = list(partners.filter(pk__gt=last).values_list("pk", flat=True)[:batch])
+        if not partner_ids:
+            return
+        rows = list(
+            submitted.filter(partner_id__in=partner_ids).values_list(
+                "pk", "partner_id", "submitted_at", "instrument_id"
+            )
         )
-        if (partner_id, at) in wanted and instrument_id == instrument.pk
-    ]
+        first: dict[int, datetime] = {}
+        for _pk, partner_id, at, _instrument_id in rows:
+            if at is not None and (partner_id not in first or at < first[partner_id]):
+                first[partner_id] = at
+        ids = [
+            pk
+            for pk, partner_id, at, instrument_id in rows
+            if at is not None and at == first.get(partner_id) and instrument_id == instrument.pk
+        ]
+        if ids:
+            yield ids
+        if len(partner_ids) < batch:
+            return
+        last = partner_ids[-1]
