@@ -95,12 +95,25 @@ def private_root(tmp_path) -> Path:
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings, private_root):
-    """Fast hashing, private files in a temporary folder, per-test caches."""
+    """Fast hashing, private files in a temporary folder, per-test caches, English.
+
+    Django's LocaleMiddleware activates a request's language in the thread and leaves
+    it there; under the test client that thread runs the next test too, which then
+    read Spanish where it expected English (seen under xdist, in whatever test followed
+    a language-switching one). Each test starts and ends in the default language and
+    the default time zone.
+    """
+    from django.core.cache import cache
+    from django.utils import timezone, translation
+
     for name, value in settings_for_tests(private_root).items():
         setattr(settings, name, value)
-    from django.core.cache import cache
-
     cache.clear()
+    translation.deactivate()
+    timezone.deactivate()
+    yield
+    translation.deactivate()
+    timezone.deactivate()
 
 
 @pytest.fixture(scope="module")
