@@ -77,3 +77,29 @@ def test_batched_jobs_do_each_row_once_and_refresh_the_caseload_rows(world, week
     with scopes_disabled():
         assert Alert.objects.filter(kind=AlertKind.OVERDUE).count() == 5
         assert set(CaseloadSummary.objects.values_list("alert_count", flat=True)) == {1}
+
+
+@pytest.mark.django_db
+def test_a_run_killed_while_emailing_leaves_the_unclaimed_forms_for_the_next_run(
+    world, weekly, monkeypatch
+):
+    # Claims go a chunk at a time: a worker killed while sending loses at most the
+    # chunk in hand; the forms after it are still unclaimed and the next run sends them.
+    monkeypatch.setattr(services, "SEND_CHUNK", 2)
+    late = TODAY + timedelta(days=3)
+    sent_to: list[str] = []
+
+    def send(**kwargs):
+        if len(sent_to) == 3:  # the second partner of the second form
+            raise SystemExit("worker killed")
+        sent_to.append(kwargs["to"])
+
+    monkeypatch.setattr(services.mail, "send", send)
+    with pytest.raises(SystemExit):
+        services.send_reminders(late)
+    with scopes_disabled():
+        claimed = Occurrence.objects.filter(last_reminded_on=late).count()
+    assert claimed == 2  # the first chunk of practice A's three forms
+    monkeypatch.setattr(services.mail, "send", lambda **kwargs: sent_to.append(kwargs["to"]))
+    assert services.send_reminders(late) == 6  # A's third form, then B's two
+    assert len(sent_to) == 9 == len(set(sent_to))  # nobody twice; one partner lost

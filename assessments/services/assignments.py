@@ -325,14 +325,23 @@ def set_status(
 def send_reminders(today: date, batch: int = batches.BATCH) -> int:
     """Email partners whose forms are due tomorrow or overdue (beat). Returns emails sent.
 
-    Practice by practice, a batch of forms at a time: each batch is claimed and its
-    links made in one transaction, and its emails go once that has committed.
+    Practice by practice, a batch of forms at a time, and within a batch
+    ``SEND_CHUNK`` forms at a time: a chunk is claimed (marked reminded today) and
+    its links made in one transaction, and its emails go once that has committed.
+    Reminders are sent at most once a day, so a worker killed between a claim and
+    its emails loses at most one chunk's reminders for that day, never repeats one.
     """
     sent = 0
     for practice, ids in batches.practice_batches(lambda: _reminder_candidates(today), batch):
-        for occurrence, links in _claim_reminders(ids, today):
-            sent += _send_reminder(practice, occurrence, links, today)
+        for start in range(0, len(ids), SEND_CHUNK):
+            for occurrence, links in _claim_reminders(ids[start : start + SEND_CHUNK], today):
+                sent += _send_reminder(practice, occurrence, links, today)
     return sent
+
+
+# Forms claimed per transaction before their emails go: the most a crash mid-run can
+# leave unsent for the day.
+SEND_CHUNK = 25
 
 
 def _reminder_candidates(today: date) -> QuerySet[Occurrence]:
