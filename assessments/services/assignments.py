@@ -137,6 +137,25 @@ def following_due(assignment: Assignment, due: date, sequence: int) -> date | No
     return following
 
 
+def _to_open(
+    assignment: Assignment, due: date, sequence: int, today: date
+) -> tuple[date, int] | None:
+    """The due date and sequence of the occurrence to open today, if one has come due.
+
+    ``due`` is the assignment's next due date. Dates that passed while nothing ran
+    are skipped: only the latest one opens.
+    """
+    while due + OPEN_BEFORE_DUE < today:
+        following = following_due(assignment, due, sequence)
+        if following is None or following > today + OPEN_BEFORE_DUE:
+            break
+        due = following
+        sequence += 1
+    if due > today + OPEN_BEFORE_DUE:
+        return None
+    return due, sequence
+
+
 def _occurrence_row(assignment: Assignment, *, sequence: int, due: date) -> Occurrence:
     """An unsaved occurrence, from the assignment's ids only (no related row is read)."""
     return Occurrence(
@@ -242,16 +261,10 @@ def _advance_batch(ids: list[int], today: date) -> int:
             finished.append(assignment)
             continue
         sequence = (last_sequence.get(assignment.pk) or 0) + 1
-        due = assignment.next_due
-        # Skip dates that passed while nothing ran.
-        while due + OPEN_BEFORE_DUE < today:
-            following = following_due(assignment, due, sequence)
-            if following is None or following > today + OPEN_BEFORE_DUE:
-                break
-            due = following
-            sequence += 1
-        if due > today + OPEN_BEFORE_DUE:
+        found = _to_open(assignment, assignment.next_due, sequence, today)
+        if found is None:
             continue
+        due, sequence = found
         opening.append(_occurrence_row(assignment, sequence=sequence, due=due))
         assignment.next_due = following_due(assignment, due, sequence)
         advanced.append(assignment)
@@ -280,16 +293,10 @@ def _advance(assignment_pk: int, today: date) -> int:
         summary.refresh_couple(assignment.couple_id)
         return 0
     sequence = (assignment.occurrences.aggregate(m=Max("sequence"))["m"] or 0) + 1
-    due = assignment.next_due
-    # Skip dates that passed while nothing ran.
-    while due + OPEN_BEFORE_DUE < today:
-        following = following_due(assignment, due, sequence)
-        if following is None or following > today + OPEN_BEFORE_DUE:
-            break
-        due = following
-        sequence += 1
-    if due > today + OPEN_BEFORE_DUE:
+    found = _to_open(assignment, assignment.next_due, sequence, today)
+    if found is None:
         return 0
+    due, sequence = found
     try:
         with transaction.atomic():
             _open_occurrence(assignment, sequence=sequence, due=due)
